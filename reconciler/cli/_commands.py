@@ -1,0 +1,76 @@
+"""The bodies of the ``reconcile`` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from reconciler.apply import LockTimeoutError, apply_plan, state_lock
+from reconciler.cli import _render
+from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
+from reconciler.desired import DesiredState, load_desired
+from reconciler.observe import observe
+from reconciler.plan import plan as make_plan
+from reconciler.statedir import StateDir
+
+
+def _load(args: argparse.Namespace) -> DesiredState:
+    return load_desired(desired_path(args))
+
+
+def validate(args: argparse.Namespace, ui: Ui) -> int:
+    desired = _load(args)
+    ui.say(f"ok: {desired.source} is valid: {len(desired.accounts)} account(s), active "
+           f"{desired.active_account}, {len(desired.dedicated)} dedicated session(s)")
+    ui.document({"ok": True, "desired": str(desired.source), "digest": desired.digest})
+    return EXIT_OK
+
+
+def plan(args: argparse.Namespace, ui: Ui) -> int:
+    desired = _load(args)
+    the_plan = make_plan(desired, observe(desired, StateDir(state_dir(args))))
+    for line in _render.plan_lines(the_plan, desired):
+        ui.say(line)
+    ui.document(_render.plan_json(the_plan, desired))
+    if the_plan.conflicts:
+        return EXIT_ERROR
+    return EXIT_CHANGES if the_plan.actions else EXIT_OK
+
+
+def apply(args: argparse.Namespace, ui: Ui) -> int:
+    desired = _load(args)
+    root = state_dir(args)
+    try:
+        with state_lock(root, timeout=getattr(args, "lock_timeout", None), on_wait=ui.error):
+            state = StateDir(root)
+            the_plan = make_plan(desired, observe(desired, state))
+            ui.say(f"Applying {desired.source} (active account: {desired.active_account})")
+            report = apply_plan(
+                the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r))
+            )
+    except LockTimeoutError as exc:
+        ui.error(f"error: {exc}")
+        ui.document({"ok": False, "errors": [str(exc)]})
+        return EXIT_ERROR
+    for conflict in report.conflicts:
+        ui.say(f"  ! conflict {conflict.key}: {conflict.message}")
+    for action, why in report.blocked:
+        ui.say(f"  ! blocked: {action.description} ({why})")
+    ui.say(report.recap())
+    ui.document(_render.report_json(report))
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def status(args: argparse.Namespace, ui: Ui) -> int:
+    desired = _load(args)
+    observed = observe(desired, StateDir(state_dir(args)))
+    for line in _render.status_lines(desired, observed):
+        ui.say(line)
+    ui.document(_render.status_json(desired, observed))
+    return EXIT_OK
+
+
+def demo(args: argparse.Namespace, ui: Ui) -> int:
+    from reconciler.demo import run_demo  # noqa: PLC0415
+
+    return run_demo(keep=bool(getattr(args, "keep", False)), say=ui.say)
+

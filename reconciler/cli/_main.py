@@ -1,0 +1,117 @@
+"""``reconcile``: the command line. Parses, loads, and hands over to the layers.
+
+Heavy imports (jsonschema, psutil, tenacity) happen inside the commands that
+need them, so ``--help`` and small commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+DESIRED_ENV = "RECONCILER_DESIRED"
+STATE_ENV = "RECONCILER_STATE_DIR"
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-f", "--file", type=Path, default=argparse.SUPPRESS,
+                        help=f"desired-state file (else ${DESIRED_ENV}, else ./desired_state.yaml)")
+    common.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS,
+                        help="state dir (default $XDG_STATE_HOME/reconciler)")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="one JSON document on stdout; human text on stderr")
+    common.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                        help="show the plan and change nothing (same as `reconcile plan`)")
+    common.add_argument("--lock-timeout", type=float, default=argparse.SUPPRESS,
+                        help="seconds to wait for another apply to finish (default: wait)")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common()
+    parser = argparse.ArgumentParser(
+        prog="reconcile", parents=[common],
+        description="Keep Claude Code accounts, shared dirs and tmux sessions as declared.",
+        epilog="With no command: apply (or, with --dry-run, plan).",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, text in [
+        ("plan", "show what apply would do; exit 0 none, 2 changes pending, 1 error"),
+        ("apply", "converge the world to the desired state"),
+        ("status", "observed accounts, sessions and Claudes"),
+        ("validate", "check the desired file and exit"),
+    ]:
+        sub.add_parser(name, parents=[common], help=text, description=text)
+    demo = sub.add_parser("demo", parents=[common], help="run a throw-away sandbox end to end")
+    demo.add_argument("--keep", action="store_true", help="keep the sandbox and its tmux server")
+    return parser
+
+
+class Ui:
+    """Where text goes: stdout normally, stderr when stdout carries JSON."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def say(self, line: str = "") -> None:
+        print(line, file=sys.stderr if self.as_json else sys.stdout, flush=True)
+
+    def error(self, line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    def document(self, value: Any) -> None:
+        if self.as_json:
+            json.dump(value, sys.stdout, indent=2)
+            sys.stdout.write("\n")
+
+
+def _opt(args: argparse.Namespace, name: str, default: Any = None) -> Any:
+    return getattr(args, name, default)
+
+
+def desired_path(args: argparse.Namespace) -> Path:
+    given = _opt(args, "file")
+    if given is not None:
+        return Path(given)
+    return Path(os.environ.get(DESIRED_ENV) or "desired_state.yaml")
+
+
+def state_dir(args: argparse.Namespace) -> Path:
+    from reconciler.statedir import default_state_dir  # noqa: PLC0415
+
+    given = _opt(args, "state_dir") or os.environ.get(STATE_ENV)
+    return Path(given) if given else default_state_dir()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or ("plan" if _opt(args, "dry_run") else "apply")
+    if command == "apply" and _opt(args, "dry_run"):
+        command = "plan"
+    ui = Ui(bool(_opt(args, "json", False)))
+    from reconciler.desired import DesiredStateError  # noqa: PLC0415
+
+    handler: Callable[[argparse.Namespace, Ui], int] = getattr(_commands(), command)
+    try:
+        return handler(args, ui)
+    except DesiredStateError as exc:
+        for problem in exc.problems:
+            ui.error(str(problem))
+        ui.document({"ok": False, "errors": [str(p) for p in exc.problems]})
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        return 130
+
+
+def _commands() -> Any:
+    from reconciler.cli import _commands as commands  # noqa: PLC0415
+
+    return commands

@@ -1,0 +1,137 @@
+"""Text and JSON views of plans, reports and observed state."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from pathlib import Path
+from typing import Any
+
+from reconciler.apply import Report, Result, Status
+from reconciler.desired import DesiredState
+from reconciler.observe import Observed, TmuxStatus
+from reconciler.plan import SYMBOLS, Action, Kind, Plan
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, enums and paths as plain JSON values."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, Action):
+            out = {"type": type(value).__name__, "symbol": SYMBOLS[value.kind], **out}
+        return out
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k if not isinstance(k, tuple) else "/".join(k)): to_jsonable(v)
+                for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def summary(plan: Plan) -> str:
+    if not plan.actions and not plan.conflicts:
+        return "No changes. The world matches the desired state."
+    counts = plan.counts()
+    words = ", ".join(f"{counts[k]} to {k.value}" for k in Kind)
+    tail = f"; {len(plan.conflicts)} conflict(s)" if plan.conflicts else ""
+    return f"Plan: {words}{tail}."
+
+
+def plan_lines(plan: Plan, desired: DesiredState) -> list[str]:
+    lines = [f"Plan for {desired.source} (active account: {desired.active_account})", ""]
+    lines += [f"  {SYMBOLS[a.kind]} {a.description}" for a in plan.actions]
+    lines += [f"  ! conflict {c.key}: {c.message}" for c in plan.conflicts]
+    lines += [f"  ! blocked: {a.description} ({why})" for a, why in plan.blocked]
+    if plan.actions or plan.conflicts:
+        lines.append("")
+    lines.append(summary(plan))
+    return lines
+
+
+def plan_json(plan: Plan, desired: DesiredState) -> dict[str, Any]:
+    return {
+        "desired": str(desired.source),
+        "active_account": desired.active_account,
+        "changes": plan.changes,
+        "counts": {k.value: n for k, n in plan.counts().items()},
+        "actions": to_jsonable(plan.actions),
+        "conflicts": to_jsonable(plan.conflicts),
+        "blocked": [{"action": to_jsonable(a), "reason": why} for a, why in plan.blocked],
+    }
+
+
+def result_line(result: Result) -> str:
+    symbol = SYMBOLS[result.action.kind]
+    tail = f": {result.message}" if result.message else ""
+    retried = f" (after {result.attempts} tries)" if result.attempts > 1 else ""
+    return f"{result.status.value:>7}  {symbol} {result.action.description}{retried}{tail}"
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return {
+        "ok": report.ok,
+        "counts": {s.value: report.count(s) for s in Status},
+        "results": [
+            {"status": r.status.value, "message": r.message, "attempts": r.attempts,
+             "seconds": round(r.seconds, 3), "action": to_jsonable(r.action)}
+            for r in report.results
+        ],
+        "conflicts": to_jsonable(report.conflicts),
+        "recap": report.recap(),
+    }
+
+
+def status_rows(desired: DesiredState, observed: Observed) -> list[dict[str, Any]]:
+    rows = []
+    for name, panes in sorted(observed.tmux.sessions().items()):
+        role = ("dedicated" if any(d.name == name for d in desired.dedicated)
+                else "autonomous" if desired.managed(name) else "unmanaged")
+        for pane in panes:
+            claude = pane.claude
+            rows.append({
+                "session": name, "role": role, "pane": pane.target, "pane_id": pane.pane_id,
+                "account": (claude.account or "?") if claude else None,
+                "claude_pid": claude.pid if claude else None,
+                "session_id": claude.session_id if claude else None,
+                "state": (claude.status or "running") if claude else
+                         ("busy (other program)" if pane.foreground else "shell"),
+                "cwd": (claude.cwd if claude and claude.cwd else pane.cwd),
+            })
+    return rows
+
+
+def status_json(desired: DesiredState, observed: Observed) -> dict[str, Any]:
+    return {
+        "desired": str(desired.source),
+        "active_account": desired.active_account,
+        "link": to_jsonable(observed.link),
+        "tmux": {"status": observed.tmux.status.value, "error": observed.tmux.error},
+        "sessions": status_rows(desired, observed),
+    }
+
+
+def status_lines(desired: DesiredState, observed: Observed) -> list[str]:
+    link = observed.link
+    where = f"-> {link.target}" if link.target else f"({link.kind.value})"
+    lines = [f"desired: {desired.source}", f"active account: {desired.active_account}",
+             f"link: {link.path} {where}"]
+    if observed.tmux.status is not TmuxStatus.UP:
+        lines.append(f"tmux: {observed.tmux.status.value} {observed.tmux.error}".rstrip())
+        return lines
+    rows = status_rows(desired, observed)
+    header = ("SESSION", "ROLE", "PANE", "ACCOUNT", "PID", "SESSION ID", "STATE")
+    table = [header] + [
+        (r["session"], r["role"], r["pane_id"], r["account"] or "-",
+         str(r["claude_pid"] or "-"), r["session_id"] or "-", r["state"]) for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines.append("")
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in table]
+    return lines

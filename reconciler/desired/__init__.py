@@ -1,0 +1,31 @@
+"""Desired state: load, validate and expand the user's YAML file.
+
+The bottom of the house: nothing here observes or changes the world.
+"""
+
+from reconciler.desired._errors import DesiredStateError, Problem
+from reconciler.desired._load import load_desired, parse_duration, schema
+from reconciler.desired._model import (
+    Account,
+    AutonomousPool,
+    DedicatedSession,
+    DesiredState,
+    LaunchSpec,
+    SharedSpec,
+    TmuxSpec,
+)
+
+__all__ = [
+    "Account",
+    "AutonomousPool",
+    "DedicatedSession",
+    "DesiredState",
+    "DesiredStateError",
+    "LaunchSpec",
+    "Problem",
+    "SharedSpec",
+    "TmuxSpec",
+    "load_desired",
+    "parse_duration",
+    "schema",
+]

@@ -1,0 +1,294 @@
+"""Load, validate and expand a desired-state file.
+
+Three passes, all before anything is touched: YAML with line marks, the JSON
+Schema (shape), then semantic checks the schema cannot say (references between
+keys, paths that would nest or loop). Every problem names file, line and key.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.claudecode import NEVER_SHARED, launch_words, session_flags_in
+from reconciler.desired._errors import DesiredStateError, Problem
+from reconciler.desired._model import (
+    Account,
+    AutonomousPool,
+    DedicatedSession,
+    DesiredState,
+    LaunchSpec,
+    SharedSpec,
+    TmuxSpec,
+)
+from reconciler.desired._yaml import KeyPath, LocatedDocument, dotted, load_located
+
+MAX_FILE_BYTES = 1 << 20
+DEFAULT_ENTRIES = ("projects", "file-history", "session-env", "todos")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(value: float | int | str) -> float:
+    """Seconds from ``30``, ``"30s"``, ``"1h30m"`` (the schema checked the form)."""
+    if isinstance(value, int | float):
+        return float(value)
+    return sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    here = Path(__file__).resolve().parent.parent
+    for candidate in (here / "_schemas", here.parent / "schemas"):
+        path = candidate / "desired_state.schema.json"
+        if path.is_file():
+            loaded: dict[str, Any] = json.loads(path.read_text())
+            return loaded
+    raise FileNotFoundError("desired_state.schema.json is not installed with reconciler")
+
+
+def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> DesiredState:
+    """The validated desired state; raises DesiredStateError listing every problem."""
+    env = os.environ if environ is None else environ
+    raw = _read_bytes(path)
+    doc = _parse(path, raw)
+    problems = list(_shape_problems(path, doc))
+    if problems:
+        raise DesiredStateError(problems)
+    home = Path(env.get("HOME") or Path.home())
+    builder = _Builder(path, doc, home)
+    state = builder.build(hashlib.sha256(raw).hexdigest())
+    problems = builder.problems + list(_semantic_problems(path, doc, state))
+    if problems:
+        raise DesiredStateError(problems)
+    return state
+
+
+def _read_bytes(path: Path) -> bytes:
+    def fail(message: str) -> DesiredStateError:
+        return DesiredStateError([Problem(path, 1, "", message)])
+
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise fail(f"file is {size} bytes; a desired file is at most {MAX_FILE_BYTES}")
+        with path.open("rb") as handle:
+            return handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise fail(f"cannot read: {exc.strerror or exc}") from None
+
+
+def _parse(path: Path, raw: bytes) -> LocatedDocument:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DesiredStateError(
+            [Problem(path, line, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x})")]
+        ) from None
+    try:
+        doc = load_located(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        what = " ".join(filter(None, [exc.context, exc.problem]))
+        raise DesiredStateError([Problem(path, line, "", f"YAML syntax: {what}")]) from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        raise DesiredStateError([Problem(path, 1, "", f"YAML: {exc}")]) from None
+    if doc.duplicates:
+        raise DesiredStateError(
+            [Problem(path, line, dotted(key), "duplicate key") for key, line in doc.duplicates]
+        )
+    return doc
+
+
+def _shape_problems(path: Path, doc: LocatedDocument) -> Iterator[Problem]:
+    import jsonschema  # noqa: PLC0415  (costly import, only when a file is validated)
+
+    if not isinstance(doc.data, dict):
+        yield Problem(path, 1, "", "the document must be a mapping of keys")
+        return
+    validator = jsonschema.Draft202012Validator(schema())
+    for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path)):
+        yield from _explain(path, doc, error)
+
+
+def _explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
+    where: KeyPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        for key in sorted(set(error.instance) - allowed, key=str):
+            child = (*where, key)
+            yield Problem(path, doc.line_of(child), dotted(child), "unknown key")
+        return
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        yield Problem(path, doc.line_of(where), dotted((*where, missing)), "required key missing")
+        return
+    if error.validator in {"oneOf", "anyOf"} and error.context:
+        deepest = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(deepest.absolute_path) > len(error.absolute_path):
+            yield from _explain(path, doc, deepest)
+            return
+    message = error.message
+    if error.validator == "pattern":
+        message = f"{error.instance!r} has characters that are not allowed here"
+    elif error.validator == "oneOf":
+        message = f"{error.instance!r} is not one of the allowed forms"
+    yield Problem(path, doc.line_of(where), dotted(where), message)
+
+
+class _Builder:
+    """Builds the frozen model from checked data, collecting path problems."""
+
+    def __init__(self, path: Path, doc: LocatedDocument, home: Path) -> None:
+        self.path = path
+        self.doc = doc
+        self.home = home
+        self.problems: list[Problem] = []
+
+    def expand(self, value: str, where: KeyPath) -> Path:
+        text = value
+        if text == "~" or text.startswith("~/"):
+            text = str(self.home) + text[1:]
+        if ".." in Path(text).parts:
+            self._problem(where, f"{value!r}: '..' is not allowed in paths")
+        elif not Path(text).is_absolute():
+            self._problem(where, f"{value!r} is relative; use an absolute path or '~/'")
+        return Path(os.path.normpath(text))
+
+    def _problem(self, where: KeyPath, message: str) -> None:
+        self.problems.append(Problem(self.path, self.doc.line_of(where), dotted(where), message))
+
+    def build(self, digest: str) -> DesiredState:
+        data: dict[str, Any] = self.doc.data
+        accounts = tuple(
+            Account(a["name"], self.expand(a["home"], ("accounts", i, "home")))
+            for i, a in enumerate(data["accounts"])
+        )
+        shared_raw = data.get("shared") or {"dir": "~/.claude-shared"}
+        shared = SharedSpec(
+            self.expand(shared_raw["dir"], ("shared", "dir")),
+            tuple(shared_raw.get("entries", DEFAULT_ENTRIES)),
+        )
+        tmux_raw = data.get("tmux") or {}
+        socket_path = tmux_raw.get("socket_path")
+        tmux = TmuxSpec(
+            tmux_raw.get("socket_name"),
+            self.expand(socket_path, ("tmux", "socket_path")) if socket_path else None,
+        )
+        pool = data.get("pool") or {}
+        auto = pool.get("autonomous")
+        autonomous = None
+        if auto is not None:
+            autonomous = AutonomousPool(
+                prefix=auto["prefix"],
+                start_index=auto.get("start_index", 0),
+                min=auto.get("min", 0),
+                max=auto.get("max", max(auto.get("min", 0), 1)),
+                cwd=self.expand(auto.get("cwd", "~"), ("pool", "autonomous", "cwd")),
+            )
+        dedicated = tuple(
+            DedicatedSession(
+                d["name"],
+                self.expand(d["project"], ("pool", "dedicated", i, "project")),
+                d.get("resume", True),
+            )
+            for i, d in enumerate(pool.get("dedicated", []))
+        )
+        launch_raw = data.get("launch") or {}
+        launch = LaunchSpec(
+            command=self._launch_words(launch_raw.get("command", "claude")),
+            env=tuple(sorted((launch_raw.get("env") or {}).items())),
+            stop_timeout=parse_duration(launch_raw.get("stop_timeout", 10)),
+            start_timeout=parse_duration(launch_raw.get("start_timeout", 10)),
+        )
+        return DesiredState(
+            source=self.path,
+            digest=digest,
+            active_account=data["active_account"],
+            accounts=accounts,
+            link=self.expand(data.get("link", "~/.claude"), ("link",)),
+            shared=shared,
+            tmux=tmux,
+            autonomous=autonomous,
+            dedicated=dedicated,
+            launch=launch,
+            raw=data,
+        )
+
+    def _launch_words(self, command: str) -> tuple[str, ...]:
+        where: KeyPath = ("launch", "command")
+        try:
+            words = launch_words(command)
+        except ValueError as exc:
+            self._problem(where, f"cannot split into words: {exc}")
+            return ("claude",)
+        if not words:
+            self._problem(where, "is empty")
+            return ("claude",)
+        flags = session_flags_in(words)
+        if flags:
+            self._problem(where, f"must not carry {', '.join(flags)}: the reconciler adds them")
+        return words
+
+
+def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) -> Iterator[Problem]:
+    def problem(where: KeyPath, message: str) -> Problem:
+        return Problem(path, doc.line_of(where), dotted(where), message)
+
+    names = [a.name for a in state.accounts]
+    if state.active_account not in names:
+        yield problem(("active_account",), f"{state.active_account!r} is not in accounts {names}")
+    yield from _duplicates(problem, "accounts", "name", names)
+    yield from _duplicates(problem, "accounts", "home", [str(a.home) for a in state.accounts])
+    homes = [(i, a.home) for i, a in enumerate(state.accounts)]
+    for i, home in homes:
+        for j, other in homes:
+            if i != j and _inside(home, other):
+                yield problem(("accounts", i, "home"), f"{home} is inside {other}")
+        if _inside(state.link, home) or state.link == home:
+            yield problem(("link",), f"{state.link} is inside the home {home}: it would loop")
+        if _inside(home, state.link):
+            yield problem(("accounts", i, "home"), f"{home} is inside the link {state.link}")
+        if _inside(state.shared.dir, home) or state.shared.dir == home:
+            yield problem(("shared", "dir"), f"{state.shared.dir} is inside the home {home}")
+        if _inside(home, state.shared.dir):
+            yield problem(("accounts", i, "home"), f"{home} is inside the shared dir")
+    if _inside(state.shared.dir, state.link) or state.shared.dir == state.link:
+        yield problem(("shared", "dir"), "is inside the link; it would move with every swap")
+    for i, entry in enumerate(state.shared.entries):
+        if entry in NEVER_SHARED:
+            yield problem(("shared", "entries", i), f"{entry} belongs to one account; never share")
+    pool = state.autonomous
+    if pool is not None and pool.min > pool.max:
+        yield problem(("pool", "autonomous", "min"), f"min {pool.min} > max {pool.max}")
+    dedicated = [d.name for d in state.dedicated]
+    yield from _duplicates(problem, ("pool", "dedicated"), "name", dedicated)
+    for i, session in enumerate(state.dedicated):
+        if pool is not None and pool.index_of(session.name) is not None:
+            yield problem(
+                ("pool", "dedicated", i, "name"),
+                f"{session.name!r} matches the autonomous prefix {pool.prefix!r}",
+            )
+
+
+def _duplicates(problem: Any, where: str | KeyPath, key: str, values: list[str]) -> Iterator[Problem]:
+    base: KeyPath = (where,) if isinstance(where, str) else where
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            yield problem((*base, index, key), f"duplicate {key} {value!r}")
+        seen.add(value)
+
+
+def _inside(path: Path, parent: Path) -> bool:
+    return path != parent and path.is_relative_to(parent)

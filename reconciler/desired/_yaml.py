@@ -1,0 +1,72 @@
+"""YAML reading that remembers where every key stands.
+
+PyYAML's composer keeps node marks; walking the node tree once gives the line of
+every key path (for error messages) and catches duplicate keys, which plain
+``safe_load`` silently resolves by keeping the last one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+KeyPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class LocatedDocument:
+    data: Any
+    lines: dict[KeyPath, int]
+    duplicates: list[tuple[KeyPath, int]]
+
+    def line_of(self, path: KeyPath) -> int:
+        """Line of ``path`` or of its nearest ancestor that has one."""
+        for cut in range(len(path), -1, -1):
+            line = self.lines.get(path[:cut])
+            if line is not None:
+                return line
+        return 1
+
+
+def dotted(path: KeyPath) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_located(text: str) -> LocatedDocument:
+    """Parse one YAML document; raises ``yaml.YAMLError`` with a mark on bad syntax."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    lines: dict[KeyPath, int] = {}
+    duplicates: list[tuple[KeyPath, int]] = []
+    if node is None:
+        return LocatedDocument(None, {(): 1}, duplicates)
+    _walk(node, (), lines, duplicates)
+    data = yaml.SafeLoader(text).get_single_data()
+    return LocatedDocument(data, lines, duplicates)
+
+
+def _walk(
+    node: yaml.Node,
+    path: KeyPath,
+    lines: dict[KeyPath, int],
+    duplicates: list[tuple[KeyPath, int]],
+) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            child = (*path, key)
+            if key in seen:
+                duplicates.append((child, key_node.start_mark.line + 1))
+                continue
+            seen.add(key)
+            lines[child] = key_node.start_mark.line + 1
+            _walk(value_node, child, lines, duplicates)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk(item, (*path, index), lines, duplicates)

@@ -1,0 +1,39 @@
+"""Plan: a pure function from (desired, observed) to ordered actions. No I/O here."""
+
+from reconciler.plan._actions import (
+    SYMBOLS,
+    Action,
+    Conflict,
+    CreateSession,
+    KillSession,
+    Kind,
+    LaunchClaude,
+    MakeDir,
+    MergeIntoShared,
+    MoveAside,
+    Plan,
+    RememberSession,
+    StopClaude,
+    Symlink,
+)
+from reconciler.plan._files import BACKUP_DIR
+from reconciler.plan._planner import plan
+
+__all__ = [
+    "BACKUP_DIR",
+    "SYMBOLS",
+    "Action",
+    "Conflict",
+    "CreateSession",
+    "KillSession",
+    "Kind",
+    "LaunchClaude",
+    "MakeDir",
+    "MergeIntoShared",
+    "MoveAside",
+    "Plan",
+    "RememberSession",
+    "StopClaude",
+    "Symlink",
+    "plan",
+]
