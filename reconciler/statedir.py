@@ -12,6 +12,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,15 @@ DIR_MODE = 0o700
 FILE_MODE = 0o600
 
 
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/state")
-    return Path(base) / "reconciler"
+    xdg = env.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg else Path(env.get("HOME", "~")).expanduser() / ".local" / "state"
+    return base / "reconciler"
 
 
 def ensure_private_dir(path: Path) -> Path:
@@ -124,6 +130,31 @@ class StateDir:
             if record is not None:
                 records[record.target] = record
         return records
+
+    @property
+    def swaps_path(self) -> Path:
+        return self.root / "swaps.jsonl"
+
+    def append_swap(self, previous: str, account: str, reason: str) -> None:
+        """One line per swap, whoever made it (hand, command, failover)."""
+        ensure_private_dir(self.root)
+        line = json.dumps({"time": now_iso(), "from": previous, "to": account, "reason": reason})
+        fd = os.open(self.swaps_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(line + "\n")
+
+    def read_swaps(self, last: int = 10) -> list[dict[str, Any]]:
+        try:
+            lines = self.swaps_path.read_text().splitlines()
+        except OSError:
+            return []
+        swaps = []
+        for line in lines[-last:]:
+            try:
+                swaps.append(json.loads(line))
+            except ValueError:
+                continue
+        return swaps
 
     def write_record(self, record: LaunchRecord) -> None:
         ensure_private_dir(self.root)

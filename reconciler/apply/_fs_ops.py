@@ -66,13 +66,17 @@ def merge_into_shared(action: MergeIntoShared) -> bool:
     return CHANGED
 
 
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
 def _merge_tree(source: Path, dest: Path, backup: Path) -> None:
     """Move every entry of ``source`` into ``dest``; directories merge, clashes go to backup."""
     for entry in sorted(source.iterdir()):
         target = dest / entry.name
         if not os.path.lexists(target):
             _move(entry, target)
-        elif entry.is_dir() and not entry.is_symlink() and target.is_dir() and not target.is_symlink():
+        elif _real_dir(entry) and _real_dir(target):
             _merge_tree(entry, target, backup / entry.name)
             entry.rmdir()
         else:
@@ -82,7 +86,7 @@ def _merge_tree(source: Path, dest: Path, backup: Path) -> None:
 def symlink(action: Symlink) -> bool:
     """Create or re-point a link with a rename, so the path is never missing."""
     path, target = action.path, action.target
-    if path.is_symlink() and Path(os.readlink(path)) == target:
+    if path.is_symlink() and path.readlink() == target:
         return OK
     if os.path.lexists(path) and not path.is_symlink():
         raise ActionError(f"{path} is a real {'directory' if path.is_dir() else 'file'}; refusing")

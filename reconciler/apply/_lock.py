@@ -28,13 +28,14 @@ def _holder(path: Path) -> str:
 def state_lock(
     state_dir: Path,
     *,
+    name: str = "lock",
     timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     poll: float = 0.05,
 ) -> Iterator[None]:
-    """Hold the lock; wait up to ``timeout`` seconds (None = forever) saying why once."""
+    """Hold ``state_dir/name``; wait up to ``timeout`` s (None = forever), saying why once."""
     ensure_private_dir(state_dir)
-    path = state_dir / "lock"
+    path = state_dir / name
     fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout

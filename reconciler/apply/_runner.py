@@ -108,14 +108,19 @@ def apply_plan(
     *,
     retry: RetryPolicy | None = None,
     on_result: Callable[[Result], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Report:
+    """Run every action in order; ``should_stop`` is asked between actions (SIGTERM)."""
     policy = retry or RetryPolicy()
     down: set[str] = set()
     results: list[Result] = []
     fault_after = int(os.environ.get(FAULT_ENV, "0") or 0)
     for number, action in enumerate(plan.actions, start=1):
         failed_dep = next((d for d in action.depends_on if d in down), None)
-        if failed_dep is not None:
+        if should_stop is not None and should_stop():
+            down.add(action.key)
+            result = Result(action, Status.SKIPPED, "stopping", attempts=0)
+        elif failed_dep is not None:
             down.add(action.key)
             result = Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", attempts=0)
         else:

@@ -7,7 +7,7 @@ import argparse
 from reconciler.apply import LockTimeoutError, apply_plan, state_lock
 from reconciler.cli import _render
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
-from reconciler.desired import DesiredState, load_desired
+from reconciler.desired import DesiredState, load_desired, swap_active_account
 from reconciler.observe import observe
 from reconciler.plan import plan as make_plan
 from reconciler.statedir import StateDir
@@ -60,12 +60,34 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
     return EXIT_OK if report.ok else EXIT_ERROR
 
 
+def swap(args: argparse.Namespace, ui: Ui) -> int:
+    root = state_dir(args)
+    previous, desired = swap_active_account(
+        desired_path(args), args.account, reason="command", state=StateDir(root)
+    )
+    if previous == desired.active_account:
+        ui.say(f"{desired.active_account} is already the active account")
+    else:
+        ui.say(f"active account: {previous} -> {desired.active_account} ({desired.source})")
+    if getattr(args, "then_apply", False):
+        return apply(args, ui)
+    ui.document({"ok": True, "from": previous, "to": desired.active_account})
+    return EXIT_OK
+
+
 def status(args: argparse.Namespace, ui: Ui) -> int:
     desired = _load(args)
     observed = observe(desired, StateDir(state_dir(args)))
     for line in _render.status_lines(desired, observed):
         ui.say(line)
-    ui.document(_render.status_json(desired, observed))
+    swaps = StateDir(state_dir(args)).read_swaps()
+    if swaps:
+        ui.say("")
+        ui.say("last swaps:")
+        for item in swaps:
+            ui.say(f"  {item.get('time')}  {item.get('from')} -> {item.get('to')}"
+                   f"  ({item.get('reason')})")
+    ui.document({**_render.status_json(desired, observed), "swaps": swaps})
     return EXIT_OK
 
 

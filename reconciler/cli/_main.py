@@ -49,6 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
         ("validate", "check the desired file and exit"),
     ]:
         sub.add_parser(name, parents=[common], help=text, description=text)
+    swap = sub.add_parser("swap", parents=[common], help="make ACCOUNT the active account",
+                          description="Rewrite active_account in the desired file (only that "
+                          "value) and record the swap; --apply converges right away.")
+    swap.add_argument("account")
+    swap.add_argument("--apply", action="store_true", dest="then_apply",
+                      help="apply the new desired state now")
+    run = sub.add_parser("run", parents=[common], help="the periodic loop service",
+                         description="Observe, plan and apply every interval; alert on drift.")
+    run.add_argument("--interval", type=float, help="seconds between cycles (default: "
+                     "service.interval in the desired file, else 30)")
+    run.add_argument("--once", action="store_true", help="run one cycle and exit")
+    sub.add_parser("drift", parents=[common],
+                   help="print drift from the last converge; exit 0 none, 2 drift, 1 error")
+    unit = sub.add_parser("install-service", parents=[common],
+                          help="write a systemd user unit for `reconcile run`")
+    unit.add_argument("--print", action="store_true", dest="print_only",
+                      help="print the unit instead of writing it")
+    check = sub.add_parser("limit-check", help="is TEXT a usage limit, and when does it reset?")
+    check.add_argument("text", help="the message, or - for stdin")
+    check.add_argument("--now", help="pin the clock (ISO 8601)")
+    check.add_argument("--tz", help="pin the local zone (IANA name)")
     demo = sub.add_parser("demo", parents=[common], help="run a throw-away sandbox end to end")
     demo.add_argument("--keep", action="store_true", help="keep the sandbox and its tmux server")
     return parser
@@ -92,13 +113,13 @@ def state_dir(args: argparse.Namespace) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    command = args.command or ("plan" if _opt(args, "dry_run") else "apply")
+    command = (args.command or ("plan" if _opt(args, "dry_run") else "apply")).replace("-", "_")
     if command == "apply" and _opt(args, "dry_run"):
         command = "plan"
     ui = Ui(bool(_opt(args, "json", False)))
     from reconciler.desired import DesiredStateError  # noqa: PLC0415
 
-    handler: Callable[[argparse.Namespace, Ui], int] = getattr(_commands(), command)
+    handler = _handler(command)
     try:
         return handler(args, ui)
     except DesiredStateError as exc:
@@ -115,3 +136,15 @@ def _commands() -> Any:
     from reconciler.cli import _commands as commands  # noqa: PLC0415
 
     return commands
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace, Ui], int]:
+    if command == "limit_check":
+        from reconciler.cli._limit_check import limit_check  # noqa: PLC0415
+
+        return limit_check
+    if command in {"run", "drift", "install_service"}:
+        from reconciler.cli import _service_commands  # noqa: PLC0415
+
+        return getattr(_service_commands, command)  # type: ignore[no-any-return]
+    return getattr(_commands(), command)  # type: ignore[no-any-return]

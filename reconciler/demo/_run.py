@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reconciler.cli import main
 from reconciler.demo._sandbox import Sandbox, build_sandbox, kill_tmux_server
+
+from reconciler.cli import main
 from reconciler.desired import load_desired
 from reconciler.observe import observe, run_tmux
 from reconciler.statedir import StateDir
@@ -35,12 +35,6 @@ def _sandbox_environ(sandbox: Sandbox) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-def set_active_account(path: Path, name: str) -> None:
-    """Edit ``active_account`` in place, the way a user would by hand."""
-    text = path.read_text()
-    path.write_text(re.sub(r"(?m)^(active_account:\s*)\S+", rf"\g<1>{name}", text, count=1))
 
 
 def _claudes(sandbox: Sandbox) -> dict[str, tuple[str | None, str | None]]:
@@ -103,8 +97,8 @@ def _run(root: Path, keep: bool, say: Say) -> int:
             before = _claudes(sandbox)
             step("3. Status (a Claude was also started by hand in ccl-auto-0)")
             main([*args, "status"])
-            step("4. Swap: edit active_account to 'personal', then plan")
-            set_active_account(sandbox.desired_path, "personal")
+            step("4. Swap (reconcile swap personal: rewrites active_account only), then plan")
+            main([*args, "swap", "personal"])
             main([*args, "--dry-run"])
             step("5. Apply the swap")
             main([*args, "apply"])

@@ -14,6 +14,7 @@ from reconciler.desired._model import (
     SharedSpec,
     TmuxSpec,
 )
+from reconciler.desired._swap import rewrite_active_account, swap_active_account
 
 __all__ = [
     "Account",
@@ -27,5 +28,7 @@ __all__ = [
     "TmuxSpec",
     "load_desired",
     "parse_duration",
+    "rewrite_active_account",
     "schema",
+    "swap_active_account",
 ]

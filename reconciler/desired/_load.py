@@ -281,7 +281,9 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
             )
 
 
-def _duplicates(problem: Any, where: str | KeyPath, key: str, values: list[str]) -> Iterator[Problem]:
+def _duplicates(
+    problem: Any, where: str | KeyPath, key: str, values: list[str]
+) -> Iterator[Problem]:
     base: KeyPath = (where,) if isinstance(where, str) else where
     seen: set[str] = set()
     for index, value in enumerate(values):

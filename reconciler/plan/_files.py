@@ -70,9 +70,9 @@ def shared_dirs(desired: DesiredState, observed: Observed) -> Iterator[Action | 
         fact = observed.shared_entries[entry]
         for item in _ensure_dir(fact, backup, "shared entry"):
             if isinstance(item, Action):
-                deps = (*item.depends_on, dir_key(desired.shared.dir))
-                item = replace(item, depends_on=deps)
-            yield item
+                yield replace(item, depends_on=(*item.depends_on, dir_key(desired.shared.dir)))
+            else:
+                yield item
 
 
 def homes(desired: DesiredState, observed: Observed) -> Iterator[Action | Conflict]:

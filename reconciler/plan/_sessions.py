@@ -12,8 +12,8 @@ from reconciler.plan._actions import (
     Action,
     Conflict,
     CreateSession,
-    Kind,
     KillSession,
+    Kind,
     LaunchClaude,
     RememberSession,
     StopClaude,
@@ -54,7 +54,7 @@ def plan_sessions(desired: DesiredState, observed: Observed) -> SessionPhases:
                 _stop_and_relaunch(desired, observed, pane, ready, phases)
                 relaunched.add(pane.session_name)
     _dedicated(desired, observed, sessions, ready, phases)
-    _autonomous(desired, observed, sessions, relaunched, ready, phases)
+    _autonomous(desired, observed, sessions, relaunched=relaunched, ready=ready, phases=phases)
     return phases
 
 
@@ -212,6 +212,7 @@ def _autonomous(
     desired: DesiredState,
     observed: Observed,
     sessions: dict[str, tuple[PaneFact, ...]],
+    *,
     relaunched: set[str],
     ready: tuple[str, ...],
     phases: SessionPhases,

@@ -1,0 +1,155 @@
+"""Where alerts go: the log always, plus command, webhook and Telegram sinks.
+
+A sink has a timeout and a few retries; its failure is logged (with secrets
+redacted) and never stops the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from tenacity import Retrying, stop_after_attempt, wait_exponential
+
+from reconciler.alerts._book import Alert
+
+log = logging.getLogger("reconciler.alerts")
+TELEGRAM_API = "https://api.telegram.org"
+
+
+class Sink(Protocol):
+    name: str
+
+    def send(self, alert: Alert) -> None: ...
+
+
+@dataclass(frozen=True)
+class CommandSink:
+    """Runs an argv (no shell) with the alert JSON on stdin."""
+
+    argv: tuple[str, ...]
+    timeout: float = 5.0
+    name: str = "command"
+
+    def send(self, alert: Alert) -> None:
+        subprocess.run(self.argv, input=json.dumps(alert.to_json()).encode(), check=True,
+                       timeout=self.timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def _post_json(url: str, body: Mapping[str, Any], timeout: float,
+               headers: Mapping[str, str] | None = None) -> None:
+    request = urllib.request.Request(  # noqa: S310  (scheme checked by the schema)
+        url, data=json.dumps(body).encode(), method="POST",
+        headers={"Content-Type": "application/json", **(headers or {})},
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        response.read()
+
+
+@dataclass(frozen=True)
+class WebhookSink:
+    url: str
+    timeout: float = 5.0
+    headers: tuple[tuple[str, str], ...] = ()
+    name: str = "webhook"
+
+    def send(self, alert: Alert) -> None:
+        _post_json(self.url, alert.to_json(), self.timeout, dict(self.headers))
+
+
+@dataclass(frozen=True)
+class TelegramSink:
+    chat_id: str
+    token: str
+    api_base: str = TELEGRAM_API
+    timeout: float = 5.0
+    name: str = "telegram"
+
+    def send(self, alert: Alert) -> None:
+        icon = "🔥" if alert.state == "firing" else "✅"
+        text = f"{icon} [{alert.kind}] {alert.subject}: {alert.message}"
+        url = f"{self.api_base.rstrip('/')}/bot{self.token}/sendMessage"
+        _post_json(url, {"chat_id": self.chat_id, "text": text}, self.timeout)
+
+    def __repr__(self) -> str:
+        return f"TelegramSink(chat_id={self.chat_id!r}, token=<redacted>)"
+
+
+def _telegram_token(raw: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+    if raw.get("token_file"):
+        return Path(str(raw["token_file"])).expanduser().read_text().strip()
+    return environ.get(str(raw.get("token_env", "TELEGRAM_BOT_TOKEN")), "")
+
+
+def build_sinks(
+    config: Sequence[Mapping[str, Any]],
+    environ: Mapping[str, str] | None = None,
+    parse_duration: Callable[[Any], float] = float,
+) -> tuple[list[Sink], list[str]]:
+    """Sinks from the ``alerts`` list; plus problems (e.g. a missing token) to report."""
+    env = os.environ if environ is None else environ
+    sinks: list[Sink] = []
+    problems: list[str] = []
+    for index, raw in enumerate(config):
+        timeout = parse_duration(raw.get("timeout", 5))
+        kind = raw.get("type")
+        if kind == "command":
+            sinks.append(CommandSink(tuple(raw["command"]), timeout))
+        elif kind == "webhook":
+            headers = tuple(sorted((raw.get("headers") or {}).items()))
+            sinks.append(WebhookSink(str(raw["url"]), timeout, headers))
+        elif kind == "telegram":
+            try:
+                token = _telegram_token(raw, env)
+            except OSError as exc:
+                token = ""
+                problems.append(f"alerts[{index}]: cannot read token_file: {exc.strerror}")
+            if not token:
+                problems.append(f"alerts[{index}]: telegram token is not set "
+                                f"(${raw.get('token_env', 'TELEGRAM_BOT_TOKEN')} or token_file)")
+                continue
+            sinks.append(TelegramSink(str(raw["chat_id"]), token,
+                                      str(raw.get("api_base", TELEGRAM_API)), timeout))
+    return sinks, problems
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+class Dispatcher:
+    """Sends each alert to the log and to every sink; a failing sink is only logged."""
+
+    def __init__(self, sinks: Sequence[Sink], *, attempts: int = 3, first_wait: float = 0.2,
+                 log_line: Callable[[str], None] | None = None) -> None:
+        self.sinks = list(sinks)
+        self.attempts = attempts
+        self.first_wait = first_wait
+        self.log_line = log_line or log.warning
+        self.secrets = [getattr(s, "token", "") for s in self.sinks]
+        self.sent = 0
+        self.failed = 0
+
+    def send(self, alert: Alert) -> None:
+        self.log_line(redact(
+            f"alert {alert.state} {alert.kind} {alert.subject}: {alert.message}", self.secrets))
+        for sink in self.sinks:
+            try:
+                for attempt in Retrying(stop=stop_after_attempt(self.attempts), reraise=True,
+                                        wait=wait_exponential(multiplier=self.first_wait, max=2)):
+                    with attempt:
+                        sink.send(alert)
+                self.sent += 1
+            except Exception as exc:  # noqa: BLE001  (a sink must never stop the loop)
+                self.failed += 1
+                self.log_line(redact(f"alert sink {sink.name} failed: {exc}", self.secrets))

@@ -1,0 +1,98 @@
+"""Which account should be active, given the limits we know: a pure decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from reconciler.desired import DesiredState, parse_duration
+
+
+@dataclass(frozen=True)
+class FailoverConfig:
+    enabled: bool = True
+    order: tuple[str, ...] = ()
+    cooldown: timedelta = timedelta(minutes=2)
+    grace: timedelta = timedelta(minutes=5)
+    default_reset: timedelta = timedelta(hours=5)
+
+
+@dataclass(frozen=True)
+class Limit:
+    account: str
+    resets_at: datetime
+    kind: str
+    reason: str
+    detected_at: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"account": self.account, "resets_at": self.resets_at.isoformat(),
+                "kind": self.kind, "reason": self.reason,
+                "detected_at": self.detected_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Limit:
+        return cls(str(raw["account"]), datetime.fromisoformat(str(raw["resets_at"])),
+                   str(raw.get("kind", "usage")), str(raw.get("reason", "")),
+                   datetime.fromisoformat(str(raw["detected_at"])))
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str
+    """``stay``, ``swap`` or ``wait`` (every allowed account is limited)."""
+    to: str | None
+    reason: str
+    """``limit`` (leaving a limited account) or ``return`` (back after a reset)."""
+    message: str
+
+
+def failover_config(desired: DesiredState) -> FailoverConfig:
+    raw: Mapping[str, Any] = desired.raw.get("failover") or {}  # type: ignore[assignment]
+    names = tuple(a.name for a in desired.accounts)
+    return FailoverConfig(
+        enabled=bool(raw.get("enabled", True)),
+        order=tuple(raw.get("order") or names),
+        cooldown=timedelta(seconds=parse_duration(raw.get("cooldown", "2m"))),
+        grace=timedelta(seconds=parse_duration(raw.get("grace", "5m"))),
+        default_reset=timedelta(seconds=parse_duration(raw.get("default_reset", "5h"))),
+    )
+
+
+def available(account: str, limits: Mapping[str, Limit], now: datetime, grace: timedelta) -> bool:
+    limit = limits.get(account)
+    return limit is None or limit.resets_at + grace <= now
+
+
+def decide(
+    desired: DesiredState,
+    config: FailoverConfig,
+    limits: Mapping[str, Limit],
+    now: datetime,
+    last_auto_swap: datetime | None,
+) -> Decision:
+    active = desired.active_account
+    if not config.enabled:
+        return Decision("stay", None, "", "failover is disabled")
+    order = [a for a in config.order if any(x.name == a for x in desired.accounts)]
+    cooling = last_auto_swap is not None and now - last_auto_swap < config.cooldown
+    free = [a for a in order if available(a, limits, now, config.grace)]
+    if not available(active, limits, now, config.grace):
+        if not free:
+            earliest = min((limits[a] for a in order if a in limits), key=lambda x: x.resets_at)
+            return Decision("wait", None, "all_limited",
+                            f"every account is limited; {earliest.account} resets first at "
+                            f"{earliest.resets_at.isoformat()}")
+        if cooling:
+            return Decision("stay", None, "", f"{active} is limited; cooling down before a swap")
+        return Decision("swap", free[0], "limit",
+                        f"{active} hit its limit ({limits[active].reason}); moving to {free[0]}")
+    if active in order:
+        better = [a for a in order[: order.index(active)] if a in free and a in limits]
+        if better and not cooling:
+            return Decision("swap", better[0], "return",
+                            f"{better[0]} reset at {limits[better[0]].resets_at.isoformat()}; "
+                            f"returning from {active}")
+    return Decision("stay", None, "", f"{active} is usable")

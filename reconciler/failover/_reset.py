@@ -1,0 +1,83 @@
+"""Parse the reset instant Claude prints: "5am", "Oct 31, 9am", "Jul 15 at 12am
+(America/Detroit)", "Monday 9am", "in 2 hours 5 minutes"; zone-aware, DST-safe."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_ZONE = re.compile(r"\(\s*([A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*)\s*\)")
+_CLOCK = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?\b", re.IGNORECASE)
+_CLOCK24 = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
+_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+_DATE = re.compile(r"\b(" + "|".join(_MONTHS) + r")[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?"
+                   r"(?:,?\s+(\d{4}))?", re.IGNORECASE)
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WEEKDAY = re.compile(r"\b(" + "|".join(_DAYS) + r")[a-z]*\b", re.IGNORECASE)
+_RELATIVE = re.compile(
+    r"\bin\s+(?:(\d+)\s*(?:hours?|hrs?|h)\b)?\s*(?:(\d+)\s*(?:minutes?|mins?|m)\b)?",
+    re.IGNORECASE)
+
+
+def _zone(text: str, local: tzinfo) -> tuple[tzinfo, str]:
+    match = _ZONE.search(text)
+    if not match:
+        return local, "local zone"
+    try:
+        return ZoneInfo(match.group(1)), match.group(1)
+    except (ZoneInfoNotFoundError, ValueError):
+        return local, f"unknown zone {match.group(1)}; local zone"
+
+
+def _at(day: date, clock: time, zone: tzinfo) -> datetime:
+    """A wall-clock time in ``zone``, normalised through UTC (a DST gap moves forward)."""
+    naive = datetime.combine(day, clock)
+    aware = naive.replace(tzinfo=zone)
+    return aware.astimezone(ZoneInfo("UTC")).astimezone(zone)
+
+
+def _clock(text: str) -> time | None:
+    match = _CLOCK.search(text)
+    if match:
+        hour = int(match.group(1)) % 12 + (12 if match.group(3).lower() == "p" else 0)
+        if int(match.group(1)) > 12:
+            return None
+        return time(hour, int(match.group(2) or 0))
+    match = _CLOCK24.search(text)
+    return time(int(match.group(1)), int(match.group(2))) if match else None
+
+
+def parse_reset(text: str, *, now: datetime, local: tzinfo) -> tuple[datetime | None, str]:
+    """(instant, how it was read); instant None when nothing in ``text`` is a time."""
+    relative = _RELATIVE.search(text)
+    if relative and (relative.group(1) or relative.group(2)):
+        delta = timedelta(hours=int(relative.group(1) or 0), minutes=int(relative.group(2) or 0))
+        return now + delta, "relative"
+    zone, zone_how = _zone(text, local)
+    clock = _clock(text)
+    today = now.astimezone(zone).date()
+    dated = _DATE.search(text)
+    if dated:
+        month = _MONTHS.index(dated.group(1)[:3].lower()) + 1
+        year = int(dated.group(3)) if dated.group(3) else today.year
+        try:
+            instant = _at(date(year, month, int(dated.group(2))), clock or time(0), zone)
+        except ValueError:
+            return None, "bad date"
+        if not dated.group(3) and instant < now - timedelta(days=1):
+            instant = _at(date(year + 1, month, int(dated.group(2))), clock or time(0), zone)
+        return instant, f"date, {zone_how}"
+    if clock is None:
+        return None, "no time"
+    weekday = _WEEKDAY.search(text)
+    if weekday:
+        ahead = (_DAYS.index(weekday.group(1)[:3].lower()) - today.weekday()) % 7
+        instant = _at(today + timedelta(days=ahead), clock, zone)
+        if instant <= now:
+            instant = _at(today + timedelta(days=ahead + 7), clock, zone)
+        return instant, f"weekday, {zone_how}"
+    instant = _at(today, clock, zone)
+    if instant <= now:
+        instant = _at(today + timedelta(days=1), clock, zone)
+    return instant, f"clock, {zone_how}"

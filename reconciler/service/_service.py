@@ -1,0 +1,217 @@
+"""``reconcile run``: observe, plan, apply (or only report), alert; again and again.
+
+The loop keeps the last valid desired state when an edit is broken, notices an
+edit within a second (a cheap stat, no inotify dependency), finishes the action
+in flight on SIGTERM/SIGINT and reloads on SIGHUP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
+from reconciler.apply import Report, Result, Status, apply_plan, state_lock
+from reconciler.desired import DesiredState, DesiredStateError, load_desired, parse_duration
+from reconciler.observe import Observed, observe
+from reconciler.plan import LaunchClaude, Plan
+from reconciler.plan import plan as make_plan
+from reconciler.service._config import ServiceConfig, service_config
+from reconciler.service._crashloop import CrashLoops
+from reconciler.service._drift import drift_items, read_converged, write_converged
+from reconciler.service._metrics import write_metrics
+from reconciler.statedir import StateDir
+
+Say = Callable[[str], None]
+Hook = Callable[[DesiredState, StateDir, Observed], list[Alert]]
+
+
+@dataclass
+class CycleOutcome:
+    plan: Plan
+    report: Report | None
+    drift: dict[str, str]
+    alerts: list[Alert] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)
+
+
+def _hold_launches(plan: Plan, held: dict[str, str]) -> Plan:
+    """Leave out launches in crash-loop back-off; the planner stays pure."""
+    if not held:
+        return plan
+    keep = tuple(a for a in plan.actions
+                 if not (isinstance(a, LaunchClaude) and a.target in held))
+    return Plan(keep, plan.conflicts, plan.blocked)
+
+
+def _stat_key(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+class Service:
+    def __init__(self, path: Path, state_dir: Path, *, say: Say,
+                 interval: float | None = None, lock_timeout: float | None = None,
+                 hooks: tuple[Hook, ...] = ()) -> None:
+        self.path = path
+        self.state = StateDir(state_dir)
+        self.say = say
+        self.interval_override = interval
+        self.lock_timeout = lock_timeout
+        self.hooks = hooks
+        self.book = AlertBook(state_dir / "alerts.json")
+        self.desired: DesiredState | None = None
+        self.config = ServiceConfig()
+        self.dispatcher = Dispatcher([], log_line=say)
+        self.crashes = CrashLoops(state_dir / "crashloops.json", 30.0, 600.0)
+        self.stopping = False
+        self.reload_requested = True
+        self.seen: tuple[int, int, int] | None = None
+        self.by_result: dict[str, int] = {s.value: 0 for s in Status}
+        self.swaps = 0
+        self.last_converge = 0.0
+
+    @property
+    def interval(self) -> float:
+        return self.interval_override or self.config.interval
+
+    def _emit(self, alerts: list[Alert]) -> None:
+        for alert in alerts:
+            self.dispatcher.send(alert)
+
+    def reload(self) -> None:
+        """Load the desired file; a broken edit alerts and keeps the last valid state."""
+        self.reload_requested = False
+        self.seen = _stat_key(self.path)
+        try:
+            desired = load_desired(self.path)
+        except DesiredStateError as exc:
+            first = exc.problems[0]
+            kept = "keeping the last valid state" if self.desired else "nothing to run yet"
+            self._emit(self.book.update("invalid_desired", {
+                str(self.path): f"{first} ({len(exc.problems)} problem(s)); {kept}"}))
+            return
+        changed = self.desired is None or desired.digest != self.desired.digest
+        self.desired = desired
+        self.config = service_config(desired)
+        sinks, problems = build_sinks(self.config.alerts, parse_duration=parse_duration)
+        self.dispatcher = Dispatcher(sinks, log_line=self.say)
+        for problem in problems:
+            self.say(f"warning: {problem}")
+        self.crashes.window = self.config.crashloop_window
+        self.crashes.max_backoff = self.config.crashloop_max_backoff
+        self._emit(self.book.update("invalid_desired", {}))
+        if changed:
+            self.say(f"desired state loaded: {self.path} (active {desired.active_account})")
+
+    def cycle(self) -> CycleOutcome | None:
+        if self.reload_requested or _stat_key(self.path) != self.seen:
+            self.reload()
+        desired = self.desired
+        if desired is None:
+            return None
+        with state_lock(self.state.root, timeout=self.lock_timeout, on_wait=self.say):
+            observed = observe(desired, self.state)
+            self.crashes.observe(observed)
+            held = self.crashes.held(observed.now)
+            full = make_plan(desired, observed)
+            the_plan = _hold_launches(full, held)
+            converged = read_converged(self.state)
+            drift = drift_items(the_plan, desired, converged)
+            alerts = self.book.update("drift", drift)
+            report = None
+            if drift and self.config.drift_policy == "alert":
+                self.say(f"drift: {len(drift)} item(s); policy is alert, nothing applied")
+            elif the_plan.actions or the_plan.conflicts:
+                report = apply_plan(the_plan, desired, self.state, on_result=self._on_result,
+                                    should_stop=lambda: self.stopping)
+                self.say(report.recap())
+            reported_only = bool(drift) and report is None
+            clean = (report is None or report.ok) and not the_plan.conflicts and not held
+            if clean and not reported_only:
+                self.last_converge = time.time()
+                if converged is None or converged.digest != desired.digest:
+                    write_converged(self.state, desired)
+        alerts += self._after_apply(report, the_plan, observed.now)
+        alerts += self.book.update("crashloop", self.crashes.looping())
+        for hook in self.hooks:
+            alerts += hook(desired, self.state, observed)
+        self._emit(alerts)
+        return CycleOutcome(the_plan, report, drift, alerts, held)
+
+    def _on_result(self, result: Result) -> None:
+        self.by_result[result.status.value] += 1
+        if result.status is not Status.OK:
+            tail = f": {result.message}" if result.message else ""
+            self.say(f"{result.status.value} {result.action.description}{tail}")
+
+    def _after_apply(self, report: Report | None, the_plan: Plan, now: datetime) -> list[Alert]:
+        failed: dict[str, str] = {}
+        if report is not None:
+            for result in report.results:
+                if result.status is Status.FAILED:
+                    failed[result.action.key] = f"{result.action.description}: {result.message}"
+                    if isinstance(result.action, LaunchClaude):
+                        self.crashes.launch_failed(result.action.target, now)
+        alerts = self.book.update("action_failed", failed)
+        alerts += self.book.update("conflict", {c.key: c.message for c in the_plan.conflicts})
+        return alerts
+
+    def _write_metrics(self, seconds: float, drift: int) -> None:
+        if self.config.metrics_file is None:
+            return
+        write_metrics(self.config.metrics_file, {
+            "last_cycle_seconds": seconds, "last_converge_timestamp_seconds": self.last_converge,
+            "drift_items": drift, "swaps_total": len(self.state.read_swaps(10_000)),
+            "crashloops": len(self.crashes.looping()), "alerts_firing": self.book.count(),
+        }, self.by_result)
+
+    def _sleep(self) -> None:
+        """Sleep one interval, waking early for a stop, a reload or a desired-file edit."""
+        deadline = time.monotonic() + self.interval
+        while not self.stopping and time.monotonic() < deadline:
+            if self.reload_requested or _stat_key(self.path) != self.seen:
+                return
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+
+    def _signals(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            self.say(f"received {signal.Signals(signum).name}: finishing the current action")
+            self.stopping = True
+
+        def hup(_signum: int, _frame: FrameType | None) -> None:
+            self.reload_requested = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, hup)
+
+    def run(self, *, once: bool = False) -> int:
+        self._signals()
+        with state_lock(self.state.root, name="service.lock", timeout=self.lock_timeout,
+                        on_wait=lambda m: self.say(f"{m}: another `reconcile run` is active")):
+            self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
+            while not self.stopping:
+                started = time.monotonic()
+                outcome = self.cycle()
+                self._write_metrics(time.monotonic() - started,
+                                    len(outcome.drift) if outcome else 0)
+                if once:
+                    ok = outcome is not None and (outcome.report is None or outcome.report.ok)
+                    return 0 if ok else 1
+                self._sleep()
+        self.say("stopped")
+        return 0
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,130 @@
+"""Desired-file loading: good files expand, bad files name file:line:key and change nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.desired import DesiredStateError, load_desired, parse_duration
+
+GOOD = """\
+version: 1
+active_account: work
+accounts:
+  - {name: work, home: ~/.claude-work}
+  - {name: personal, home: ~/.claude-personal}
+link: ~/.claude
+shared:
+  dir: ~/.claude-shared
+  entries: [projects, file-history, session-env, todos]
+tmux:
+  socket_name: null
+pool:
+  autonomous: {prefix: ccl-auto-, start_index: 0, min: 2, max: 5}
+  dedicated:
+    - {name: api, project: ~/src/api, resume: true}
+launch:
+  command: claude --dangerously-skip-permissions
+"""
+
+
+def load(tmp_path: Path, text: str | bytes) -> object:
+    path = tmp_path / "desired.yaml"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return load_desired(path, environ={"HOME": "/home/me"})
+
+
+def test_example_file_loads(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    state = load_desired(root / "desired_state.example.yaml", environ={"HOME": "/home/me"})
+    assert state.active.home == Path("/home/me/.claude-work")
+    assert state.launch.stop_timeout == 10.0
+
+
+def test_good_file_expands_home(tmp_path: Path) -> None:
+    state = load(tmp_path, GOOD)
+    assert state.link == Path("/home/me/.claude")  # type: ignore[attr-defined]
+    assert state.shared.dir == Path("/home/me/.claude-shared")  # type: ignore[attr-defined]
+    assert state.dedicated[0].project == Path("/home/me/src/api")  # type: ignore[attr-defined]
+    assert state.managed("ccl-auto-3") and state.managed("api")  # type: ignore[attr-defined]
+    assert not state.managed("ccl-auto-x") and not state.managed("mine")  # type: ignore[attr-defined]
+
+
+BAD: list[tuple[str, str, int, str, str]] = [
+    # (id, replace this, with this, expected line, expected key)
+    ("unknown active account", "active_account: work", "active_account: nope", 2,
+     "active_account"),
+    ("yaml syntax", "  dir: ~/.claude-shared", "  dir: [unclosed", 9, ""),
+    ("unknown top-level key", "version: 1", "version: 1\ncolour: blue", 2, "colour"),
+    ("unknown nested key", "  socket_name: null", "  socket_name: null\n  sockit: x", 12,
+     "tmux.sockit"),
+    ("wrong type", "min: 2, max: 5", "min: two, max: 5", 13, "pool.autonomous.min"),
+    ("min over max", "min: 2, max: 5", "min: 6, max: 5", 13, "pool.autonomous.min"),
+    ("duplicate account", "{name: personal, home: ~/.claude-personal}",
+     "{name: work, home: ~/.claude-personal}", 5, "accounts[1].name"),
+    ("duplicate key", "version: 1", "version: 1\nversion: 1", 2, "version"),
+    ("session name with colon", "name: api,", "name: 'a:pi',", 15, "pool.dedicated[0].name"),
+    ("session name with dot", "name: api,", "name: a.pi,", 15, "pool.dedicated[0].name"),
+    ("session name with space", "name: api,", "name: 'a pi',", 15, "pool.dedicated[0].name"),
+    ("relative path", "project: ~/src/api", "project: src/api", 15,
+     "pool.dedicated[0].project"),
+    ("dotdot path", "project: ~/src/api", "project: ~/src/../../etc", 15,
+     "pool.dedicated[0].project"),
+    ("link inside a home", "link: ~/.claude", "link: ~/.claude-work/x", 6, "link"),
+    ("shared inside a home", "dir: ~/.claude-shared", "dir: ~/.claude-work/shared", 8,
+     "shared.dir"),
+    ("credentials shared", "entries: [projects,", "entries: [.credentials.json, projects,", 9,
+     "shared.entries[0]"),
+    ("session flag in launch", "--dangerously-skip-permissions", "--resume abc", 17,
+     "launch.command"),
+    ("unbalanced quote in launch", "--dangerously-skip-permissions", "'oops", 17,
+     "launch.command"),
+    ("missing required", "active_account: work\n", "", 1, "active_account"),
+    ("version", "version: 1", "version: 2", 1, "version"),
+    ("dedicated matches pool prefix", "name: api,", "name: ccl-auto-7,", 15,
+     "pool.dedicated[0].name"),
+    ("bad socket name", "socket_name: null", "socket_name: 'a/b'", 11, "tmux.socket_name"),
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new", "line", "key"), BAD, ids=[b[0] for b in BAD])
+def test_bad_file_names_line_and_key(
+    tmp_path: Path, name: str, old: str, new: str, line: int, key: str
+) -> None:
+    assert old in GOOD
+    with pytest.raises(DesiredStateError) as caught:
+        load(tmp_path, GOOD.replace(old, new, 1))
+    first = caught.value.problems[0]
+    assert (first.line, first.key) == (line, key), str(caught.value)
+    assert str(first).startswith(f"{tmp_path / 'desired.yaml'}:{line}: ")
+
+
+def test_not_utf8_names_the_line(tmp_path: Path) -> None:
+    with pytest.raises(DesiredStateError) as caught:
+        load(tmp_path, GOOD.encode().replace(b"~/src/api", b"~/src/\xff\xfe"))
+    assert caught.value.problems[0].line == 15
+    assert "UTF-8" in str(caught.value)
+
+
+def test_huge_file_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DesiredStateError, match="at most"):
+        load(tmp_path, GOOD + "#" * (2 << 20))
+
+
+def test_symlink_loop_is_refused(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    with pytest.raises(DesiredStateError, match="cannot read"):
+        load_desired(loop)
+
+
+def test_empty_document(tmp_path: Path) -> None:
+    with pytest.raises(DesiredStateError, match="mapping"):
+        load(tmp_path, "")
+
+
+@pytest.mark.parametrize(("text", "seconds"), [(30, 30.0), ("30s", 30.0), ("5m", 300.0),
+                                                ("1h30m", 5400.0), ("250ms", 0.25)])
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds

@@ -1,0 +1,136 @@
+"""Usage-limit detection and reset parsing as a table: every known wording, the
+negatives, at fixed instants across midnight, DST changes and zones."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reconciler.failover import detect
+
+BERLIN, CHICAGO, NY, LONDON = (ZoneInfo(z) for z in (
+    "Europe/Berlin", "America/Chicago", "America/New_York", "Europe/London"))
+
+# (id, text, now (local wall time), local zone, expected kind, expected reset as ISO)
+POSITIVE = [
+    ("epoch", "Claude AI usage limit reached|1732420800",
+     "2024-11-24T01:00", BERLIN, "usage", "2024-11-24T04:00:00+00:00"),
+    ("legacy with zone", "Claude usage limit reached. Your limit will reset at 9am "
+     "(America/Chicago).", "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T09:00:00-06:00"),
+    ("5-hour before the reset", "5-hour limit reached ∙ resets 5am",
+     "2026-11-24T03:00", BERLIN, "session", "2026-11-24T05:00:00+01:00"),
+    ("5-hour across midnight", "5-hour limit reached ∙ resets 5am",
+     "2026-11-24T23:30", BERLIN, "session", "2026-11-25T05:00:00+01:00"),
+    ("opus weekly with date", "Opus weekly limit reached ∙ resets Oct 31, 9am",
+     "2026-10-30T12:00", CHICAGO, "opus", "2026-10-31T09:00:00-05:00"),
+    ("hit your limit, zone differs from local", "You've hit your limit · resets 8am "
+     "(Europe/London)", "2026-11-24T12:00", ZoneInfo("Asia/Tokyo"), "usage",
+     "2026-11-24T08:00:00+00:00"),
+    ("session limit 12:50am", "You've hit your session limit · resets 12:50am "
+     "(America/Los_Angeles)", "2026-11-24T20:00", ZoneInfo("America/Los_Angeles"), "session",
+     "2026-11-25T00:50:00-08:00"),
+    ("weekly with 'at' and 12am", "You've hit your weekly limit · resets Jul 15 at 12am "
+     "(America/Detroit)", "2026-07-10T08:00", ZoneInfo("America/Detroit"), "weekly",
+     "2026-07-15T00:00:00-04:00"),
+    ("opus with minutes and Calcutta", "You've hit your Opus limit · resets Jan 30, 11:30am "
+     "(Asia/Calcutta)", "2027-01-28T08:00", ZoneInfo("Asia/Kolkata"), "opus",
+     "2027-01-30T11:30:00+05:30"),
+    ("curly apostrophe", "You\u2019ve hit your limit \u00b7 resets 12pm",
+     "2026-11-24T09:00", BERLIN, "usage", "2026-11-24T12:00:00+01:00"),
+    ("bullet operator separator", "You've hit your limit \u2219 resets 12pm",
+     "2026-11-24T13:00", BERLIN, "usage", "2026-11-25T12:00:00+01:00"),
+    ("DST gap moves forward", "You've hit your limit · resets 2:30am (America/New_York)",
+     "2026-03-08T01:00", NY, "usage", "2026-03-08T03:30:00-04:00"),
+    ("DST end, day after", "5-hour limit reached ∙ resets 9am",
+     "2026-10-25T07:00", LONDON, "session", "2026-10-25T09:00:00+00:00"),
+    ("DST start, before", "5-hour limit reached ∙ resets 9am",
+     "2026-03-29T00:30", LONDON, "session", "2026-03-29T09:00:00+01:00"),
+    ("relative", "You've hit your limit · resets in 2 hours 30 minutes",
+     "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T12:30:00+01:00"),
+    ("weekday", "You've hit your weekly limit · resets Monday 9am",
+     "2026-11-26T10:00", BERLIN, "weekly", "2026-11-30T09:00:00+01:00"),
+    ("date with year", "You've hit your weekly limit · resets Dec 1, 2026, 9am",
+     "2026-11-26T10:00", BERLIN, "weekly", "2026-12-01T09:00:00+01:00"),
+    ("date in January seen in December", "You've hit your Opus limit · resets Jan 2, 9am",
+     "2026-12-30T10:00", BERLIN, "opus", "2027-01-02T09:00:00+01:00"),
+    ("ANSI, box drawing and a wrapped line",
+     "\x1b[1m\u2502 You've hit your session limit \u00b7\n\u2502 resets 5am (Europe/Berlin) \u2502",
+     "2026-11-24T03:00", LONDON, "session", "2026-11-24T05:00:00+01:00"),
+    ("24-hour clock", "You've hit your limit · resets 17:00 (Europe/Berlin)",
+     "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T17:00:00+01:00"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "now", "zone", "kind", "resets"), POSITIVE,
+                         ids=[p[0] for p in POSITIVE])
+def test_limit_detected_with_reset(name: str, text: str, now: str, zone: ZoneInfo, kind: str,
+                                   resets: str) -> None:
+    at = datetime.fromisoformat(now).replace(tzinfo=zone)
+    match = detect(text, now=at, local=zone)
+    assert match.limit, match.reason
+    assert match.kind == kind
+    assert match.resets_at == datetime.fromisoformat(resets), match.reason
+
+
+NEGATIVE = [
+    ("api rate limit", "API Error: Rate limit reached", "not_a_limit"),
+    ("server limiting", "Server is temporarily limiting requests (not your usage limit)",
+     "not_a_limit"),
+    ("overloaded", 'API Error: 529 {"type":"error","error":{"type":"overloaded_error",'
+     '"message":"Overloaded"}}', "not_a_limit"),
+    ("approaching warning", "Approaching usage limit · resets at 5am", "approaching"),
+    ("approaching opus", "Approaching Opus usage limit", "approaching"),
+    ("plain text", "All tests passed. The usage of limits in this module is fine.", "none"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "kind"), NEGATIVE, ids=[n[0] for n in NEGATIVE])
+def test_not_a_usage_limit(name: str, text: str, kind: str) -> None:
+    match = detect(text, now=datetime(2026, 11, 24, 10, tzinfo=BERLIN), local=BERLIN)
+    assert not match.limit and match.kind == kind and match.resets_at is None
+
+
+@pytest.mark.parametrize("text", ["You've hit your limit · resets soon",
+                                  "You've hit your limit · resets Feb 30, 9am"])
+def test_unparsable_reset_falls_back_and_says_so(text: str) -> None:
+    now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
+    match = detect(text, now=now, local=BERLIN, default_reset=timedelta(hours=3))
+    assert match.limit and match.resets_at == now + timedelta(hours=3)
+    assert "assuming" in match.reason
+
+
+def test_implausible_reset_far_out_falls_back() -> None:
+    now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
+    match = detect("You've hit your weekly limit · resets Jul 15 at 12am", now=now, local=BERLIN)
+    assert match.limit and match.resets_at == now + timedelta(hours=5)
+    assert "implausible" in match.reason
+
+
+def test_last_message_wins() -> None:
+    text = "5-hour limit reached ∙ resets 5am\n...\nYou've hit your weekly limit · resets 9pm"
+    now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
+    assert detect(text, now=now, local=BERLIN).kind == "weekly"
+
+
+def test_limit_check_command() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "reconciler", "limit-check", "--now", "2026-11-24T23:30:00",
+         "--tz", "Europe/Berlin", "5-hour limit reached ∙ resets 5am"],
+        capture_output=True, text=True, check=True, timeout=30,
+    )
+    assert json.loads(out.stdout) == {
+        "limit": True, "kind": "session", "resets_at": "2026-11-25T05:00:00+01:00",
+        "reason": "session limit, resets 2026-11-25T05:00:00+01:00 (clock, local zone)"}
+
+
+def test_limit_check_reads_stdin() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "reconciler", "limit-check", "-"], input="529 Overloaded",
+        capture_output=True, text=True, check=True, timeout=30,
+    )
+    assert json.loads(out.stdout)["limit"] is False
