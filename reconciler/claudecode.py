@@ -77,7 +77,7 @@ def launch_line(
     *,
     command: Sequence[str],
     home: Path,
-    cwd: Path,
+    cwd: str | Path,
     session_id: str,
     resume: bool,
     env: Sequence[tuple[str, str]] = (),

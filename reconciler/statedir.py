@@ -39,8 +39,12 @@ def ensure_private_dir(path: Path) -> Path:
 
 
 def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Write ``data`` to ``path`` so readers see the old or the new file, never half."""
-    ensure_private_dir(path.parent)
+    """Write ``data`` to ``path`` so readers see the old or the new file, never half.
+
+    A missing parent is created private; an existing one keeps its permissions
+    (it may be the user's project or config dir).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

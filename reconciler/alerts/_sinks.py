@@ -25,7 +25,8 @@ TELEGRAM_API = "https://api.telegram.org"
 
 
 class Sink(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def send(self, alert: Alert) -> None: ...
 

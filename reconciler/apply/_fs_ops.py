@@ -4,13 +4,14 @@ things in the way are moved aside into a dated backup directory."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 from pathlib import Path
 
 from reconciler.apply._errors import ActionError, TransientError
-from reconciler.plan import MakeDir, MergeIntoShared, MoveAside, Symlink
-from reconciler.statedir import DIR_MODE
+from reconciler.plan import EnsureSafetyHook, MakeDir, MergeIntoShared, MoveAside, Symlink
+from reconciler.statedir import DIR_MODE, write_atomic
 
 CHANGED, OK = True, False
 
@@ -96,4 +97,35 @@ def symlink(action: Symlink) -> bool:
         temp.unlink()
     temp.symlink_to(target)
     temp.replace(path)
+    return CHANGED
+
+
+def ensure_safety_hook(action: EnsureSafetyHook) -> bool:
+    """Merge the hook into settings.json; keep every other key; refuse broken JSON."""
+    path = action.settings
+    try:
+        settings = json.loads(path.read_text(encoding="utf-8"))
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        settings, mode = {}, 0o644
+    except (OSError, ValueError) as exc:
+        raise ActionError(f"{path} is not readable JSON ({exc}); left alone") from exc
+    if not isinstance(settings, dict):
+        raise ActionError(f"{path} is not a JSON object; left alone")
+    hooks = settings.setdefault("hooks", {})
+    entries = hooks.setdefault("PreToolUse", []) if isinstance(hooks, dict) else None
+    if not isinstance(entries, list):
+        raise ActionError(f"{path}: hooks.PreToolUse is not a list; left alone")
+    hook = {"type": "command", "command": action.command}
+    for entry in entries:
+        if isinstance(entry, dict) and entry.get("matcher") == action.matcher:
+            present = entry.setdefault("hooks", [])
+            if any(isinstance(h, dict) and h.get("command") == action.command for h in present):
+                return OK
+            present.append(hook)
+            break
+    else:
+        entries.append({"matcher": action.matcher, "hooks": [hook]})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
     return CHANGED

@@ -19,6 +19,7 @@ from reconciler.plan import (
     Action,
     Conflict,
     CreateSession,
+    EnsureSafetyHook,
     KillSession,
     LaunchClaude,
     MakeDir,
@@ -88,6 +89,8 @@ def _execute(action: Action, desired: DesiredState, state: StateDir) -> bool:
             return _fs_ops.merge_into_shared(action)
         case Symlink():
             return _fs_ops.symlink(action)
+        case EnsureSafetyHook():
+            return _fs_ops.ensure_safety_hook(action)
         case RememberSession():
             return _tmux_ops.remember(state, action)
         case StopClaude():

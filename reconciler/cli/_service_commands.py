@@ -11,9 +11,9 @@ from pathlib import Path
 
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import load_desired
+from reconciler.failover import Failover
 from reconciler.observe import observe
 from reconciler.plan import plan as make_plan
-from reconciler.failover import Failover
 from reconciler.service import Service, drift_items, read_converged
 from reconciler.statedir import StateDir
 

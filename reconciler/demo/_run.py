@@ -90,7 +90,7 @@ def _run(root: Path, keep: bool, say: Say) -> int:
             step("2. Apply")
             if main([*args, "apply"]) != 0:
                 return 1
-            by_hand = f"CLAUDE_CONFIG_DIR={sandbox.home}/.claude-work claude"
+            by_hand = f"CLAUDE_CONFIG_DIR={sandbox.home}/.claude-work {sandbox.bin_dir}/claude"
             run_tmux(load_desired(sandbox.desired_path).tmux, "send-keys", "-t", "=ccl-auto-0:",
                      by_hand, "Enter")
             _wait_for_claudes(sandbox, 3)

@@ -11,6 +11,7 @@ from reconciler.desired._model import (
     DedicatedSession,
     DesiredState,
     LaunchSpec,
+    SafetyHook,
     SharedSpec,
     TmuxSpec,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "DesiredStateError",
     "LaunchSpec",
     "Problem",
+    "SafetyHook",
     "SharedSpec",
     "TmuxSpec",
     "load_desired",

@@ -26,6 +26,7 @@ from reconciler.desired._model import (
     DedicatedSession,
     DesiredState,
     LaunchSpec,
+    SafetyHook,
     SharedSpec,
     TmuxSpec,
 )
@@ -222,6 +223,7 @@ class _Builder:
             autonomous=autonomous,
             dedicated=dedicated,
             launch=launch,
+            safety_hook=SafetyHook(**data["safety_hook"]) if data.get("safety_hook") else None,
             raw=data,
         )
 

@@ -66,6 +66,14 @@ class LaunchSpec:
 
 
 @dataclass(frozen=True)
+class SafetyHook:
+    """A PreToolUse hook that must be in a dedicated project's settings before Claude runs."""
+
+    matcher: str
+    command: str
+
+
+@dataclass(frozen=True)
 class DesiredState:
     source: Path
     digest: str
@@ -77,6 +85,7 @@ class DesiredState:
     autonomous: AutonomousPool | None
     dedicated: tuple[DedicatedSession, ...]
     launch: LaunchSpec
+    safety_hook: SafetyHook | None = None
     raw: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
     """The validated document, for layers that read their own sections."""
 

@@ -98,8 +98,8 @@ def detect(
         if best is None or match.start() >= best[0]:
             epoch, best = match, None
     if epoch is not None:
-        instant = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
-        return _checked("usage", instant, now, default_reset, epoch.group(0), how="epoch reset")
+        stamp = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
+        return _checked("usage", stamp, now, default_reset, epoch.group(0), how="epoch reset")
     if best is not None:
         _start, reset_text, what, line = best
         instant, how = parse_reset(reset_text, now=now, local=local)

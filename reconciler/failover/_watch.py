@@ -128,7 +128,7 @@ class Failover:
         record = observed.records.get(pane.target)
         launched = (datetime.fromisoformat(record.time)
                     if record is not None and record.time and record.pid == claude.pid else None)
-        written, replays = ("", set())
+        written, replays = "", set[str]()
         if claude.session_id and claude.cwd:
             written, replays = transcript_errors(desired, claude.cwd, claude.session_id, launched)
         local = self.local or observed.now.astimezone().tzinfo

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.observe._settings import SettingsFact
 from reconciler.statedir import LaunchRecord
 
 
@@ -119,3 +120,5 @@ class Observed:
     transcripts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Session ids with a transcript, newest first, by cwd."""
     stale_sessions: dict[int, StaleSession] = field(default_factory=dict)
+    project_settings: dict[str, SettingsFact] = field(default_factory=dict)
+    """Dedicated session name -> its project's settings, read only when a safety hook is set."""

@@ -107,6 +107,15 @@ class LaunchClaude(Action):
     start_timeout: float
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnsureSafetyHook(Action):
+    """Merge a PreToolUse hook into a project's settings; other settings are kept."""
+
+    settings: Path
+    matcher: str
+    command: str
+
+
 @dataclass(frozen=True)
 class Conflict:
     """Something the reconciler will not do on its own; the user must decide."""

@@ -7,11 +7,19 @@ from dataclasses import dataclass, field
 
 from reconciler.claudecode import launch_line
 from reconciler.desired import DesiredState
-from reconciler.observe import Observed, PaneFact, PathKind, TmuxStatus, pane_target
+from reconciler.observe import (
+    Observed,
+    PaneFact,
+    PathKind,
+    SettingsState,
+    TmuxStatus,
+    pane_target,
+)
 from reconciler.plan._actions import (
     Action,
     Conflict,
     CreateSession,
+    EnsureSafetyHook,
     KillSession,
     Kind,
     LaunchClaude,
@@ -62,6 +70,29 @@ def _launch_deps(desired: DesiredState) -> tuple[str, ...]:
     """A Claude may only start once the active home and its shared links are in place."""
     home = desired.active
     return (dir_key(home.home), *(entry_key(home.name, e) for e in desired.shared.entries))
+
+
+def _safety(
+    desired: DesiredState, observed: Observed, session_name: str, phases: SessionPhases
+) -> tuple[str, ...]:
+    """The safety hook a dedicated project needs before Claude starts there, as a dependency."""
+    hook = desired.safety_hook
+    fact = observed.project_settings.get(session_name)
+    if hook is None or fact is None or fact.state is SettingsState.HAS_HOOK:
+        return ()
+    key = f"safety:{session_name}"
+    if any(getattr(item, "key", None) == key for item in phases.launch):
+        return (key,)
+    if fact.state is SettingsState.BROKEN:
+        phases.launch.append(Conflict(key, f"{fact.path} is broken ({fact.error}); left alone, "
+                                           "and Claude is not launched without the safety hook"))
+    else:
+        phases.launch.append(EnsureSafetyHook(
+            key=key, kind=Kind.CREATE if fact.state is SettingsState.MISSING else Kind.CHANGE,
+            settings=fact.path, matcher=hook.matcher, command=hook.command,
+            description=f"add PreToolUse hook ({hook.matcher}) to {fact.path}",
+        ))
+    return (key,)
 
 
 def _on_wrong_account(desired: DesiredState, pane: PaneFact) -> bool:
@@ -125,9 +156,10 @@ def _stop_and_relaunch(
         pid=claude.pid, timeout=desired.launch.stop_timeout, depends_on=(remember, *ready),
         description=f"stop claude pid {claude.pid} in {pane.target} (on {was})",
     ))
+    safety = _safety(desired, observed, pane.session_name, phases)
     phases.launch.append(_launch(
         desired, target=pane.target, session_name=pane.session_name, pane_id=pane.pane_id,
-        cwd=cwd, choice=choice, relaunch=True, depends_on=(stop, remember, *ready),
+        cwd=cwd, choice=choice, relaunch=True, depends_on=(stop, remember, *ready, *safety),
     ))
 
 
@@ -174,20 +206,21 @@ def _dedicated(
         if not panes:
             if observed.projects[spec.name].kind is not PathKind.DIR:
                 phases.create.append(Conflict(key, f"project {spec.project} is not a directory"))
-                continue
-            phases.create.append(CreateSession(
-                key=key, kind=Kind.CREATE, name=spec.name, cwd=spec.project,
-                description=f"create session {spec.name} in {spec.project}",
-            ))
+            else:
+                phases.create.append(CreateSession(
+                    key=key, kind=Kind.CREATE, name=spec.name, cwd=spec.project,
+                    description=f"create session {spec.name} in {spec.project}",
+                ))
             deps = (key, *ready)
         for pane in panes[1:]:
             _pending_relaunch(desired, observed, pane, ready, phases)
         first = panes[0] if panes else None
         if first is not None and first.claude is not None:
             continue
+        safety = _safety(desired, observed, spec.name, phases)
         phases.launch.append(_idle_launch(
             desired, observed, first, session_name=spec.name, cwd=str(spec.project),
-            resume_allowed=spec.resume, depends_on=deps,
+            resume_allowed=spec.resume, depends_on=(*deps, *safety),
         ))
 
 

@@ -1,0 +1,38 @@
+"""Observe: read-only facts about links, homes, tmux, processes and Claude's registry.
+
+Nothing here changes the world or starts a tmux server.
+"""
+
+from reconciler.observe._model import (
+    ClaudeFact,
+    Observed,
+    PaneFact,
+    PathFact,
+    PathKind,
+    StaleSession,
+    TmuxFact,
+    TmuxStatus,
+    pane_target,
+)
+from reconciler.observe._observe import observe
+from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
+from reconciler.observe._tmux import capture_panes, observe_tmux, run_tmux
+
+__all__ = [
+    "ClaudeFact",
+    "Observed",
+    "PaneFact",
+    "PathFact",
+    "PathKind",
+    "SettingsFact",
+    "SettingsState",
+    "StaleSession",
+    "TmuxFact",
+    "TmuxStatus",
+    "capture_panes",
+    "has_hook",
+    "observe",
+    "observe_tmux",
+    "pane_target",
+    "run_tmux",
+]
