@@ -15,9 +15,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reconciler.demo._sandbox import Sandbox, build_sandbox, kill_tmux_server
-
 from reconciler.cli import main
+from reconciler.demo._sandbox import Sandbox, build_sandbox, kill_tmux_server
 from reconciler.desired import load_desired
 from reconciler.observe import observe, run_tmux
 from reconciler.statedir import StateDir

@@ -14,6 +14,7 @@ STANDIN_CLAUDE_STATUS=busy, STANDIN_CLAUDE_IGNORE_SIGTERM=1, STANDIN_CLAUDE_LOG=
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -71,10 +72,8 @@ class Standin:
     def leave(self, code: int = 0) -> None:
         print("\nResume this session with:")
         print(f"claude --resume {self.session_id}", flush=True)
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.session_file)
-        except OSError:
-            pass
         sys.exit(code)
 
     def log_start(self, argv: list[str]) -> None:

@@ -17,9 +17,11 @@ from reconciler.observe._model import (
 from reconciler.observe._observe import observe
 from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
 from reconciler.observe._tmux import capture_panes, observe_tmux, run_tmux
+from reconciler.statedir import LaunchRecord
 
 __all__ = [
     "ClaudeFact",
+    "LaunchRecord",
     "Observed",
     "PaneFact",
     "PathFact",

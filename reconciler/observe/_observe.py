@@ -44,8 +44,7 @@ def _observe_tmux(desired: DesiredState) -> TmuxFact:
     if tmux.status is not TmuxStatus.UP:
         return tmux
     table = ProcessTable()
-    panes = [_claude_fact(desired, table, p) if desired.managed(p.session_name) else p
-             for p in tmux.panes]
+    panes = [_claude_fact(desired, table, p) for p in tmux.panes]
     idle = [p.pane_id for p in panes
             if desired.managed(p.session_name) and p.claude is None and not p.foreground]
     texts = capture_panes(desired.tmux, idle) if idle else {}

@@ -26,8 +26,8 @@ def run_tmux(spec: TmuxSpec, *args: str, timeout: float = 10.0) -> subprocess.Co
     ``-u`` makes tmux treat the client as UTF-8 whatever the service's locale, so
     non-ASCII paths and names come back as they are.
     """
-    return subprocess.run(["tmux", "-u", *spec.server_args(), *args], capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    argv = ["tmux", "-u", *spec.server_args(), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def _parse(stdout: str) -> tuple[PaneFact, ...]:

@@ -6,8 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from reconciler.claudecode import last_resume_hint
-from reconciler.observe import Observed, PaneFact
-from reconciler.statedir import LaunchRecord
+from reconciler.observe import LaunchRecord, Observed, PaneFact
 
 _NAMESPACE = uuid.UUID("6f1c0f3e-5b8a-4c55-9a43-2a0e1d7f3b21")
 
