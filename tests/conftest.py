@@ -63,6 +63,7 @@ class World:
 
     def __init__(self, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
+        self.services: list[subprocess.Popen[bytes]] = []
 
     @property
     def desired(self) -> Path:
@@ -116,6 +117,32 @@ class World:
         assert old in text, old
         self.desired.write_text(text.replace(old, new, 1))
 
+    def start_service(self, *args: str, log: str = "service.log") -> subprocess.Popen[bytes]:
+        """`reconcile run` as a real background process; its output goes to ``log``."""
+        out = (self.sandbox.root / log).open("ab")
+        argv = [sys.executable, "-m", "reconciler", "run", "-f", str(self.desired),
+                "--state-dir", str(self.sandbox.state_dir), *args]
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                   env=self.sandbox.env(), stdin=subprocess.DEVNULL)
+        self.services.append(process)
+        return process
+
+    def service_log(self, log: str = "service.log") -> str:
+        return (self.sandbox.root / log).read_text(errors="replace")
+
+    def alerts(self) -> list[dict[str, Any]]:
+        path = self.sandbox.root / "alerts.jsonl"
+        if not path.exists():
+            return []
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    def add_alert_file_sink(self) -> None:
+        """A command sink (argv, no shell quoting games) appending each alert to a file."""
+        path = self.sandbox.root / "alerts.jsonl"
+        with self.desired.open("a") as handle:
+            handle.write(f"alerts:\n  - {{type: command, command: [sh, -c, 'cat >> \"$0\"; "
+                         f"echo >> \"$0\"', {path}]}}\n")
+
     def type_in(self, target: str, line: str) -> None:
         self.tmux("send-keys", "-t", target, "-l", line, ";", "send-keys", "-t", target, "Enter")
 
@@ -128,9 +155,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     assert sandbox.home != REAL_HOME
     for key, value in sandbox.env().items():
         monkeypatch.setenv(key, value)
+    world = World(sandbox)
     try:
-        yield World(sandbox)
+        yield world
     finally:
+        for service in world.services:
+            if service.poll() is None:
+                service.kill()
+                service.wait(10)
         kill_tmux_server(sandbox.socket_name)
         for pid in standin_pids(sandbox):
             with contextlib.suppress(ProcessLookupError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.desired import DesiredState
-from reconciler.plan import Plan
+from reconciler.plan import Action, Plan
 from reconciler.statedir import StateDir, now_iso, read_json, write_json
 
 
@@ -41,10 +41,25 @@ def write_converged(state: StateDir, desired: DesiredState) -> None:
     })
 
 
+def subject_of(action: Action) -> str:
+    """What drifted, as a person names it: one killed session is one item, not two."""
+    name = getattr(action, "session_name", None) or getattr(action, "name", None)
+    if name is None and (target := getattr(action, "target", None)) and isinstance(target, str):
+        name = target.split("/", 1)[0]
+    if isinstance(name, str):
+        return f"session {name}"
+    path = getattr(action, "path", None) or getattr(action, "source", None)
+    return str(path) if path is not None else action.key
+
+
 def drift_items(plan: Plan, desired: DesiredState, converged: Converged | None) -> dict[str, str]:
-    """Each pending action or conflict, by key, when the desired state is unchanged."""
+    """What drifted (pending actions and conflicts, by subject) while the desired state
+    stayed the same; empty when the desired file changed since the last converge."""
     if converged is None or converged.digest != desired.digest:
         return {}
-    items = {a.key: a.description for a in plan.actions}
-    items.update({c.key: c.message for c in plan.conflicts})
-    return items
+    items: dict[str, list[str]] = {}
+    for action in plan.actions:
+        items.setdefault(subject_of(action), []).append(action.description)
+    for conflict in plan.conflicts:
+        items.setdefault(conflict.key, []).append(conflict.message)
+    return {subject: "; ".join(lines) for subject, lines in items.items()}
