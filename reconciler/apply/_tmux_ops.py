@@ -53,7 +53,7 @@ def kill_session(desired: DesiredState, action: KillSession) -> bool:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat()
 
 
 def remember(state: StateDir, action: RememberSession) -> bool:

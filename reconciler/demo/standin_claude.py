@@ -9,7 +9,7 @@ hint, removes its session file and exits.
 
 Knobs (environment): STANDIN_CLAUDE_OFFLINE=1 (print the offline error, exit 1),
 STANDIN_CLAUDE_STATUS=busy, STANDIN_CLAUDE_IGNORE_SIGTERM=1, STANDIN_CLAUDE_LOG=<file>
-(one JSON line per start). Lines typed on stdin: /exit, /busy, /idle, /limit.
+(one JSON line per start). Lines typed on stdin: /exit, /busy, /idle, /limit [SECONDS].
 """
 
 from __future__ import annotations
@@ -84,9 +84,13 @@ class Standin:
             with open(log, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line) + "\n")
 
-    def limit(self) -> None:
-        print("You've hit your limit · resets 8am (Europe/London)", flush=True)
-        epoch = int(time.time()) + 3 * 3600
+    def limit(self, seconds: int | None = None) -> None:
+        """Hit the usage limit: ``/limit`` as 2.1.x words it, ``/limit N`` resets in N s."""
+        epoch = int(time.time()) + (seconds if seconds is not None else 3 * 3600)
+        if seconds is None:
+            print("You've hit your limit · resets 8am (Europe/London)", flush=True)
+        else:
+            print(f"Claude AI usage limit reached|{epoch}", flush=True)
         self.append({"type": "assistant", "isApiErrorMessage": True, "message": {
             "role": "assistant", "content": [
                 {"type": "text", "text": f"Claude AI usage limit reached|{epoch}"}]}})
@@ -126,8 +130,9 @@ class Standin:
             elif command in ("/busy", "/idle"):
                 self.status = command[1:]
                 self.write_session_file()
-            elif command == "/limit":
-                self.limit()
+            elif command.startswith("/limit"):
+                arg = command.removeprefix("/limit").strip()
+                self.limit(int(arg) if arg.isdigit() else None)
             elif command:
                 self.append({"type": "user", "message": {"role": "user", "content": command}})
 

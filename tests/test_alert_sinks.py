@@ -1,0 +1,111 @@
+"""Alert sinks against a real HTTP server on loopback; the book fires and resolves once."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
+
+TOKEN = "123456:SECRET-planted-token-do-not-log"  # noqa: S105  (planted to prove redaction)
+
+
+class Recorder(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[str, dict[str, Any]]]] = []
+    fail: ClassVar[bool] = False
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Recorder.received.append((self.path, body))
+        self.send_response(500 if Recorder.fail else 200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *_args: object) -> None:
+        return
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    Recorder.received = []
+    Recorder.fail = False
+    httpd = HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+
+
+def test_webhook_and_telegram_deliver(server: str) -> None:
+    sinks, problems = build_sinks(
+        [{"type": "webhook", "url": f"{server}/hook", "timeout": 2},
+         {"type": "telegram", "chat_id": "42", "token_env": "TG", "api_base": server}],
+        environ={"TG": TOKEN})
+    assert not problems
+    lines: list[str] = []
+    Dispatcher(sinks, log_line=lines.append).send(Alert("drift", "firing", "session api", "gone"))
+    paths = [p for p, _ in Recorder.received]
+    assert paths == ["/hook", f"/bot{TOKEN}/sendMessage"]
+    assert Recorder.received[0][1]["kind"] == "drift"
+    assert Recorder.received[1][1] == {"chat_id": "42", "text": "🔥 [drift] session api: gone"}
+    assert all(TOKEN not in line for line in lines)
+
+
+def test_failing_sink_is_logged_with_the_token_redacted(server: str) -> None:
+    Recorder.fail = True
+    sinks, _ = build_sinks(
+        [{"type": "telegram", "chat_id": "42", "token_env": "TG", "api_base": server}],
+        environ={"TG": TOKEN})
+    lines: list[str] = []
+    dispatcher = Dispatcher(sinks, attempts=2, first_wait=0.01, log_line=lines.append)
+    dispatcher.send(Alert("drift", "firing", "x", "y"))
+    assert dispatcher.failed == 1 and len(Recorder.received) == 2
+    assert any("telegram failed" in line for line in lines)
+    assert all(TOKEN not in line for line in lines)
+    assert TOKEN not in repr(sinks)
+
+
+def test_unreachable_webhook_never_raises() -> None:
+    sinks, _ = build_sinks([{"type": "webhook", "url": "http://127.0.0.1:9/none", "timeout": 1}])
+    dispatcher = Dispatcher(sinks, attempts=1, log_line=lambda _l: None)
+    dispatcher.send(Alert("drift", "firing", "x", "y"))
+    assert dispatcher.failed == 1
+
+
+def test_missing_telegram_token_is_a_reported_problem() -> None:
+    sinks, problems = build_sinks([{"type": "telegram", "chat_id": "1", "token_env": "NOPE"}],
+                                  environ={})
+    assert sinks == [] and "NOPE" in problems[0]
+
+
+def test_token_file(tmp_path: Path) -> None:
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    sinks, problems = build_sinks([{"type": "telegram", "chat_id": "1",
+                                    "token_file": str(tmp_path / "token")}], environ={})
+    assert not problems and sinks[0].token == TOKEN  # type: ignore[attr-defined]
+
+
+def test_command_sink_gets_json_on_stdin(tmp_path: Path) -> None:
+    out = tmp_path / "got.json"
+    sinks, _ = build_sinks([{"type": "command", "command": ["sh", "-c", 'cat > "$0"', str(out)]}])
+    Dispatcher(sinks, log_line=lambda _l: None).send(Alert("limit", "firing", "work", "hit"))
+    assert json.loads(out.read_text())["subject"] == "work"
+
+
+def test_book_fires_once_and_resolves_once_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.json"
+    book = AlertBook(path)
+    assert [a.state for a in book.update("drift", {"s": "m"})] == ["firing"]
+    assert book.update("drift", {"s": "m"}) == []
+    again = AlertBook(path)
+    assert again.update("drift", {"s": "m"}) == []
+    assert [a.state for a in again.update("drift", {})] == ["resolved"]
+    assert again.update("drift", {}) == []
