@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 from conftest import World, wait_for
@@ -28,6 +30,8 @@ def test_desired_edit_is_converged_by_the_service(world: World) -> None:
     world.set_desired("active_account: work", "active_account: personal")
     wait_for(lambda: claudes_on(world, "personal"), SLOW)
     assert "desired state loaded" in world.service_log()
+    swaps = (world.sandbox.state_dir / "swaps.jsonl").read_text()
+    assert '"reason": "hand"' in swaps and '"to": "personal"' in swaps
     service.send_signal(signal.SIGTERM)
     assert service.wait(SLOW) == 0
 
@@ -96,3 +100,31 @@ def test_apply_while_service_runs_is_serialized(world: World) -> None:
     done = world.reconcile("apply", "--lock-timeout", "30")
     assert done.returncode == 0, done.stderr
     assert world.reconcile("plan").returncode == 0
+
+
+def test_crash_loop_backs_off_and_alerts(world: World) -> None:
+    world.set_desired("  start_timeout: 5s",
+                      "  start_timeout: 1s\n  env: {STANDIN_CLAUDE_OFFLINE: '1'}")
+    world.add_alert_file_sink()
+    world.start_service()
+    wait_for(lambda: any(a["kind"] == "crashloop" for a in world.alerts()), 40)
+    time.sleep(3)
+    launches_by_pane = len(world.launches())
+    assert launches_by_pane == 0  # the offline stand-in exits before it logs a start
+    log = world.service_log()
+    tries = log.count("launch claude in api/0")
+    assert 2 <= tries <= 5, f"{tries} launch attempts (a hot loop makes dozens):\n{log[-3000:]}"
+    assert "keeps exiting right after launch" in json.dumps(world.alerts())
+
+
+def test_metrics_textfile(world: World) -> None:
+    metrics = world.sandbox.root / "metrics.prom"
+    world.set_desired("service: {interval: 1s}",
+                      f"service: {{interval: 1s, metrics_file: {metrics}}}")
+    world.start_service()
+    wait_for(lambda: metrics.exists() and "reconciler_last_converge_timestamp_seconds" in
+             metrics.read_text() and 'result="changed"' in metrics.read_text(), SLOW)
+    text = metrics.read_text()
+    for name in ("last_cycle_seconds", "drift_items", "swaps_total", "crashloops",
+                 "actions_total"):
+        assert f"reconciler_{name}" in text

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from typing import Any
 
+from reconciler import failover
 from reconciler.apply import LockTimeoutError, apply_plan, state_lock
 from reconciler.cli import _render
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired, swap_active_account
-from reconciler.observe import observe
+from reconciler.observe import Observed, capture_panes, observe
 from reconciler.plan import plan as make_plan
 from reconciler.statedir import StateDir
 
@@ -26,12 +28,28 @@ def validate(args: argparse.Namespace, ui: Ui) -> int:
     return EXIT_OK
 
 
+def _failover(desired: DesiredState, state: StateDir, observed: Observed,
+              stuck: bool) -> tuple[list[str], dict[str, Any]]:
+    limits, decision = failover.preview(desired, state, observed.now)
+    found: dict[str, str] = {}
+    if stuck:
+        panes = failover.claude_panes(desired, observed)
+        texts = capture_panes(desired.tmux, [p.pane_id for p in panes]) if panes else {}
+        found = failover.stuck_panes(texts, panes)
+    return _render.failover_view(limits, decision, found)
+
+
 def plan(args: argparse.Namespace, ui: Ui) -> int:
     desired = _load(args)
-    the_plan = make_plan(desired, observe(desired, StateDir(state_dir(args))))
+    state = StateDir(state_dir(args))
+    observed = observe(desired, state)
+    the_plan = make_plan(desired, observed)
     for line in _render.plan_lines(the_plan, desired):
         ui.say(line)
-    ui.document(_render.plan_json(the_plan, desired))
+    lines, doc = _failover(desired, state, observed, stuck=False)
+    for line in lines:
+        ui.say(line)
+    ui.document({**_render.plan_json(the_plan, desired), "failover": doc})
     if the_plan.conflicts:
         return EXIT_ERROR
     return EXIT_CHANGES if the_plan.actions else EXIT_OK
@@ -78,17 +96,23 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
 
 def status(args: argparse.Namespace, ui: Ui) -> int:
     desired = _load(args)
-    observed = observe(desired, StateDir(state_dir(args)))
+    state = StateDir(state_dir(args))
+    observed = observe(desired, state)
     for line in _render.status_lines(desired, observed):
         ui.say(line)
-    swaps = StateDir(state_dir(args)).read_swaps()
+    lines, failover_doc = _failover(desired, state, observed, stuck=True)
+    ui.say("")
+    for line in lines:
+        ui.say(line)
+    swaps = state.read_swaps()
     if swaps:
         ui.say("")
         ui.say("last swaps:")
         for item in swaps:
             ui.say(f"  {item.get('time')}  {item.get('from')} -> {item.get('to')}"
                    f"  ({item.get('reason')})")
-    ui.document({**_render.status_json(desired, observed), "swaps": swaps})
+    ui.document({**_render.status_json(desired, observed), "swaps": swaps,
+                 "failover": failover_doc})
     return EXIT_OK
 
 

@@ -135,3 +135,19 @@ def status_lines(desired: DesiredState, observed: Observed) -> list[str]:
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
               for row in table]
     return lines
+
+
+def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str]) -> tuple[
+        list[str], dict[str, Any]]:
+    """Limited accounts, the decision the next cycle would take, stuck sessions."""
+    lines = [f"  limited: {name} until {lim.resets_at.isoformat()} ({lim.kind})"
+             for name, lim in sorted(limits.items())]
+    lines.append(f"  next cycle: {decision.action}"
+                 + (f" to {decision.to} ({decision.reason})" if decision.to else "")
+                 + f": {decision.message}")
+    lines += [f"  stuck: {message}" for message in stuck.values()]
+    doc = {"limits": {n: lim.to_json() for n, lim in limits.items()},
+           "decision": {"action": decision.action, "to": decision.to,
+                        "reason": decision.reason, "message": decision.message},
+           "stuck": stuck}
+    return ["Failover:", *lines], doc

@@ -13,15 +13,21 @@ from reconciler.failover._reset import parse_reset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from reconciler.failover._watch import Failover
+    from reconciler.failover._watch import (
+        Failover,
+        claude_panes,
+        load_limits,
+        preview,
+        stuck_panes,
+    )
 
 
 def __getattr__(name: str) -> object:
     """``Failover`` needs the observer; load it only when asked so ``limit-check`` stays light."""
-    if name == "Failover":
-        from reconciler.failover._watch import Failover  # noqa: PLC0415
+    if name in {"Failover", "preview", "stuck_panes", "claude_panes", "load_limits"}:
+        from reconciler.failover import _watch  # noqa: PLC0415
 
-        return Failover
+        return getattr(_watch, name)
     raise AttributeError(name)
 
 
@@ -32,9 +38,13 @@ __all__ = [
     "Limit",
     "LimitMatch",
     "available",
+    "claude_panes",
     "decide",
     "detect",
     "failover_config",
+    "load_limits",
     "normalise",
     "parse_reset",
+    "preview",
+    "stuck_panes",
 ]

@@ -97,6 +97,51 @@ def pane_after_launch(text: str, replays: set[str]) -> str:
     return "\n".join(line for line in normalise(text).splitlines() if line not in replays)
 
 
+def stuck_panes(texts: dict[str, str], panes: list[PaneFact]) -> dict[str, str]:
+    """Panes waiting at a menu or prompt that must not be typed into blindly."""
+    stuck: dict[str, str] = {}
+    for pane in panes:
+        tail = texts.get(pane.pane_id, "")[-2000:]
+        for needle, what in STUCK.items():
+            if needle in tail:
+                stuck[pane.target] = f"{pane.target} is {what}; not typing into it"
+    return stuck
+
+
+def claude_panes(desired: DesiredState, observed: Observed) -> list[PaneFact]:
+    return [p for p in observed.tmux.panes
+            if p.claude is not None and desired.managed(p.session_name)]
+
+
+def load_limits(state: StateDir) -> dict[str, Limit]:
+    raw = read_json(state.root / "limits.json")
+    limits: dict[str, Limit] = {}
+    if isinstance(raw, dict):
+        for name, item in raw.items():
+            try:
+                limits[name] = Limit.from_json(item)
+            except (KeyError, TypeError, ValueError):
+                continue
+    return limits
+
+
+def last_auto_swap(state: StateDir) -> datetime | None:
+    for item in reversed(state.read_swaps(50)):
+        if item.get("reason") in {"limit", "return"}:
+            try:
+                return datetime.fromisoformat(str(item["time"]))
+            except (KeyError, ValueError):
+                return None
+    return None
+
+
+def preview(desired: DesiredState, state: StateDir, now: datetime) -> tuple[dict[str, Limit],
+                                                                            Decision]:
+    """Known limits and what the next cycle would decide, for plan and status views."""
+    limits = load_limits(state)
+    return limits, decide(desired, failover_config(desired), limits, now, last_auto_swap(state))
+
+
 class Failover:
     """The failover policy as a service hook; holds only what must outlive a cycle."""
 
@@ -104,22 +149,9 @@ class Failover:
         self.book = book
         self.local = local
 
-    def _limits_path(self, state: StateDir) -> Path:
-        return state.root / "limits.json"
-
-    def load_limits(self, state: StateDir) -> dict[str, Limit]:
-        raw = read_json(self._limits_path(state))
-        limits: dict[str, Limit] = {}
-        if isinstance(raw, dict):
-            for name, item in raw.items():
-                try:
-                    limits[name] = Limit.from_json(item)
-                except (KeyError, TypeError, ValueError):
-                    continue
-        return limits
-
-    def _save(self, state: StateDir, limits: dict[str, Limit]) -> None:
-        write_json(self._limits_path(state), {n: lim.to_json() for n, lim in limits.items()})
+    @staticmethod
+    def _save(state: StateDir, limits: dict[str, Limit]) -> None:
+        write_json(state.root / "limits.json", {n: lim.to_json() for n, lim in limits.items()})
 
     def _detect(self, desired: DesiredState, observed: Observed, pane: PaneFact, text: str,
                 default: timedelta) -> LimitMatch:
@@ -138,17 +170,12 @@ class Failover:
 
     def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> list[Alert]:
         config = failover_config(desired)
-        limits = self.load_limits(state)
-        panes = [p for p in observed.tmux.panes
-                 if p.claude is not None and desired.managed(p.session_name)]
+        limits = load_limits(state)
+        panes = claude_panes(desired, observed)
         texts = capture_panes(desired.tmux, [p.pane_id for p in panes]) if panes else {}
         alerts: list[Alert] = []
-        stuck: dict[str, str] = {}
         for pane in panes:
             text = texts.get(pane.pane_id, "")
-            for needle, what in STUCK.items():
-                if needle in text[-2000:]:
-                    stuck[pane.target] = f"{pane.target} is {what}; not typing into it"
             account = pane.claude.account if pane.claude else None
             if account is None:
                 continue
@@ -160,8 +187,8 @@ class Failover:
                                             observed.now)
                 alerts += self.book.fire("limit", account, f"{account}: {match.reason}",
                                          resets_at=match.resets_at.isoformat())
-        alerts += self.book.update("stuck_session", stuck)
-        decision = decide(desired, config, limits, observed.now, self._last_auto_swap(state))
+        alerts += self.book.update("stuck_session", stuck_panes(texts, panes))
+        decision = decide(desired, config, limits, observed.now, last_auto_swap(state))
         alerts += self._act(desired, state, decision)
         for name in [n for n, lim in limits.items()
                      if lim.resets_at + config.grace <= observed.now]:
@@ -182,13 +209,3 @@ class Failover:
         if decision.to == primary:
             alerts.append(Alert("failover", "resolved", "active_account", decision.message))
         return alerts
-
-    @staticmethod
-    def _last_auto_swap(state: StateDir) -> datetime | None:
-        for item in reversed(state.read_swaps(50)):
-            if item.get("reason") in {"limit", "return"}:
-                try:
-                    return datetime.fromisoformat(str(item["time"]))
-                except (KeyError, ValueError):
-                    return None
-        return None

@@ -101,6 +101,7 @@ class Service:
                 str(self.path): f"{first} ({len(exc.problems)} problem(s)); {kept}"}))
             return
         changed = self.desired is None or desired.digest != self.desired.digest
+        self._record_hand_swap(self.desired, desired)
         self.desired = desired
         self.config = service_config(desired)
         sinks, problems = build_sinks(self.config.alerts, parse_duration=parse_duration)
@@ -112,6 +113,20 @@ class Service:
         self._emit(self.book.update("invalid_desired", {}))
         if changed:
             self.say(f"desired state loaded: {self.path} (active {desired.active_account})")
+
+    def _record_hand_swap(self, old: DesiredState | None, new: DesiredState) -> None:
+        """An edit of active_account that no command or failover recorded was made by hand."""
+        previous = old.active_account if old is not None else None
+        if previous is None:
+            converged = read_converged(self.state)
+            previous = converged.active_account if converged is not None else None
+        if previous is None or previous == new.active_account:
+            return
+        last = self.state.read_swaps(1)
+        if last and last[-1].get("to") == new.active_account:
+            return
+        self.state.append_swap(previous, new.active_account, "hand")
+        self.say(f"swap by hand: {previous} -> {new.active_account}")
 
     def cycle(self) -> CycleOutcome | None:
         if self.reload_requested or _stat_key(self.path) != self.seen:
