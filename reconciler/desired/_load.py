@@ -34,6 +34,7 @@ from reconciler.desired._yaml import KeyPath, LocatedDocument, dotted, load_loca
 
 MAX_FILE_BYTES = 1 << 20
 DEFAULT_ENTRIES = ("projects", "file-history", "session-env", "todos")
+_UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f'\"$`;|&<>\\*?!]")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -99,6 +100,8 @@ def _parse(path: Path, raw: bytes) -> LocatedDocument:
         doc = load_located(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # an unclosed quote or bracket: point where it opened
         line = mark.line + 1 if mark else 1
         what = " ".join(filter(None, [exc.context, exc.problem]))
         raise DesiredStateError([Problem(path, line, "", f"YAML syntax: {what}")]) from None
@@ -135,8 +138,9 @@ def _explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
         yield Problem(path, doc.line_of(where), dotted((*where, missing)), "required key missing")
         return
     if error.validator in {"oneOf", "anyOf"} and error.context:
-        deepest = max(error.context, key=lambda e: len(e.absolute_path))
-        if len(deepest.absolute_path) > len(error.absolute_path):
+        branch = _matching_branch(error)
+        deepest = max(branch or error.context, key=lambda e: len(e.absolute_path))
+        if branch or len(deepest.absolute_path) > len(error.absolute_path):
             yield from _explain(path, doc, deepest)
             return
     message = error.message
@@ -145,6 +149,19 @@ def _explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
     elif error.validator == "oneOf":
         message = f"{error.instance!r} is not one of the allowed forms"
     yield Problem(path, doc.line_of(where), dotted(where), message)
+
+
+def _matching_branch(error: Any) -> list[Any]:
+    """For a oneOf of tagged objects (``type: webhook``...), the errors of the branch
+    whose tag the instance names: the other branches only say "wrong type"."""
+    tag = error.instance.get("type") if isinstance(error.instance, dict) else None
+    if tag is None:
+        return []
+    branches = error.schema.get(error.validator, [])
+    for index, branch in enumerate(branches):
+        if branch.get("properties", {}).get("type", {}).get("const") == tag:
+            return [e for e in error.context if e.schema_path and e.schema_path[0] == index]
+    return []
 
 
 class _Builder:
@@ -160,7 +177,11 @@ class _Builder:
         text = value
         if text == "~" or text.startswith("~/"):
             text = str(self.home) + text[1:]
-        if ".." in Path(text).parts:
+        unsafe = _UNSAFE_PATH.search(text)
+        if unsafe:
+            self._problem(where, f"{value!r} has {unsafe.group()!r}: quotes, $, `, ;, |, &, <, >,"
+                                 " wildcards and control characters are not allowed in paths")
+        elif ".." in Path(text).parts:
             self._problem(where, f"{value!r}: '..' is not allowed in paths")
         elif not Path(text).is_absolute():
             self._problem(where, f"{value!r} is relative; use an absolute path or '~/'")

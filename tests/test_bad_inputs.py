@@ -1,0 +1,178 @@
+"""A corpus of broken desired files: each gives FILE:LINE: key: message, exit 1, and
+touches nothing (no file in HOME, no tmux server, no state)."""
+
+from __future__ import annotations
+
+import secrets
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reconciler.claudecode import launch_line
+from reconciler.cli import main
+
+BASE = """\
+version: 1
+active_account: work
+accounts:
+  - {name: work, home: ~/.claude-work}
+  - {name: personal, home: ~/.claude-personal}
+link: ~/.claude
+shared: {dir: ~/.claude-shared, entries: [projects, todos]}
+tmux: {socket_name: SOCKET}
+pool:
+  autonomous: {prefix: auto-, start_index: 0, min: 1, max: 2}
+  dedicated:
+    - {name: api, project: ~/src/api, resume: true}
+launch: {command: claude --dangerously-skip-permissions, stop_timeout: 5s}
+"""
+
+# (id, old text, new text, expected line, expected key); every row breaks BASE once.
+CORPUS: list[tuple[str, str, str, int, str]] = [
+    ("yaml: unclosed flow", "entries: [projects, todos]", "entries: [projects, todos", 7, ""),
+    ("yaml: bad indent", "  dedicated:", " dedicated:", 11, ""),
+    ("yaml: tab indent", "  dedicated:", "\tdedicated:", 11, ""),
+    ("yaml: stray colon", "link: ~/.claude", "link: ~/.claude: x", 6, ""),
+    ("yaml: unclosed quote", "link: ~/.claude", "link: '~/.claude", 6, ""),
+    ("not a mapping", BASE, "- just\n- a list\n", 1, ""),
+    ("scalar document", BASE, "hello\n", 1, ""),
+    ("version wrong", "version: 1", "version: 3", 1, "version"),
+    ("version string", "version: 1", "version: '1'", 1, "version"),
+    ("unknown top key", "link: ~/.claude", "link: ~/.claude\nlinks: x", 7, "links"),
+    ("unknown account key", "home: ~/.claude-work}", "home: ~/.claude-work, colour: red}",
+     4, "accounts[0].colour"),
+    ("unknown pool key", "  dedicated:", "  dedicate: []\n  dedicated:", 11, "pool.dedicate"),
+    ("duplicate top key", "link: ~/.claude", "link: ~/.claude\nlink: ~/.claude", 7, "link"),
+    ("duplicate nested key", "prefix: auto-,", "prefix: auto-, prefix: b-,", 10,
+     "pool.autonomous.prefix"),
+    ("duplicate account name", "{name: personal,", "{name: work,", 5, "accounts[1].name"),
+    ("duplicate home", "home: ~/.claude-personal}", "home: ~/.claude-work}", 5,
+     "accounts[1].home"),
+    ("unknown active account", "active_account: work", "active_account: other", 2,
+     "active_account"),
+    ("active account wrong type", "active_account: work", "active_account: [work]", 2,
+     "active_account"),
+    ("accounts empty", "accounts:\n  - {name: work, home: ~/.claude-work}\n  - {name: personal, "
+     "home: ~/.claude-personal}", "accounts: []", 3, "accounts"),
+    ("account without home", "{name: personal, home: ~/.claude-personal}", "{name: personal}",
+     5, "accounts[1].home"),
+    ("min greater than max", "min: 1, max: 2", "min: 3, max: 2", 10, "pool.autonomous.min"),
+    ("min negative", "min: 1, max: 2", "min: -1, max: 2", 10, "pool.autonomous.min"),
+    ("max not a number", "min: 1, max: 2", "min: 1, max: lots", 10, "pool.autonomous.max"),
+    ("resume not a bool", "resume: true", "resume: maybe", 12, "pool.dedicated[0].resume"),
+    ("session name with colon", "{name: api,", "{name: 'a:b',", 12, "pool.dedicated[0].name"),
+    ("session name with dot", "{name: api,", "{name: a.b,", 12, "pool.dedicated[0].name"),
+    ("session name with space", "{name: api,", "{name: 'a b',", 12, "pool.dedicated[0].name"),
+    ("session name empty", "{name: api,", "{name: '',", 12, "pool.dedicated[0].name"),
+    ("prefix with colon", "prefix: auto-,", "prefix: 'a:',", 10, "pool.autonomous.prefix"),
+    ("project relative", "project: ~/src/api", "project: src/api", 12,
+     "pool.dedicated[0].project"),
+    ("project with dotdot", "project: ~/src/api", "project: ~/src/../../etc", 12,
+     "pool.dedicated[0].project"),
+    ("project with quote", "project: ~/src/api", "project: \"~/src/it's\"", 12,
+     "pool.dedicated[0].project"),
+    ("project with command substitution", "project: ~/src/api",
+     "project: '~/src/$(touch pwned)'", 12, "pool.dedicated[0].project"),
+    ("project with semicolon", "project: ~/src/api", "project: '~/src/a;touch pwned'", 12,
+     "pool.dedicated[0].project"),
+    ("project with backtick", "project: ~/src/api", "project: '~/src/`id`'", 12,
+     "pool.dedicated[0].project"),
+    ("project with newline", "project: ~/src/api", 'project: "~/src/a\\nb"', 12,
+     "pool.dedicated[0].project"),
+    ("home relative", "home: ~/.claude-work}", "home: .claude-work}", 4, "accounts[0].home"),
+    ("link inside a home", "link: ~/.claude", "link: ~/.claude-work/.claude", 6, "link"),
+    ("shared inside a home", "dir: ~/.claude-shared,", "dir: ~/.claude-work/s,", 7,
+     "shared.dir"),
+    ("home inside another", "home: ~/.claude-personal}", "home: ~/.claude-work/p}", 5,
+     "accounts[1].home"),
+    ("credentials shared", "entries: [projects, todos]", "entries: [.credentials.json]", 7,
+     "shared.entries[0]"),
+    ("history shared", "entries: [projects, todos]", "entries: [history.jsonl]", 7,
+     "shared.entries[0]"),
+    ("entry with slash", "entries: [projects, todos]", "entries: [a/b]", 7,
+     "shared.entries[0]"),
+    ("launch with --resume", "command: claude --dangerously-skip-permissions",
+     "command: claude --resume 1", 13, "launch.command"),
+    ("launch with --continue", "command: claude --dangerously-skip-permissions",
+     "command: claude -c", 13, "launch.command"),
+    ("launch unbalanced quote", "command: claude --dangerously-skip-permissions",
+     "command: \"claude 'x\"", 13, "launch.command"),
+    ("launch empty", "command: claude --dangerously-skip-permissions", "command: ''", 13,
+     "launch.command"),
+    ("stop timeout garbage", "stop_timeout: 5s", "stop_timeout: soon", 13, "launch.stop_timeout"),
+    ("socket name with slash", "socket_name: SOCKET", "socket_name: 'a/b'", 8,
+     "tmux.socket_name"),
+    ("alerts sink without url", "version: 1", "version: 1\nalerts: [{type: webhook}]", 2,
+     "alerts[0].url"),
+    ("failover order unknown type", "version: 1", "version: 1\nfailover: {order: work}", 2,
+     "failover.order"),
+    ("drift policy unknown", "version: 1", "version: 1\ndrift: {policy: ignore}", 2,
+     "drift.policy"),
+]
+
+
+@pytest.fixture
+def sandbox_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    return home
+
+
+@pytest.mark.parametrize(("name", "old", "new", "line", "key"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_broken_file_is_refused_and_nothing_is_touched(
+    tmp_path: Path, sandbox_home: Path, capsys: pytest.CaptureFixture[str],
+    name: str, old: str, new: str, line: int, key: str,
+) -> None:
+    socket = f"reconciler-bad-{secrets.token_hex(4)}"
+    base = BASE.replace("SOCKET", socket)
+    assert old.replace("SOCKET", socket) in base or old == BASE, name
+    text = new if old == BASE else base.replace(old.replace("SOCKET", socket), new, 1)
+    path = tmp_path / "desired.yaml"
+    path.write_text(text)
+    state = tmp_path / "state"
+    code = main(["apply", "-f", str(path), "--state-dir", str(state)])
+    err = capsys.readouterr().err
+    assert code == 1
+    first = err.splitlines()[0]
+    assert first.startswith(f"{path}:{line}: {key or '<document>'}: "), err
+    assert list(sandbox_home.iterdir()) == [], "nothing may be created in HOME"
+    assert not state.exists()
+    assert subprocess.run(["tmux", "-L", socket, "ls"], capture_output=True,
+                          check=False).returncode != 0
+    assert not Path("pwned").exists() and not (sandbox_home / "pwned").exists()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 40
+
+
+def test_launch_line_quotes_every_value(tmp_path: Path) -> None:
+    """Even a path full of shell syntax reaches the shell as one quoted word."""
+    evil = tmp_path / "$(touch pwned1); `touch pwned2` 'q' \"d\""
+    evil.mkdir()
+    line = launch_line(command=("true", "--x"), home=tmp_path / "h$(touch pwned3)", cwd=evil,
+                       session_id="11111111-2222-3333-4444-555555555555", resume=False,
+                       env=(("X", "$(touch pwned4)"),))
+    done = subprocess.run(["sh", "-c", line + " && pwd"], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(evil)
+    assert not any(p.name.startswith("pwned") for p in tmp_path.rglob("*"))
+    assert shlex.split(line)[2] == str(evil)
+
+
+def test_symlink_loop_and_huge_and_binary(tmp_path: Path, sandbox_home: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("version: 1\n" + "#" * (2 << 20))
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"version: 1\nactive_account: \xff\xfe\n")
+    for path, line in ((loop, 1), (huge, 1), (binary, 2)):
+        assert main(["validate", "-f", str(path)]) == 1
+        assert capsys.readouterr().err.startswith(f"{path}:{line}: ")
+    assert list(sandbox_home.iterdir()) == []
