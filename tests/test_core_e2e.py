@@ -83,7 +83,7 @@ def test_real_directory_is_merged_into_shared_nothing_lost(world: World) -> None
     assert (shared / "work.jsonl").read_text() == "work\n"
     assert (shared / "personal.jsonl").read_text() == "personal\n"
     assert (shared / "same.jsonl").read_text() == "shared copy\n"
-    backups = sorted(p.read_text() for p in (home / ".claude-shared" / ".reconciler-backup")
+    backups = sorted(p.read_text() for p in (home / ".claude-shared.reconciler-backup")
                      .rglob("same.jsonl*"))
     assert backups == ["personal copy\n", "work copy\n"]
     assert (home / ".claude-work" / "projects").is_symlink()

@@ -17,11 +17,11 @@ from reconciler.plan._actions import (
     StopClaude,
     Symlink,
 )
-from reconciler.plan._files import BACKUP_DIR
+from reconciler.plan._files import BACKUP_SUFFIX, backup_root
 from reconciler.plan._planner import plan
 
 __all__ = [
-    "BACKUP_DIR",
+    "BACKUP_SUFFIX",
     "SYMBOLS",
     "Action",
     "Conflict",
@@ -37,5 +37,6 @@ __all__ = [
     "RememberSession",
     "StopClaude",
     "Symlink",
+    "backup_root",
     "plan",
 ]

@@ -19,12 +19,16 @@ from reconciler.plan._actions import (
     Symlink,
 )
 
-BACKUP_DIR = ".reconciler-backup"
+BACKUP_SUFFIX = ".reconciler-backup"
 
 
 def backup_root(desired: DesiredState, now: datetime) -> Path:
-    """Dated place for anything moved out of the way: nothing is ever deleted."""
-    return desired.shared.dir / BACKUP_DIR / now.strftime("%Y%m%dT%H%M%SZ")
+    """Dated place for anything moved out of the way: nothing is ever deleted.
+
+    It sits beside the shared dir, never inside anything that may itself be moved.
+    """
+    shared = desired.shared.dir
+    return shared.with_name(shared.name + BACKUP_SUFFIX) / now.strftime("%Y%m%dT%H%M%SZ")
 
 
 def entry_key(account: str, entry: str) -> str:
