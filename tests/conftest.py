@@ -73,12 +73,13 @@ class World:
         return subprocess.run(["tmux", "-u", "-L", self.sandbox.socket_name, *args],
                               capture_output=True, text=True, timeout=10, check=False)
 
-    def reconcile(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        """The real CLI in a subprocess, in the sandbox environment."""
+    def reconcile(self, *args: str, timeout: float = 60,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        """The real CLI in a subprocess, in the sandbox environment (plus ``env``)."""
         argv = [sys.executable, "-m", "reconciler", *args, "-f", str(self.desired),
                 "--state-dir", str(self.sandbox.state_dir)]
         return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                              env=self.sandbox.env(), check=False)
+                              env={**self.sandbox.env(), **(env or {})}, check=False)
 
     def apply_json(self) -> dict[str, Any]:
         done = self.reconcile("apply", "--json")
@@ -147,14 +148,13 @@ class World:
         self.tmux("send-keys", "-t", target, "-l", line, ";", "send-keys", "-t", target, "Enter")
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+@contextlib.contextmanager
+def make_world(root: Path) -> Iterator[World]:
+    """A sandbox world that is torn down (tmux server, services, stand-ins) on exit."""
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    sandbox = build_sandbox(tmp_path / "sbx")
+    sandbox = build_sandbox(root)
     assert sandbox.home != REAL_HOME
-    for key, value in sandbox.env().items():
-        monkeypatch.setenv(key, value)
     world = World(sandbox)
     try:
         yield world
@@ -167,3 +167,11 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for pid in standin_pids(sandbox):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with make_world(tmp_path / "sbx") as made:
+        for key, value in made.sandbox.env().items():
+            monkeypatch.setenv(key, value)
+        yield made
