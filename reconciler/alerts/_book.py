@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.statedir import now_iso, read_json, write_json
 
 KINDS = frozenset({
-    "drift", "crashloop", "action_failed", "invalid_desired", "conflict",
+    "drift", "crashloop", "action_failed", "invalid_desired", "conflict", "cycle_failed",
     "limit", "failover", "all_limited", "stuck_session",
 })
 

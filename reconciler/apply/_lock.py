@@ -54,8 +54,9 @@ def state_lock(
                     on_wait(f"waiting for {path}, held by {holder}")
                     told = True
                 time.sleep(poll)
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):  # the pid only helps the message; a full disk
+            os.ftruncate(fd, 0)              # must not stop the reconciler
+            os.write(fd, str(os.getpid()).encode())
         yield
     finally:
         os.close(fd)

@@ -88,11 +88,16 @@ def stop_claude(action: StopClaude) -> bool:
     return CHANGED
 
 
-def _pane_pid(desired: DesiredState, pane: str) -> int:
-    out = tmux(desired, "display-message", "-p", "-t", pane, "#{pane_pid}").strip()
-    if not out.isdigit():
+def _pane_pid(desired: DesiredState, pane: str, session: str) -> int:
+    """The pane's shell pid, after checking the pane is still in ``session``: pane ids
+    are reused when a tmux server restarts, and typing into a stranger's pane is wrong."""
+    out = tmux(desired, "display-message", "-p", "-t", pane, "#{session_name} #{pane_pid}")
+    name, _, pid = out.strip().rpartition(" ")
+    if name != session:
+        raise ActionError(f"pane {pane} is no longer in session {session}")
+    if not pid.isdigit():
         raise TransientError(f"no pid for pane {pane}")
-    return int(out)
+    return int(pid)
 
 
 def _children(pid: int) -> list[psutil.Process]:
@@ -141,7 +146,7 @@ def _first_pane(desired: DesiredState, session: str) -> str:
 
 def launch_claude(desired: DesiredState, state: StateDir, action: LaunchClaude) -> bool:
     pane = action.pane_id or _first_pane(desired, action.session_name)
-    shell = _pane_pid(desired, pane)
+    shell = _pane_pid(desired, pane, action.session_name)
     home = str(desired.account(action.account).home)
     deadline = time.monotonic() + _SETTLE
     while True:

@@ -13,6 +13,7 @@ from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_
 from reconciler.desired import DesiredState, load_desired, swap_active_account
 from reconciler.observe import Observed, capture_panes, observe
 from reconciler.plan import plan as make_plan
+from reconciler.service import write_converged
 from reconciler.statedir import StateDir
 
 
@@ -66,6 +67,8 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
             report = apply_plan(
                 the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r))
             )
+            if report.ok:
+                write_converged(state, desired)  # later differences are drift
     except LockTimeoutError as exc:
         ui.error(f"error: {exc}")
         ui.document({"ok": False, "errors": [str(exc)]})

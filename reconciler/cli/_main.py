@@ -130,6 +130,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         ui.error("interrupted")
         return 130
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        ui.error(f"error: {exc.strerror or exc}{where}")
+        ui.document({"ok": False, "errors": [f"{exc.strerror or exc}{where}"]})
+        return EXIT_ERROR
 
 
 def _commands() -> Any:

@@ -163,6 +163,27 @@ class Service:
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
 
+    def _guarded_cycle(self) -> CycleOutcome | None:
+        """One cycle; whatever breaks (disk full, tmux gone) is logged and alerted, and the
+        loop goes on. The same failure alerts once, and resolves when a cycle succeeds."""
+        try:
+            outcome = self.cycle()
+        except (OSError, TimeoutError, ValueError) as exc:
+            what = f"{type(exc).__name__}: {exc}"
+            self.say(f"cycle failed: {what}")
+            self._safe_emit("cycle_failed", {"cycle": what})
+            return None
+        self._safe_emit("cycle_failed", {})
+        return outcome
+
+    def _safe_emit(self, kind: str, current: dict[str, str]) -> None:
+        try:
+            self._emit(self.book.update(kind, current))
+        except OSError as exc:  # the state dir itself may be what is failing
+            if current:
+                self.say(f"alert {kind} not recorded: {exc}")
+                self._emit([Alert(kind, "firing", *next(iter(current.items())))])
+
     def _on_result(self, result: Result) -> None:
         self.by_result[result.status.value] += 1
         if result.status is not Status.OK:
@@ -184,7 +205,13 @@ class Service:
     def _write_metrics(self, seconds: float, drift: int) -> None:
         if self.config.metrics_file is None:
             return
-        write_metrics(self.config.metrics_file, {
+        try:
+            self._write_metrics_file(self.config.metrics_file, seconds, drift)
+        except OSError as exc:
+            self.say(f"metrics not written: {exc}")
+
+    def _write_metrics_file(self, path: Path, seconds: float, drift: int) -> None:
+        write_metrics(path, {
             "last_cycle_seconds": seconds, "last_converge_timestamp_seconds": self.last_converge,
             "drift_items": drift, "swaps_total": len(self.state.read_swaps(10_000)),
             "crashloops": len(self.crashes.looping()), "alerts_firing": self.book.count(),
@@ -217,7 +244,7 @@ class Service:
             self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
             while not self.stopping:
                 started = time.monotonic()
-                outcome = self.cycle()
+                outcome = self._guarded_cycle()
                 self._write_metrics(time.monotonic() - started,
                                     len(outcome.drift) if outcome else 0)
                 if once:
