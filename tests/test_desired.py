@@ -128,3 +128,25 @@ def test_empty_document(tmp_path: Path) -> None:
                                                 ("1h30m", 5400.0), ("250ms", 0.25)])
 def test_durations(text: str | int, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+def test_validation_cache_skips_only_unchanged_valid_files(tmp_path: Path) -> None:
+    env = {"HOME": "/nonexistent-home", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    (tmp_path / "cache").mkdir()
+    path = tmp_path / "desired.yaml"
+    path.write_text(GOOD)
+    load_desired(path, environ=env)
+    cache = tmp_path / "cache" / "reconciler" / "validated"
+    assert len(cache.read_text().split()) == 1
+    load_desired(path, environ=env)
+    path.write_text(GOOD.replace("min: 2, max: 5", "min: two, max: 5"))
+    with pytest.raises(DesiredStateError, match="pool.autonomous.min"):
+        load_desired(path, environ=env)
+    assert len(cache.read_text().split()) == 1, "a broken file is never cached"
+
+
+def test_no_cache_dir_is_created_in_a_missing_home(tmp_path: Path) -> None:
+    path = tmp_path / "desired.yaml"
+    path.write_text(GOOD)
+    load_desired(path, environ={"HOME": str(tmp_path / "absent")})
+    assert not (tmp_path / "absent").exists()

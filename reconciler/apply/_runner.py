@@ -72,6 +72,9 @@ class Report:
     def ok(self) -> bool:
         return not self.conflicts and self.count(Status.FAILED) == 0
 
+    def counts(self) -> dict[str, int]:
+        return {s.value: self.count(s) for s in Status}
+
     def recap(self) -> str:
         parts = [f"{self.count(s)} {s.value}" for s in Status]
         tail = f"; {len(self.conflicts)} conflict(s)" if self.conflicts else ""

@@ -7,13 +7,11 @@ import importlib
 from typing import Any
 
 from reconciler import failover
-from reconciler.apply import LockTimeoutError, apply_plan, state_lock
 from reconciler.cli import _render
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired, swap_active_account
 from reconciler.observe import Observed, capture_panes, observe
 from reconciler.plan import plan as make_plan
-from reconciler.service import write_converged
 from reconciler.statedir import StateDir
 
 
@@ -57,6 +55,11 @@ def plan(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def apply(args: argparse.Namespace, ui: Ui) -> int:
+    # Imported here: tenacity, psutil and the service stack cost ~100 ms that
+    # `plan`, `status` and `validate` never need.
+    from reconciler.apply import LockTimeoutError, apply_plan, state_lock  # noqa: PLC0415
+    from reconciler.service import write_converged  # noqa: PLC0415
+
     desired = _load(args)
     root = state_dir(args)
     try:

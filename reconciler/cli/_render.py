@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reconciler.apply import Report, Result, Status
 from reconciler.desired import DesiredState
 from reconciler.observe import Observed, TmuxStatus
 from reconciler.plan import SYMBOLS, Action, Kind, Plan
+
+if TYPE_CHECKING:  # the applier (tenacity, psutil) is not loaded for plan and status
+    from reconciler.apply import Report, Result
 
 
 def to_jsonable(value: Any) -> Any:
@@ -76,7 +78,7 @@ def result_line(result: Result) -> str:
 def report_json(report: Report) -> dict[str, Any]:
     return {
         "ok": report.ok,
-        "counts": {s.value: report.count(s) for s in Status},
+        "counts": report.counts(),
         "results": [
             {"status": r.status.value, "message": r.message, "attempts": r.attempts,
              "seconds": round(r.seconds, 3), "action": to_jsonable(r.action)}

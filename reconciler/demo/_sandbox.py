@@ -58,6 +58,7 @@ class Sandbox:
             "PATH": f"{self.bin_dir}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
             "XDG_STATE_HOME": str(self.root / "xdg-state"),
             "XDG_CONFIG_HOME": str(self.root / "xdg-config"),
+            "XDG_CACHE_HOME": str(self.root / "xdg-cache"),
             "RECONCILER_DESIRED": str(self.desired_path),
             "STANDIN_CLAUDE_LOG": str(self.log_path),
             "SHELL": "/bin/sh",

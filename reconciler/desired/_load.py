@@ -31,6 +31,7 @@ from reconciler.desired._model import (
     TmuxSpec,
 )
 from reconciler.desired._yaml import KeyPath, LocatedDocument, dotted, load_located
+from reconciler.statedir import write_atomic
 
 MAX_FILE_BYTES = 1 << 20
 DEFAULT_ENTRIES = ("projects", "file-history", "session-env", "todos")
@@ -47,14 +48,58 @@ def parse_duration(value: float | int | str) -> float:
 
 
 @functools.cache
-def schema() -> dict[str, Any]:
+def _schema_bytes() -> bytes:
     here = Path(__file__).resolve().parent.parent
     for candidate in (here / "_schemas", here.parent / "schemas"):
         path = candidate / "desired_state.schema.json"
         if path.is_file():
-            loaded: dict[str, Any] = json.loads(path.read_text())
-            return loaded
+            return path.read_bytes()
     raise FileNotFoundError("desired_state.schema.json is not installed with reconciler")
+
+
+def schema() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(_schema_bytes())
+    return loaded
+
+
+class _ValidatedCache:
+    """Digests of files that passed the JSON Schema, so an unchanged file skips it.
+
+    jsonschema costs ~70 ms to import and validate, most of a dry run. The key is the
+    file's digest and the schema's, so any edit or schema change validates again.
+    Best effort: an unreadable or unwritable cache only costs the time.
+    """
+
+    KEEP = 64
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        xdg = environ.get("XDG_CACHE_HOME")
+        home = Path(environ.get("HOME") or "~").expanduser()
+        base = Path(xdg) if xdg else home / ".cache"
+        self.usable = base.is_dir() or home.is_dir()  # never create a home that is not there
+        self.path = base / "reconciler" / "validated"
+
+    @staticmethod
+    def key(raw: bytes) -> str:
+        return hashlib.sha256(raw).hexdigest() + ":" + hashlib.sha256(_schema_bytes()).hexdigest()
+
+    def known(self, key: str) -> bool:
+        if not self.usable:
+            return False
+        try:
+            return key in self.path.read_text().split()
+        except OSError:
+            return False
+
+    def remember(self, key: str) -> None:
+        if not self.usable:
+            return
+        try:
+            keys = self.path.read_text().split() if self.path.exists() else []
+            keys = [*(k for k in keys if k != key), key][-self.KEEP:]
+            write_atomic(self.path, ("\n".join(keys) + "\n").encode())
+        except OSError:
+            return
 
 
 def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> DesiredState:
@@ -62,7 +107,10 @@ def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> Desire
     env = os.environ if environ is None else environ
     raw = _read_bytes(path)
     doc = _parse(path, raw)
-    problems = list(_shape_problems(path, doc))
+    cache = _ValidatedCache(env)
+    key = cache.key(raw)
+    cached = cache.known(key)
+    problems = [] if cached else list(_shape_problems(path, doc))
     if problems:
         raise DesiredStateError(problems)
     home = Path(env.get("HOME") or Path.home())
@@ -71,6 +119,8 @@ def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> Desire
     problems = builder.problems + list(_semantic_problems(path, doc, state))
     if problems:
         raise DesiredStateError(problems)
+    if not cached:
+        cache.remember(key)
     return state
 
 

@@ -1,6 +1,7 @@
 """Failover: detect usage limits, move to the next account, return after the reset."""
 
 from reconciler.failover._detect import LimitMatch, detect, normalise
+from reconciler.failover._limits import last_auto_swap, load_limits, preview
 from reconciler.failover._policy import (
     Decision,
     FailoverConfig,
@@ -13,18 +14,12 @@ from reconciler.failover._reset import parse_reset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from reconciler.failover._watch import (
-        Failover,
-        claude_panes,
-        load_limits,
-        preview,
-        stuck_panes,
-    )
+    from reconciler.failover._watch import Failover, claude_panes, stuck_panes
 
 
 def __getattr__(name: str) -> object:
     """``Failover`` needs the observer; load it only when asked so ``limit-check`` stays light."""
-    if name in {"Failover", "preview", "stuck_panes", "claude_panes", "load_limits"}:
+    if name in {"Failover", "stuck_panes", "claude_panes"}:
         from reconciler.failover import _watch  # noqa: PLC0415
 
         return getattr(_watch, name)
@@ -42,6 +37,7 @@ __all__ = [
     "decide",
     "detect",
     "failover_config",
+    "last_auto_swap",
     "load_limits",
     "normalise",
     "parse_reset",

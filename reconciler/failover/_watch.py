@@ -16,9 +16,10 @@ from reconciler.alerts import Alert, AlertBook
 from reconciler.claudecode import CONFIG_ENV, transcript_dir
 from reconciler.desired import DesiredState, swap_active_account
 from reconciler.failover._detect import LimitMatch, detect, normalise
+from reconciler.failover._limits import last_auto_swap, load_limits
 from reconciler.failover._policy import Decision, Limit, decide, failover_config
 from reconciler.observe import Observed, PaneFact, capture_panes
-from reconciler.statedir import StateDir, read_json, write_json
+from reconciler.statedir import StateDir, write_json
 
 _TAIL_BYTES = 256 * 1024
 STUCK = {
@@ -111,35 +112,6 @@ def stuck_panes(texts: dict[str, str], panes: list[PaneFact]) -> dict[str, str]:
 def claude_panes(desired: DesiredState, observed: Observed) -> list[PaneFact]:
     return [p for p in observed.tmux.panes
             if p.claude is not None and desired.managed(p.session_name)]
-
-
-def load_limits(state: StateDir) -> dict[str, Limit]:
-    raw = read_json(state.root / "limits.json")
-    limits: dict[str, Limit] = {}
-    if isinstance(raw, dict):
-        for name, item in raw.items():
-            try:
-                limits[name] = Limit.from_json(item)
-            except (KeyError, TypeError, ValueError):
-                continue
-    return limits
-
-
-def last_auto_swap(state: StateDir) -> datetime | None:
-    for item in reversed(state.read_swaps(50)):
-        if item.get("reason") in {"limit", "return"}:
-            try:
-                return datetime.fromisoformat(str(item["time"]))
-            except (KeyError, ValueError):
-                return None
-    return None
-
-
-def preview(desired: DesiredState, state: StateDir, now: datetime) -> tuple[dict[str, Limit],
-                                                                            Decision]:
-    """Known limits and what the next cycle would decide, for plan and status views."""
-    limits = load_limits(state)
-    return limits, decide(desired, failover_config(desired), limits, now, last_auto_swap(state))
 
 
 class Failover:
