@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from reconciler.apply import _batch as _batch_ops
 from reconciler.apply import _fs_ops, _tmux_ops
 from reconciler.apply._errors import ActionError, TransientError
 from reconciler.desired import DesiredState
@@ -107,6 +108,35 @@ def _execute(action: Action, desired: DesiredState, state: StateDir) -> bool:
     raise ActionError(f"no executor for {type(action).__name__}")
 
 
+def _batch(actions: list[Action], desired: DesiredState, state: StateDir) -> dict[str, object]:
+    """Outcomes by key for a group of same-kind actions run together."""
+    first = actions[0]
+    if isinstance(first, CreateSession):
+        return dict(_batch_ops.create_sessions(desired, actions))  # type: ignore[arg-type]
+    if isinstance(first, KillSession):
+        return dict(_batch_ops.kill_sessions(desired, actions))  # type: ignore[arg-type]
+    if isinstance(first, StopClaude):
+        return dict(_batch_ops.stop_claudes(actions))  # type: ignore[arg-type]
+    return dict(_batch_ops.launch_claudes(desired, state, actions))  # type: ignore[arg-type]
+
+
+_BATCHABLE = (CreateSession, KillSession, StopClaude, LaunchClaude)
+
+
+def _groups(actions: tuple[Action, ...], batching: bool) -> list[list[Action]]:
+    """Runs of same-kind batchable actions that do not depend on each other."""
+    groups: list[list[Action]] = []
+    for action in actions:
+        last = groups[-1] if groups else None
+        if (batching and last is not None and isinstance(action, _BATCHABLE)
+                and type(last[0]) is type(action)
+                and not set(action.depends_on) & {a.key for a in last}):
+            last.append(action)
+        else:
+            groups.append([action])
+    return groups
+
+
 def apply_plan(
     plan: Plan,
     desired: DesiredState,
@@ -121,24 +151,55 @@ def apply_plan(
     down: set[str] = set()
     results: list[Result] = []
     fault_after = int(os.environ.get(FAULT_ENV, "0") or 0)
-    for number, action in enumerate(plan.actions, start=1):
-        failed_dep = next((d for d in action.depends_on if d in down), None)
-        if should_stop is not None and should_stop():
+    for group in _groups(plan.actions, batching=not fault_after):
+        ready: list[Action] = []
+        for action in group:
+            failed_dep = next((d for d in action.depends_on if d in down), None)
+            if should_stop is not None and should_stop():
+                skipped = Result(action, Status.SKIPPED, "stopping", attempts=0)
+            elif failed_dep is not None:
+                skipped = Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", 0)
+            else:
+                ready.append(action)
+                continue
             down.add(action.key)
-            result = Result(action, Status.SKIPPED, "stopping", attempts=0)
-        elif failed_dep is not None:
-            down.add(action.key)
-            result = Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", attempts=0)
-        else:
-            result = _run_one(action, desired, state, policy)
+            results.append(skipped)
+            if on_result is not None:
+                on_result(skipped)
+        for result in _run_group(ready, desired, state, policy):
             if result.status is Status.FAILED:
-                down.add(action.key)
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
-        if fault_after and number >= fault_after:
-            os.kill(os.getpid(), signal.SIGKILL)
+                down.add(result.action.key)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+            if fault_after and len(results) >= fault_after:
+                os.kill(os.getpid(), signal.SIGKILL)
     return Report(tuple(results), plan.conflicts, plan.blocked)
+
+
+def _run_group(
+    group: list[Action], desired: DesiredState, state: StateDir, policy: RetryPolicy
+) -> list[Result]:
+    """A batch when there are several; anything transient is retried one by one."""
+    if len(group) < 2:
+        return [_run_one(a, desired, state, policy) for a in group]
+    started = time.monotonic()
+    try:
+        outcomes = _batch(group, desired, state)
+    except (TransientError, OSError):
+        outcomes = {}
+    seconds = time.monotonic() - started
+    results = []
+    for action in group:
+        outcome = outcomes.get(action.key)
+        if isinstance(outcome, bool):
+            status = Status.CHANGED if outcome else Status.OK
+            results.append(Result(action, status, "", 1, seconds))
+        elif isinstance(outcome, ActionError):
+            results.append(Result(action, Status.FAILED, str(outcome), 1, seconds))
+        else:
+            results.append(_run_one(action, desired, state, policy))
+    return results
 
 
 def _run_one(action: Action, desired: DesiredState, state: StateDir, policy: RetryPolicy) -> Result:

@@ -153,7 +153,7 @@ def launch_claude(desired: DesiredState, state: StateDir, action: LaunchClaude) 
         claude, other = _claude_in(shell)
         if claude is not None:
             if _config_dir(claude) == home:
-                _record(state, action, claude.pid)
+                record_launch(state, action, claude.pid)
                 return OK
             raise ActionError(f"{action.target} already runs claude pid {claude.pid} elsewhere")
         if not other:
@@ -166,7 +166,7 @@ def launch_claude(desired: DesiredState, state: StateDir, action: LaunchClaude) 
     while time.monotonic() < deadline:
         claude, _other = _claude_in(shell)
         if claude is not None:
-            _record(state, action, claude.pid)
+            record_launch(state, action, claude.pid)
             return CHANGED
         time.sleep(0.05)
     tail = tmux(desired, "capture-pane", "-p", "-J", "-t", pane, "-S", "-5").strip()
@@ -175,7 +175,7 @@ def launch_claude(desired: DesiredState, state: StateDir, action: LaunchClaude) 
                       f"{action.start_timeout:g}s; pane says: {last}")
 
 
-def _record(state: StateDir, action: LaunchClaude, pid: int) -> None:
+def record_launch(state: StateDir, action: LaunchClaude, pid: int) -> None:
     state.write_record(LaunchRecord(
         target=action.target, session_id=action.session_id, cwd=action.cwd,
         account=action.account, pending_relaunch=False, pid=pid, time=_now(),

@@ -15,6 +15,7 @@ from reconciler.observe._model import (
     pane_target,
 )
 from reconciler.observe._observe import observe
+from reconciler.observe._procs import ProcessTable
 from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
 from reconciler.observe._tmux import capture_panes, observe_tmux, run_tmux
 from reconciler.statedir import LaunchRecord
@@ -26,6 +27,7 @@ __all__ = [
     "PaneFact",
     "PathFact",
     "PathKind",
+    "ProcessTable",
     "SettingsFact",
     "SettingsState",
     "StaleSession",
