@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._harness import Timing, environ, reconcile, sandbox, timed, tmux, wait_until
+from reconciler.observe import chunked
 
 FORMAT = "#{session_name} #{pane_id} #{pane_pid} #{pane_current_path}"
 
@@ -78,10 +79,10 @@ def converge(size: int, runs: int, root: Path) -> dict[str, Any]:
             assert report.ok and report.counts()["changed"] == size
 
         def chained() -> None:
-            args: list[str] = []
-            for name in names:
-                args += ["new-session", "-d", "-s", name, "-c", str(box.home), ";"]
-            tmux(box, *args[:-1])
+            for chunk in chunked([["new-session", "-d", "-s", n, "-c", str(box.home)]
+                                  for n in names]):
+                tmux(box, *chunk)
+            assert len(tmux(box, "ls").stdout.splitlines()) == size
 
         def one_each() -> None:
             for name in names:
@@ -174,10 +175,7 @@ def swap(claudes: int, runs: int, root: Path) -> dict[str, Any]:
     """Desired edit -> every Claude relaunched on the other account, with the service running."""
     with sandbox(root, 0, dedicated=claudes) as box:
         assert reconcile(box, "apply").returncode == 0
-        service = subprocess.Popen([sys.executable, "-m", "reconciler", "run", "-f",
-                                    str(box.desired_path), "--state-dir", str(box.state_dir)],
-                                   env=box.env(), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        service = _service(box)
         try:
             timing = Timing()
             accounts = ["personal", "work"]
@@ -198,6 +196,12 @@ def swap(claudes: int, runs: int, root: Path) -> dict[str, Any]:
             service.wait(30)
 
 
+def _service(box: Any) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "reconciler", "run", "-f",
+                             str(box.desired_path), "--state-dir", str(box.state_dir)],
+                            env=box.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def _launches(log: Path) -> int:
     return len(log.read_text().splitlines()) if log.exists() else 0
 
@@ -214,10 +218,7 @@ def idle(seconds: float, root: Path) -> dict[str, Any]:
                                                     "service: {interval: 30s}")
         box.desired_path.write_text(text)
         assert reconcile(box, "apply").returncode == 0
-        service = subprocess.Popen([sys.executable, "-m", "reconciler", "run", "-f",
-                                    str(box.desired_path), "--state-dir", str(box.state_dir)],
-                                   env=box.env(), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+        service = _service(box)
         try:
             time.sleep(3)
             ticks = os.sysconf("SC_CLK_TCK")

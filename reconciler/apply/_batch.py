@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import psutil
 
 from reconciler.apply._errors import ActionError, TransientError
-from reconciler.apply._tmux_ops import _process, record_launch, tmux
+from reconciler.apply._tmux_ops import _process, record_launch
 from reconciler.desired import DesiredState
-from reconciler.observe import ProcessTable, run_tmux
+from reconciler.observe import ProcessTable, TmuxStatus, observe_tmux, run_chained, run_tmux
 from reconciler.plan import CreateSession, KillSession, LaunchClaude, StopClaude
 from reconciler.statedir import StateDir
 
@@ -24,11 +24,10 @@ Outcome = bool | Exception
 """True changed, False already fine, an exception when that action failed."""
 
 
-def _chain(commands: Sequence[Sequence[str]]) -> list[str]:
-    args: list[str] = []
-    for command in commands:
-        args += [*command, ";"]
-    return args[:-1]
+def _chained(desired: DesiredState, commands: Sequence[Sequence[str]]) -> None:
+    done = run_chained(desired.tmux, commands)
+    if done.returncode != 0:
+        raise TransientError(f"tmux: {done.stderr.strip() or done.returncode}")
 
 
 def _sessions(desired: DesiredState) -> set[str]:
@@ -40,8 +39,8 @@ def create_sessions(desired: DesiredState, actions: Sequence[CreateSession]) -> 
     existing = _sessions(desired)
     todo = [a for a in actions if a.name not in existing]
     if todo:
-        tmux(desired, *_chain([["new-session", "-d", "-s", a.name, "-c", str(a.cwd),
-                                "-x", "200", "-y", "50"] for a in todo]))
+        _chained(desired, [["new-session", "-d", "-s", a.name, "-c", str(a.cwd),
+                             "-x", "200", "-y", "50"] for a in todo])
     return {a.key: a.name not in existing for a in actions}
 
 
@@ -49,7 +48,7 @@ def kill_sessions(desired: DesiredState, actions: Sequence[KillSession]) -> dict
     existing = _sessions(desired)
     todo = [a for a in actions if a.name in existing]
     if todo:
-        tmux(desired, *_chain([["kill-session", "-t", f"={a.name}"] for a in todo]))
+        _chained(desired, [["kill-session", "-t", f"={a.name}"] for a in todo])
     return {a.key: a.name in existing for a in actions}
 
 
@@ -75,20 +74,12 @@ def stop_claudes(actions: Sequence[StopClaude]) -> dict[str, Outcome]:
 
 def _panes(desired: DesiredState) -> tuple[dict[str, tuple[str, int]], dict[str, str]]:
     """pane id -> (session, shell pid), and each session's first pane, from one call."""
-    out = tmux(desired, "list-panes", "-a", "-F",
-               "#{session_name}|~|#{window_index}|~|#{pane_index}|~|#{pane_id}|~|#{pane_pid}")
-    panes: dict[str, tuple[str, int]] = {}
-    first: dict[str, tuple[int, int, str]] = {}
-    for line in out.splitlines():
-        parts = line.split("|~|")
-        if len(parts) != 5 or not parts[4].isdigit():
-            continue
-        name, window, index, pane_id, pid = parts
-        panes[pane_id] = (name, int(pid))
-        order = (int(window), int(index), pane_id)
-        if name not in first or order < first[name]:
-            first[name] = order
-    return panes, {name: order[2] for name, order in first.items()}
+    tmux_fact = observe_tmux(desired.tmux)
+    if tmux_fact.status is not TmuxStatus.UP:
+        raise TransientError(f"tmux: {tmux_fact.error}")
+    panes = {p.pane_id: (p.session_name, p.pane_pid) for p in tmux_fact.panes}
+    first = {p.session_name: p.pane_id for p in tmux_fact.panes if p.ordinal == 0}
+    return panes, first
 
 
 def launch_claudes(
@@ -124,7 +115,7 @@ def launch_claudes(
         keys += [["send-keys", "-t", pane, "-l", action.line], ["send-keys", "-t", pane, "Enter"]]
         waiting[action.key] = (action, shell)
     if keys:
-        tmux(desired, *_chain(keys))
+        _chained(desired, keys)
     deadline = time.monotonic() + max((a.start_timeout for a, _ in waiting.values()), default=0)
     while waiting and time.monotonic() < deadline:
         time.sleep(0.03)

@@ -17,7 +17,13 @@ from reconciler.observe._model import (
 from reconciler.observe._observe import observe
 from reconciler.observe._procs import ProcessTable
 from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
-from reconciler.observe._tmux import capture_panes, observe_tmux, run_tmux
+from reconciler.observe._tmux import (
+    capture_panes,
+    chunked,
+    observe_tmux,
+    run_chained,
+    run_tmux,
+)
 from reconciler.statedir import LaunchRecord
 
 __all__ = [
@@ -34,9 +40,11 @@ __all__ = [
     "TmuxFact",
     "TmuxStatus",
     "capture_panes",
+    "chunked",
     "has_hook",
     "observe",
     "observe_tmux",
     "pane_target",
+    "run_chained",
     "run_tmux",
 ]

@@ -30,6 +30,40 @@ def run_tmux(spec: TmuxSpec, *args: str, timeout: float = 10.0) -> subprocess.Co
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+CHAIN_BYTES = 8000
+"""A tmux client sends its whole command line in one message (16 KiB at most):
+longer chains are cut into chunks well under that."""
+
+
+def chunked(commands: Sequence[Sequence[str]], limit: int = CHAIN_BYTES) -> list[list[str]]:
+    """``a ; b ; c`` argument lists, each under ``limit`` bytes of arguments."""
+    chunks: list[list[str]] = []
+    size = limit
+    for command in commands:
+        length = sum(len(arg.encode()) + 1 for arg in command) + 2
+        if size + length > limit:
+            chunks.append([])
+            size = 0
+        elif chunks[-1]:
+            chunks[-1].append(";")
+        chunks[-1].extend(command)
+        size += length
+    return chunks
+
+
+def run_chained(spec: TmuxSpec, commands: Sequence[Sequence[str]],
+                timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
+    """Many tmux commands in as few invocations as fit; stops at the first failure."""
+    done = subprocess.CompletedProcess[str](["tmux"], 0, "", "")
+    outputs: list[str] = []
+    for chunk in chunked(commands):
+        done = run_tmux(spec, *chunk, timeout=timeout)
+        outputs.append(done.stdout)
+        if done.returncode != 0:
+            break
+    return subprocess.CompletedProcess(done.args, done.returncode, "".join(outputs), done.stderr)
+
+
 def _parse(stdout: str) -> tuple[PaneFact, ...]:
     rows: list[tuple[str, int, int, str, int, str]] = []
     for line in stdout.splitlines():
@@ -69,12 +103,14 @@ def capture_panes(spec: TmuxSpec, pane_ids: Sequence[str], lines: int = 50) -> d
     """The last ``lines`` of many panes in one chained tmux call (one call each on failure)."""
     if not pane_ids:
         return {}
-    args: list[str] = []
+    commands: list[list[str]] = []
     for pane in pane_ids:
-        args += ["display-message", "-p", "-t", pane, f"{_SEP}{pane}{_SEP}", ";",
-                 "capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", pane, ";"]
+        # The marker names the pane through #{pane_id}: display-message also runs its
+        # text through strftime, where a literal "%69" would be read as a field width.
+        commands += [["display-message", "-p", "-t", pane, f"{_SEP}#{{pane_id}}{_SEP}"],
+                     ["capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", pane]]
     try:
-        done = run_tmux(spec, *args[:-1])
+        done = run_chained(spec, commands)
     except (OSError, subprocess.TimeoutExpired):
         return {}
     if done.returncode == 0:
