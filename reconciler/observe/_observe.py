@@ -14,7 +14,7 @@ from reconciler.observe._procs import ProcessTable
 from reconciler.observe._registry import account_of, session_file, stale_sessions, transcripts
 from reconciler.observe._settings import SettingsFact, observe_settings
 from reconciler.observe._tmux import capture_panes, observe_tmux
-from reconciler.statedir import StateDir
+from reconciler.statedir import LaunchRecord, StateDir
 
 
 def _claude_fact(desired: DesiredState, table: ProcessTable, pane: PaneFact) -> PaneFact:
@@ -39,14 +39,24 @@ def _claude_fact(desired: DesiredState, table: ProcessTable, pane: PaneFact) -> 
     return replace(pane, claude=claude, foreground=other)
 
 
-def _observe_tmux(desired: DesiredState) -> TmuxFact:
+def _needs_text(desired: DesiredState, pane: PaneFact, records: dict[str, LaunchRecord]) -> bool:
+    """Text is read only where a launch may follow (for the exit hint): a dedicated
+    session's first pane without Claude, or a pane whose Claude we stopped."""
+    if pane.claude is not None or pane.foreground:
+        return False
+    record = records.get(pane.target)
+    if record is not None and record.pending_relaunch:
+        return True
+    return pane.ordinal == 0 and any(d.name == pane.session_name for d in desired.dedicated)
+
+
+def _observe_tmux(desired: DesiredState, records: dict[str, LaunchRecord]) -> TmuxFact:
     tmux = observe_tmux(desired.tmux)
     if tmux.status is not TmuxStatus.UP:
         return tmux
     table = ProcessTable()
     panes = [_claude_fact(desired, table, p) for p in tmux.panes]
-    idle = [p.pane_id for p in panes
-            if desired.managed(p.session_name) and p.claude is None and not p.foreground]
+    idle = [p.pane_id for p in panes if _needs_text(desired, p, records)]
     texts = capture_panes(desired.tmux, idle) if idle else {}
     panes = [replace(p, text=texts[p.pane_id]) if p.pane_id in texts else p for p in panes]
     return replace(tmux, panes=tuple(panes))
@@ -63,8 +73,8 @@ def _settings(desired: DesiredState) -> dict[str, SettingsFact]:
 def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = None) -> Observed:
     """Read the world; changes nothing and never starts a tmux server."""
     shared = desired.shared
-    tmux = _observe_tmux(desired)
     records = state.read_records()
+    tmux = _observe_tmux(desired, records)
     cwds = {str(d.project) for d in desired.dedicated}
     cwds |= {r.cwd for r in records.values()}
     for pane in tmux.panes:
