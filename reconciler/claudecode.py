@@ -1,34 +1,53 @@
 """Facts about the Claude Code CLI that every layer must agree on.
 
-Kept in one place so the observer, the planner and the applier read the same
-slug rule, the same resume hint and the same idea of "this process is Claude".
+Kept in one place so the observer, the planner and the applier read the same slug
+rule, the same idea of a session id, the same resume hint and the same idea of
+"this process is Claude". Pure functions: nothing here reads the machine.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Collection, Sequence
+from pathlib import Path, PurePath
+from typing import NewType
 
 CONFIG_ENV = "CLAUDE_CONFIG_DIR"
 NEVER_SHARED = frozenset({".credentials.json", ".claude.json", "history.jsonl"})
 SESSION_STATUSES = frozenset({"busy", "idle", "waiting"})
+REDACTED = "<redacted>"
+
+SessionId = NewType("SessionId", str)
+"""A canonical session id: a lowercase, hyphenated UUID, the only form Claude writes.
+Made only by :func:`session_id`, so a value from a file cannot reach a shell unchecked."""
 
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9]")
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-UUID_RE = re.compile(rf"^{_UUID}$")
-_RESUME_HINT = re.compile(rf"claude\s+--resume\s+({_UUID})")
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_RESUME_HINT = re.compile(r"claude\s+--resume\s+(\S+)")
 _ID_FLAGS = ("--resume", "-r", "--session-id")
 _SESSION_FLAGS = frozenset({*_ID_FLAGS, "--continue", "-c"})
 
+# What a Claude process looks like, by its executable (never by an argv word):
+_NATIVE_NAMES = frozenset({"claude", "claude.exe"})
+_NATIVE_DIRS = ("/claude/versions/", "/@anthropic-ai/claude-code")
+_PACKAGE_DIR = "/@anthropic-ai/claude-code/"
+_INTERPRETERS = re.compile(r"(node|nodejs|bun|deno|sh|bash|dash|zsh|pypy[0-9.]*|python[0-9.]*)")
 
-def project_slug(cwd: str | Path) -> str:
+
+def session_id(value: object) -> SessionId | None:
+    """``value`` as a session id, or None unless it is exactly a canonical UUID."""
+    if isinstance(value, str) and _CANONICAL.fullmatch(value):
+        return SessionId(value)
+    return None
+
+
+def project_slug(cwd: str | PurePath) -> str:
     """Directory name Claude uses under ``projects/`` for an absolute cwd."""
     return _SLUG_UNSAFE.sub("-", str(cwd))
 
 
-def transcript_dir(home: Path, cwd: str | Path) -> Path:
+def transcript_dir(home: Path, cwd: str | PurePath) -> Path:
     return home / "projects" / project_slug(cwd)
 
 
@@ -37,29 +56,53 @@ def sessions_dir(home: Path) -> Path:
 
 
 def last_resume_hint(pane_text: str) -> str | None:
-    """The session id of the last ``claude --resume <uuid>`` hint printed on exit."""
+    """The word after the last ``claude --resume`` printed in a pane, unchecked: it may be
+    anything a program printed, so callers pass it through :func:`session_id`."""
     found = _RESUME_HINT.findall(pane_text)
-    return found[-1].lower() if found else None
+    return found[-1] if found else None
 
 
-def is_claude_argv(argv: Sequence[str]) -> bool:
-    """True for the claude CLI however it was started (binary, node script, stand-in)."""
-    if not argv:
-        return False
-    names = [Path(arg).name for arg in argv[:2]]
-    if "claude" in names:
+def is_claude_executable(exe: str, argv: Sequence[str], script: str | None,
+                         known: Collection[str]) -> bool:
+    """Is a process with this executable a Claude?
+
+    ``exe`` is the realpath of ``/proc/<pid>/exe``; ``script`` the realpath of the first
+    non-option argument when ``exe`` is an interpreter (node, python, sh...), else None;
+    ``known`` the realpaths of executables that are Claude here (the launch command,
+    ``claude`` on PATH). The native binary, node running Claude Code's package, and a
+    script that is the launch command are Claudes; ``vim claude`` is not.
+    """
+    del argv  # recognised by what runs, never by what it was called
+    if exe in known or PurePath(exe).name in _NATIVE_NAMES:
         return True
-    return any("@anthropic-ai/claude-code" in arg for arg in argv[:2])
+    if any(part in exe for part in _NATIVE_DIRS):
+        return True
+    if script is None or not is_interpreter(exe):
+        return False
+    return script in known or _PACKAGE_DIR in script
 
 
-def session_id_from_argv(argv: Sequence[str]) -> str | None:
-    """The id given by ``--resume``/``--session-id`` (also ``--flag=value``)."""
+def is_interpreter(exe: str) -> bool:
+    return _INTERPRETERS.fullmatch(PurePath(exe).name) is not None
+
+
+def script_argument(argv: Sequence[str]) -> str | None:
+    """The script an interpreter runs: its first argument that is not an option."""
+    for arg in argv[1:]:
+        if arg == "-c":
+            return None  # `sh -c TEXT`, `python -c TEXT`: no script file
+        if not arg.startswith("-"):
+            return arg
+    return None
+
+
+def session_id_from_argv(argv: Sequence[str]) -> SessionId | None:
+    """The id given by ``--resume``/``--session-id`` (also ``--flag=value``), if canonical."""
     for index, arg in enumerate(argv):
-        flag, _, inline = arg.partition("=")
+        flag, eq, inline = arg.partition("=")
         if flag in _ID_FLAGS:
-            value = inline or (argv[index + 1] if index + 1 < len(argv) else "")
-            if UUID_RE.match(value):
-                return value.lower()
+            value = inline if eq else (argv[index + 1] if index + 1 < len(argv) else "")
+            return session_id(value)
     return None
 
 
@@ -77,14 +120,22 @@ def launch_line(
     *,
     command: Sequence[str],
     home: Path,
-    cwd: str | Path,
-    session_id: str,
+    cwd: str | PurePath,
+    session: SessionId,
     resume: bool,
     env: Sequence[tuple[str, str]] = (),
+    redact: bool = False,
 ) -> str:
-    """The shell line typed into a pane: every value quoted, nothing left to the shell."""
+    """The shell line typed into a pane: every word quoted, nothing left to the shell.
+
+    It starts with a space, so shells that skip such lines (bash's ``ignorespace``,
+    zsh's ``HIST_IGNORE_SPACE``) keep ``launch.env`` values out of the history. With
+    ``redact`` the values read ``<redacted>``: the form plans, logs and alerts show.
+    """
+    if session_id(session) is None:
+        raise ValueError(f"not a canonical session id: {session!r}")
     assignments = [f"{CONFIG_ENV}={shlex.quote(str(home))}"]
-    assignments += [f"{key}={shlex.quote(value)}" for key, value in env]
+    assignments += [f"{key}={REDACTED if redact else shlex.quote(value)}" for key, value in env]
     flag = "--resume" if resume else "--session-id"
-    words = [*assignments, *(shlex.quote(w) for w in command), flag, session_id]
-    return f"cd -- {shlex.quote(str(cwd))} && " + " ".join(words)
+    words = [*assignments, *(shlex.quote(w) for w in command), flag, shlex.quote(session)]
+    return f" cd -- {shlex.quote(str(cwd))} && " + " ".join(words)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.claudecode import launch_line
+from reconciler.claudecode import SessionId, launch_line
 from reconciler.cli import main
 
 BASE = """\
@@ -158,7 +158,7 @@ def test_launch_line_quotes_every_value(tmp_path: Path) -> None:
     evil = tmp_path / "$(touch pwned1); `touch pwned2` 'q' \"d\""
     evil.mkdir()
     line = launch_line(command=("true", "--x"), home=tmp_path / "h$(touch pwned3)", cwd=evil,
-                       session_id="11111111-2222-3333-4444-555555555555", resume=False,
+                       session=SessionId("11111111-2222-3333-4444-555555555555"), resume=False,
                        env=(("X", "$(touch pwned4)"),))
     done = subprocess.run(["sh", "-c", line + " && pwd"], capture_output=True, text=True,
                           cwd=tmp_path, check=False)

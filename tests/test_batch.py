@@ -5,7 +5,8 @@ from __future__ import annotations
 from conftest import World
 
 from reconciler.desired import load_desired
-from reconciler.observe import capture_panes, chunked, observe_tmux
+from reconciler.observe import capture_panes, observe_tmux
+from reconciler.tmux import chunked
 
 
 def test_chunks_stay_under_the_limit_and_keep_every_command() -> None:
@@ -24,7 +25,7 @@ def test_a_large_pool_is_created_and_captured_in_chunks(world: World) -> None:
     sessions = world.tmux("ls", "-F", "#{session_name}").stdout.split()
     assert len([s for s in sessions if s.startswith("ccl-auto-")]) == 150
     desired = load_desired(world.desired)
-    panes = [p.pane_id for p in observe_tmux(desired.tmux).panes]
-    texts = capture_panes(desired.tmux, panes)
+    panes = [p.pane_id for p in observe_tmux(desired.tmux.server_args()).panes]
+    texts = capture_panes(desired.tmux.server_args(), panes)
     assert set(texts) == set(panes)
     assert world.apply_json()["counts"]["changed"] == 0

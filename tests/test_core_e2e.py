@@ -40,7 +40,8 @@ def test_first_converge_then_idempotent(world: World) -> None:
     assert sorted(claudes) == ["api/0", "web/0"]
     assert all(c["account"] == "work" for c in claudes.values())
     again = world.apply_json()
-    assert again["counts"] == {"ok": 0, "changed": 0, "failed": 0, "skipped": 0}
+    assert again["counts"] == {"ok": 0, "changed": 0, "failed": 0, "refused": 0,
+                              "skipped": 0}
     plan = world.reconcile("plan")
     assert plan.returncode == 0 and "No changes" in plan.stdout
 

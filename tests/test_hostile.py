@@ -146,10 +146,14 @@ def test_session_killed_between_observe_and_apply_is_reported(world: World) -> N
     from reconciler.plan import plan
     from reconciler.statedir import StateDir
 
-    world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
+    assert world.reconcile("apply").returncode == 0
+    pid = world.claudes_when(2)["api/0"]["claude_pid"]
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: "api/0" not in world.claudes())
     desired = load_desired(world.desired)
     state = StateDir(world.sandbox.state_dir)
     the_plan = plan(desired, observe(desired, state))
+    assert "launch:api/0" in [a.key for a in the_plan.actions]
     world.tmux("kill-session", "-t", "=api")
     report = apply_plan(the_plan, desired, state, retry=RetryPolicy(attempts=2, first_wait=0.01))
     failed = [r for r in report.results if r.status.value == "failed"]
@@ -160,10 +164,11 @@ def test_session_killed_between_observe_and_apply_is_reported(world: World) -> N
 def test_pane_that_never_returns_to_a_prompt_is_a_conflict_not_a_loop(world: World) -> None:
     world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
     world.type_in("=api:", "sleep 600")
-    time.sleep(0.3)
+    wait_for(lambda: world.tmux("display", "-p", "-t", "=api:", "#{pane_current_command}")
+             .stdout.strip() == "sleep")
     for _ in range(3):
         done = world.reconcile("apply")
-        assert done.returncode == 1 and "runs another program" in done.stdout
+        assert done.returncode == 1 and "runs sleep in the foreground" in done.stdout
     assert len([e for e in world.launches() if e["cwd"].endswith("src/api")]) == 0
 
 

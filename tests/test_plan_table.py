@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from reconciler.observe import (
     ClaudeFact,
     Observed,
     PaneFact,
+    PaneInput,
     PathFact,
     PathKind,
     StaleSession,
@@ -21,12 +23,13 @@ from reconciler.observe import (
     TmuxStatus,
 )
 from reconciler.plan import LaunchClaude, Plan, plan
-from reconciler.statedir import LaunchRecord
+from reconciler.statedir import LaunchRecord, PromptRecord
 
 H = Path("/h")
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 SID = "11111111-2222-3333-4444-555555555555"
 SID2 = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+SID3 = "33333333-3333-4333-8333-333333333333"
 YAML = """\
 version: 1
 active_account: work
@@ -58,16 +61,32 @@ def d(path: Path) -> PathFact:
 def claude(pid: int, account: str | None, sid: str | None = SID, status: str = "idle",
            cwd: str = "/h/src/api") -> ClaudeFact:
     home = H / f".claude-{account}" if account else None
-    return ClaudeFact(pid, ("claude",), home, account, sid, status, cwd)
+    return ClaudeFact(pid, pid * 10, ("claude",), home, account, sid,  # type: ignore[arg-type]
+                      status, cwd)
 
 
 def pane(session: str, n: int, cwd: str = "/h/src/api", c: ClaudeFact | None = None,
-         foreground: bool = False, text: str | None = None, ordinal: int = 0) -> PaneFact:
-    return PaneFact(session, ordinal, 0, ordinal, f"%{n}", 1000 + n, cwd, c, foreground, text)
+         foreground: str | None = None, text: str | None = None, ordinal: int = 0,
+         line: str | None = "$", **facts: Any) -> PaneFact:
+    """A pane whose shell (pid 1000 + n) sits at the prompt ``$ `` unless told otherwise."""
+    return PaneFact(session, ordinal, 0, ordinal, f"%{n}", 1000 + n, cwd, claude=c,
+                    foreground=foreground, text=text, line=None if c else line,
+                    input=PaneInput(**facts))
+
+
+def prompts_for(panes: tuple[PaneFact, ...]) -> dict[str, PromptRecord]:
+    """The reconciler saw each of these shells' empty prompt (``$ ``)."""
+    return {p.target: PromptRecord(p.target, p.pane_pid, "$ ") for p in panes}
 
 
 def converged(desired: DesiredState) -> Observed:
     """The world exactly as desired: the planner must have nothing to say."""
+    panes = (
+        pane("api", 1, c=claude(501, "work")),
+        pane("web", 2, "/h/src/web", claude(502, "work", SID2, cwd="/h/src/web")),
+        pane("auto-0", 3, "/h"),
+        pane("auto-1", 4, "/h"),
+    )
     entries = desired.shared.entries
     shared = desired.shared.dir
     return Observed(
@@ -81,13 +100,9 @@ def converged(desired: DesiredState) -> Observed:
         shared_dir=d(shared),
         shared_entries={e: d(shared / e) for e in entries},
         projects={s.name: d(s.project) for s in desired.dedicated},
-        tmux=TmuxFact(TmuxStatus.UP, (
-            pane("api", 1, c=claude(501, "work")),
-            pane("web", 2, "/h/src/web", claude(502, "work", SID2, cwd="/h/src/web")),
-            pane("auto-0", 3, "/h"),
-            pane("auto-1", 4, "/h"),
-        )),
-        transcripts={"/h/src/api": (SID,), "/h/src/web": (SID2,)},
+        tmux=TmuxFact(TmuxStatus.UP, panes),
+        prompts=prompts_for(panes),
+        transcripts={"/h/src/api": (SID,), "/h/src/web": (SID2,)},  # type: ignore[dict-item]
     )
 
 
@@ -95,8 +110,9 @@ def keys(result: Plan) -> list[str]:
     return [a.key for a in result.actions]
 
 
-def with_panes(*panes: PaneFact) -> Callable[[Observed], Observed]:
-    return lambda o: replace(o, tmux=TmuxFact(TmuxStatus.UP, panes))
+def with_panes(*panes: PaneFact, created: tuple[str, ...] = ()) -> Callable[[Observed], Observed]:
+    return lambda o: replace(o, tmux=TmuxFact(TmuxStatus.UP, panes), prompts=prompts_for(panes),
+                             created=frozenset(created))
 
 
 def with_entry(account: str, entry: str, fact_kind: PathKind, target: Path | None = None,
@@ -158,7 +174,7 @@ CASES: list[tuple[str, Callable[[Observed], Observed], list[str]]] = [
                 pane("auto-0", 3, "/h"), pane("auto-1", 4, "/h"),
                 pane("auto-2", 5, "/h", claude(505, "work", status="busy")),
                 pane("auto-3", 6, "/h", claude(506, "work", status="idle")),
-                pane("auto-4", 7, "/h")),
+                pane("auto-4", 7, "/h"), created=tuple(f"auto-{i}" for i in range(5))),
      ["kill:auto-4", "kill:auto-1"]),
     ("dedicated without claude: resume from the exit hint",
      with_panes(pane("api", 1, text=f"Resume this session with:\nclaude --resume {SID2}\n$ "),
@@ -166,7 +182,7 @@ CASES: list[tuple[str, Callable[[Observed], Observed], list[str]]] = [
                 *BASE_PANES),
      ["launch:api/0"]),
     ("pane running another program: conflict, no typing",
-     with_panes(pane("api", 1, foreground=True),
+     with_panes(pane("api", 1, foreground="vim"),
                 pane("web", 2, "/h/src/web", claude(502, "work", SID2, cwd="/h/src/web")),
                 *BASE_PANES), []),
 ]
@@ -209,12 +225,13 @@ def test_fresh_id_uses_session_id_flag(desired: DesiredState) -> None:
 
 
 def test_pending_record_relaunches_after_a_crash(desired: DesiredState) -> None:
-    record = LaunchRecord("auto-0/0", SID2, "/h/proj", "personal", pending_relaunch=True, pid=7)
+    record = LaunchRecord("auto-0/0", SID3, "/h/proj", "personal",  # type: ignore[arg-type]
+                          pending_relaunch=True, pid=7)
     world = replace(converged(desired), records={"auto-0/0": record},
-                    transcripts={"/h/proj": (SID2,), "/h/src/api": (SID,)})
+                    transcripts={"/h/proj": (SID3,), "/h/src/api": (SID,)})
     launch = [a for a in plan(desired, world).actions if isinstance(a, LaunchClaude)]
     assert [(a.target, a.session_id, a.resume, a.cwd) for a in launch] == [
-        ("auto-0/0", SID2, True, "/h/proj")]
+        ("auto-0/0", SID3, True, "/h/proj")]
 
 
 def test_stale_session_file_beats_launch_record(desired: DesiredState) -> None:
@@ -223,9 +240,9 @@ def test_stale_session_file_beats_launch_record(desired: DesiredState) -> None:
                                              claude(502, "work", SID2, cwd="/h/src/web")))(
         converged(desired))
     world = replace(world, records={"api/0": record},
-                    stale_sessions={77: StaleSession(77, SID2, "/h/src/api")})
+                    stale_sessions={77: StaleSession(77, SID3, "/h/src/api")})  # type: ignore[arg-type]
     launch = next(a for a in plan(desired, world).actions if isinstance(a, LaunchClaude))
-    assert launch.session_id == SID2
+    assert launch.session_id == SID3
 
 
 def test_link_is_a_real_directory_conflict(desired: DesiredState) -> None:

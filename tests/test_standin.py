@@ -18,13 +18,9 @@ from typing import Any
 import pytest
 from conftest import needs_tmux, read_launch_log, standin_pids, tmux, wait_for
 
-from reconciler.claudecode import (
-    is_claude_argv,
-    last_resume_hint,
-    project_slug,
-    session_id_from_argv,
-)
+from reconciler.claudecode import last_resume_hint, project_slug, session_id_from_argv
 from reconciler.demo import Sandbox
+from reconciler.observe import Identity, ProcessTable
 
 HINT = "Resume this session with:"
 
@@ -120,7 +116,10 @@ def test_session_file_transcript_and_launch_log(sandbox: Sandbox, start: Any) ->
                       "cwd": str(claude.cwd), "mode": "new", "time": logged["time"]}
     argv = Path(f"/proc/{claude.proc.pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     assert argv[1:] == [str(sandbox.bin_dir / "claude"), *logged["argv"]]
-    assert is_claude_argv(argv) and session_id_from_argv(argv) == sid
+    assert session_id_from_argv(argv) == sid
+    table = ProcessTable.lazy(Identity.resolve([str(sandbox.bin_dir / "claude")]))
+    found = table.claude(claude.proc.pid)
+    assert found is not None and found.config_dir == str(claude.home)
 
 
 def test_sigterm_prints_the_resume_hint_and_removes_the_session_file(start: Any) -> None:

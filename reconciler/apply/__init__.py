@@ -1,9 +1,11 @@
-"""Apply: run a plan's actions in order with retries, under one lock per state dir."""
+"""Apply: the only hands. Runs a plan's actions in order, one executor per action kind
+taking a batch, with retries, under one lock per state dir."""
 
-from reconciler.apply._errors import ActionError, TransientError
+from reconciler.apply._context import FAULT_ENV, TRACE_ENV, ExecContext
+from reconciler.apply._errors import ActionError, RefusedError, TransientError
 from reconciler.apply._lock import LockTimeoutError, state_lock
 from reconciler.apply._runner import (
-    FAULT_ENV,
+    EXECUTORS,
     Report,
     Result,
     RetryPolicy,
@@ -12,9 +14,13 @@ from reconciler.apply._runner import (
 )
 
 __all__ = [
+    "EXECUTORS",
     "FAULT_ENV",
+    "TRACE_ENV",
     "ActionError",
+    "ExecContext",
     "LockTimeoutError",
+    "RefusedError",
     "Report",
     "Result",
     "RetryPolicy",

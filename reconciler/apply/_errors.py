@@ -1,9 +1,13 @@
-"""Failure kinds the runner tells apart: retry the transient, report the rest."""
+"""Failure kinds the runner tells apart: retry the transient, report the rest.
+
+They are the project's own tree (``reconciler.errors``), so a tmux timeout raised by
+the tmux module is already a ``TransientError`` here."""
+
+from reconciler.errors import PermanentError, RefusedError, TransientError
 
 
-class TransientError(Exception):
-    """Worth another try soon (tmux busy, a file appearing mid-merge)."""
+class ActionError(PermanentError):
+    """This action failed and will not get better by retrying."""
 
 
-class ActionError(Exception):
-    """Will not get better by retrying; reported and the dependants are skipped."""
+__all__ = ["ActionError", "PermanentError", "RefusedError", "TransientError"]

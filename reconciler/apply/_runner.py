@@ -1,21 +1,24 @@
-"""Run a plan in order: retries for the transient, skips for the dependants of a
-failure, and a report that says what happened to every action."""
+"""Run a plan in order: runs of same-kind actions as one batch, retries for the transient,
+skips for the dependants of a failure, and a report that says what happened to each.
+
+There is one executor per action kind and it always takes a batch (a single action
+is a batch of one), so the path a test crashes is the path production runs.
+"""
 
 from __future__ import annotations
 
 import enum
-import os
-import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from reconciler.apply import _batch as _batch_ops
-from reconciler.apply import _fs_ops, _tmux_ops
-from reconciler.apply._errors import ActionError, TransientError
+from reconciler.apply import _claude_ops, _fs_ops, _session_ops
+from reconciler.apply._context import Checkpoints, ExecContext, Executor, Outcome, each
 from reconciler.desired import DesiredState
+from reconciler.errors import RefusedError, TransientError
+from reconciler.observe import Identity
 from reconciler.plan import (
     Action,
     Conflict,
@@ -33,14 +36,27 @@ from reconciler.plan import (
 )
 from reconciler.statedir import StateDir
 
-FAULT_ENV = "RECONCILER_FAULT_KILL_AFTER"
-"""Test hook, off by default: SIGKILL this process after that many actions ran."""
+EXECUTORS: dict[type[Action], Executor] = {  # type: ignore[type-arg]
+    MakeDir: each(_fs_ops.make_dir),
+    MoveAside: each(_fs_ops.move_aside),
+    MergeIntoShared: each(_fs_ops.merge_into_shared),
+    Symlink: each(_fs_ops.symlink),
+    EnsureSafetyHook: each(_fs_ops.ensure_safety_hook),
+    RememberSession: _claude_ops.remember_sessions,
+    StopClaude: _claude_ops.stop_claudes,
+    CreateSession: _session_ops.create_sessions,
+    KillSession: _session_ops.kill_sessions,
+    LaunchClaude: _claude_ops.launch_claudes,
+}
+_TRANSIENT = (TransientError, BlockingIOError, InterruptedError)
 
 
 class Status(enum.Enum):
     OK = "ok"
     CHANGED = "changed"
     FAILED = "failed"
+    REFUSED = "refused"
+    """Not safe to do now (text at a prompt, a pane in copy mode...): nothing was done."""
     SKIPPED = "skipped"
 
 
@@ -71,7 +87,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.conflicts and self.count(Status.FAILED) == 0
+        return not self.conflicts and not self.count(Status.FAILED) + self.count(Status.REFUSED)
 
     def counts(self) -> dict[str, int]:
         return {s.value: self.count(s) for s in Status}
@@ -82,54 +98,12 @@ class Report:
         return "Apply: " + ", ".join(parts) + tail + "."
 
 
-def _execute(action: Action, desired: DesiredState, state: StateDir) -> bool:
-    """Dispatch to the executor of the action's type; True when it changed something."""
-    match action:
-        case MakeDir():
-            return _fs_ops.make_dir(action)
-        case MoveAside():
-            return _fs_ops.move_aside(action)
-        case MergeIntoShared():
-            return _fs_ops.merge_into_shared(action)
-        case Symlink():
-            return _fs_ops.symlink(action)
-        case EnsureSafetyHook():
-            return _fs_ops.ensure_safety_hook(action)
-        case RememberSession():
-            return _tmux_ops.remember(state, action)
-        case StopClaude():
-            return _tmux_ops.stop_claude(action)
-        case CreateSession():
-            return _tmux_ops.create_session(desired, action)
-        case KillSession():
-            return _tmux_ops.kill_session(desired, action)
-        case LaunchClaude():
-            return _tmux_ops.launch_claude(desired, state, action)
-    raise ActionError(f"no executor for {type(action).__name__}")
-
-
-def _batch(actions: list[Action], desired: DesiredState, state: StateDir) -> dict[str, object]:
-    """Outcomes by key for a group of same-kind actions run together."""
-    first = actions[0]
-    if isinstance(first, CreateSession):
-        return dict(_batch_ops.create_sessions(desired, actions))  # type: ignore[arg-type]
-    if isinstance(first, KillSession):
-        return dict(_batch_ops.kill_sessions(desired, actions))  # type: ignore[arg-type]
-    if isinstance(first, StopClaude):
-        return dict(_batch_ops.stop_claudes(actions))  # type: ignore[arg-type]
-    return dict(_batch_ops.launch_claudes(desired, state, actions))  # type: ignore[arg-type]
-
-
-_BATCHABLE = (CreateSession, KillSession, StopClaude, LaunchClaude)
-
-
-def _groups(actions: tuple[Action, ...], batching: bool) -> list[list[Action]]:
-    """Runs of same-kind batchable actions that do not depend on each other."""
+def _groups(actions: tuple[Action, ...]) -> list[list[Action]]:
+    """Runs of same-kind actions that do not depend on each other."""
     groups: list[list[Action]] = []
     for action in actions:
         last = groups[-1] if groups else None
-        if (batching and last is not None and isinstance(action, _BATCHABLE)
-                and type(last[0]) is type(action)
+        if (last is not None and type(last[0]) is type(action)
                 and not set(action.depends_on) & {a.key for a in last}):
             last.append(action)
         else:
@@ -146,77 +120,78 @@ def apply_plan(
     on_result: Callable[[Result], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Report:
-    """Run every action in order; ``should_stop`` is asked between actions (SIGTERM)."""
+    """Run every action in order; ``should_stop`` is asked between batches (SIGTERM)."""
     policy = retry or RetryPolicy()
+    ctx = ExecContext(desired, state, Identity.resolve(desired.launch.command),
+                      checkpoint=Checkpoints())
     down: set[str] = set()
     results: list[Result] = []
-    fault_after = int(os.environ.get(FAULT_ENV, "0") or 0)
-    for group in _groups(plan.actions, batching=not fault_after):
+
+    def emit(result: Result) -> None:
+        if result.status in (Status.FAILED, Status.REFUSED, Status.SKIPPED):
+            down.add(result.action.key)
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    for group in _groups(plan.actions):
         ready: list[Action] = []
         for action in group:
             failed_dep = next((d for d in action.depends_on if d in down), None)
             if should_stop is not None and should_stop():
-                skipped = Result(action, Status.SKIPPED, "stopping", attempts=0)
+                emit(Result(action, Status.SKIPPED, "stopping", attempts=0))
             elif failed_dep is not None:
-                skipped = Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", 0)
+                emit(Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", 0))
             else:
                 ready.append(action)
-                continue
-            down.add(action.key)
-            results.append(skipped)
-            if on_result is not None:
-                on_result(skipped)
-        for result in _run_group(ready, desired, state, policy):
-            if result.status is Status.FAILED:
-                down.add(result.action.key)
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
-            if fault_after and len(results) >= fault_after:
-                os.kill(os.getpid(), signal.SIGKILL)
+        if ready:
+            for result in _run_batch(ready, ctx, policy):
+                emit(result)
     return Report(tuple(results), plan.conflicts, plan.blocked)
 
 
-def _run_group(
-    group: list[Action], desired: DesiredState, state: StateDir, policy: RetryPolicy
-) -> list[Result]:
-    """A batch when there are several; anything transient is retried one by one."""
-    if len(group) < 2:
-        return [_run_one(a, desired, state, policy) for a in group]
+def _run_batch(batch: list[Action], ctx: ExecContext, policy: RetryPolicy) -> list[Result]:
+    """The batch through its executor; what failed transiently goes again, as a smaller
+    batch, with exponential back-off (tenacity), until it succeeds or attempts run out."""
+    execute = EXECUTORS[type(batch[0])]
     started = time.monotonic()
-    try:
-        outcomes = _batch(group, desired, state)
-    except (TransientError, OSError):
-        outcomes = {}
+    final: dict[str, tuple[Outcome, int]] = {}
+    remaining = list(batch)
+    attempt = 0
+
+    def once() -> list[Action]:
+        nonlocal remaining, attempt
+        attempt += 1
+        outcomes = _outcomes(execute, remaining, ctx)
+        again = []
+        for action in remaining:
+            outcome = outcomes.get(action.key, TransientError("no outcome"))
+            final[action.key] = (outcome, attempt)
+            if isinstance(outcome, _TRANSIENT):
+                again.append(action)
+        remaining = again
+        return again
+
+    Retrying(stop=stop_after_attempt(policy.attempts),
+             wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
+             retry=retry_if_result(bool),
+             retry_error_callback=lambda _state: None)(once)
     seconds = time.monotonic() - started
-    results = []
-    for action in group:
-        outcome = outcomes.get(action.key)
-        if isinstance(outcome, bool):
-            status = Status.CHANGED if outcome else Status.OK
-            results.append(Result(action, status, "", 1, seconds))
-        elif isinstance(outcome, ActionError):
-            results.append(Result(action, Status.FAILED, str(outcome), 1, seconds))
-        else:
-            results.append(_run_one(action, desired, state, policy))
-    return results
+    return [_result(action, *final[action.key], seconds) for action in batch]
 
 
-def _run_one(action: Action, desired: DesiredState, state: StateDir, policy: RetryPolicy) -> Result:
-    started = time.monotonic()
-    attempts = 0
-    retrying = Retrying(
-        stop=stop_after_attempt(policy.attempts),
-        wait=wait_exponential(multiplier=policy.first_wait, max=policy.max_wait),
-        retry=retry_if_exception_type((TransientError, BlockingIOError, InterruptedError)),
-        reraise=True,
-    )
+def _outcomes(execute: Executor, batch: Sequence[Action],  # type: ignore[type-arg]
+              ctx: ExecContext) -> dict[str, Outcome]:
+    """An executor's outcomes; an error it raises for the whole batch counts for each."""
     try:
-        for attempt in retrying:
-            with attempt:
-                attempts = attempt.retry_state.attempt_number
-                changed = _execute(action, desired, state)
-    except (ActionError, TransientError, OSError) as exc:
-        return Result(action, Status.FAILED, str(exc), attempts, time.monotonic() - started)
-    status = Status.CHANGED if changed else Status.OK
-    return Result(action, status, "", attempts, time.monotonic() - started)
+        return execute(batch, ctx)
+    except Exception as exc:  # noqa: BLE001  (turned into each action's outcome)
+        return {action.key: exc for action in batch}
+
+
+def _result(action: Action, outcome: Outcome, attempts: int, seconds: float) -> Result:
+    if outcome is True or outcome is False:
+        return Result(action, Status.CHANGED if outcome else Status.OK, "", attempts, seconds)
+    status = Status.REFUSED if isinstance(outcome, RefusedError) else Status.FAILED
+    message = str(outcome) or type(outcome).__name__
+    return Result(action, status, message, attempts, seconds)

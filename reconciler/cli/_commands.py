@@ -33,7 +33,7 @@ def _failover(desired: DesiredState, state: StateDir, observed: Observed,
     found: dict[str, str] = {}
     if stuck:
         panes = failover.claude_panes(desired, observed)
-        texts = capture_panes(desired.tmux, [p.pane_id for p in panes]) if panes else {}
+        texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
         found = failover.stuck_panes(texts, panes)
     return _render.failover_view(limits, decision, found)
 
@@ -123,8 +123,11 @@ def status(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def demo(args: argparse.Namespace, ui: Ui) -> int:
-    """The demo sits above the CLI it drives, so the CLI finds it by name, not by import."""
+    """The demo drives the CLI, so neither imports the other: the CLI finds the demo by
+    name and hands it the entry point to drive."""
+    from reconciler.cli._main import main  # noqa: PLC0415  (the CLI's own entry point)
+
     run_demo = importlib.import_module("reconciler.demo").run_demo
-    code: int = run_demo(keep=bool(getattr(args, "keep", False)), say=ui.say)
+    code: int = run_demo(keep=bool(getattr(args, "keep", False)), say=ui.say, cli=main)
     return code
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from reconciler.desired import DesiredState
 from reconciler.observe import Observed, TmuxStatus
-from reconciler.plan import SYMBOLS, Action, Kind, Plan
+from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan
 
 if TYPE_CHECKING:  # the applier (tenacity, psutil) is not loaded for plan and status
     from reconciler.apply import Report, Result
@@ -21,6 +21,8 @@ def to_jsonable(value: Any) -> Any:
         out = {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
         if isinstance(value, Action):
             out = {"type": type(value).__name__, "symbol": SYMBOLS[value.kind], **out}
+            if isinstance(value, LaunchClaude):
+                out["line"] = value.line  # launch.env values read <redacted>
         return out
     if isinstance(value, enum.Enum):
         return value.value
@@ -50,7 +52,8 @@ def plan_lines(plan: Plan, desired: DesiredState) -> list[str]:
     lines += [f"  {SYMBOLS[a.kind]} {a.description}" for a in plan.actions]
     lines += [f"  ! conflict {c.key}: {c.message}" for c in plan.conflicts]
     lines += [f"  ! blocked: {a.description} ({why})" for a, why in plan.blocked]
-    if plan.actions or plan.conflicts:
+    lines += [f"  note: {note}" for note in plan.notes]
+    if plan.actions or plan.conflicts or plan.notes:
         lines.append("")
     lines.append(summary(plan))
     return lines
@@ -65,6 +68,7 @@ def plan_json(plan: Plan, desired: DesiredState) -> dict[str, Any]:
         "actions": to_jsonable(plan.actions),
         "conflicts": to_jsonable(plan.conflicts),
         "blocked": [{"action": to_jsonable(a), "reason": why} for a, why in plan.blocked],
+        "notes": list(plan.notes),
     }
 
 
@@ -102,7 +106,7 @@ def status_rows(desired: DesiredState, observed: Observed) -> list[dict[str, Any
                 "claude_pid": claude.pid if claude else None,
                 "session_id": claude.session_id if claude else None,
                 "state": (claude.status or "running") if claude else
-                         ("busy (other program)" if pane.foreground else "shell"),
+                         (f"busy ({pane.foreground})" if pane.foreground else "shell"),
                 "cwd": (claude.cwd if claude and claude.cwd else pane.cwd),
             })
     return rows

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import load_desired
-from reconciler.failover import Failover
 from reconciler.observe import observe
 from reconciler.plan import plan as make_plan
 from reconciler.service import Service, drift_items, read_converged
@@ -55,7 +54,6 @@ def run(args: argparse.Namespace, ui: Ui) -> int:
         desired_path(args).resolve(), state_dir(args), say=service_logger(ui),
         interval=args.interval, lock_timeout=getattr(args, "lock_timeout", None),
     )
-    service.hooks = (Failover(service.book),)
     return service.run(once=args.once)
 
 

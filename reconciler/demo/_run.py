@@ -12,16 +12,18 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from reconciler.cli import main
+from reconciler import tmux
 from reconciler.demo._sandbox import Sandbox, build_sandbox, kill_tmux_server
 from reconciler.desired import load_desired
-from reconciler.observe import observe, run_tmux
+from reconciler.observe import observe
 from reconciler.statedir import StateDir
 
 Say = Callable[[str], None]
+Cli = Callable[[Sequence[str]], int]
+"""The CLI's entry point, handed in by the CLI: the demo drives it without importing it."""
 
 
 @contextlib.contextmanager
@@ -65,14 +67,14 @@ def _seed_existing_user_data(sandbox: Sandbox) -> None:
     (work / "todos" / "note.json").write_text("[]\n")
 
 
-def run_demo(*, keep: bool = False, say: Say = print) -> int:
+def run_demo(*, cli: Cli, keep: bool = False, say: Say = print) -> int:
     if keep:
-        return _run(Path(tempfile.mkdtemp(prefix="reconciler-demo-")), True, say)
+        return _run(Path(tempfile.mkdtemp(prefix="reconciler-demo-")), True, say, cli)
     with tempfile.TemporaryDirectory(prefix="reconciler-demo-", ignore_cleanup_errors=True) as tmp:
-        return _run(Path(tmp), False, say)
+        return _run(Path(tmp), False, say, cli)
 
 
-def _run(root: Path, keep: bool, say: Say) -> int:
+def _run(root: Path, keep: bool, say: Say, main: Cli) -> int:
     sandbox = build_sandbox(root)
     args = ["-f", str(sandbox.desired_path), "--state-dir", str(sandbox.state_dir)]
 
@@ -90,8 +92,8 @@ def _run(root: Path, keep: bool, say: Say) -> int:
             if main([*args, "apply"]) != 0:
                 return 1
             by_hand = f"CLAUDE_CONFIG_DIR={sandbox.home}/.claude-work {sandbox.bin_dir}/claude"
-            run_tmux(load_desired(sandbox.desired_path).tmux, "send-keys", "-t", "=ccl-auto-0:",
-                     by_hand, "Enter")
+            tmux.run(load_desired(sandbox.desired_path).tmux.server_args(), "send-keys", "-t",
+                     "=ccl-auto-0:", by_hand, "Enter")
             _wait_for_claudes(sandbox, 3)
             before = _claudes(sandbox)
             step("3. Status (a Claude was also started by hand in ccl-auto-0)")

@@ -8,11 +8,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from reconciler import tmux
 
 STANDIN = Path(__file__).with_name("standin_claude.py")
 
@@ -151,6 +152,5 @@ def build_sandbox(
 
 def kill_tmux_server(socket_name: str) -> None:
     """Stop the sandbox's private tmux server; no server (or no tmux) is fine."""
-    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-        subprocess.run(["tmux", "-L", socket_name, "kill-server"], capture_output=True,
-                       check=False, timeout=10)
+    with contextlib.suppress(tmux.TmuxError):
+        tmux.run(("-L", socket_name), "kill-server")

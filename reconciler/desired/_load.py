@@ -322,7 +322,12 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
     if state.active_account not in names:
         yield problem(("active_account",), f"{state.active_account!r} is not in accounts {names}")
     yield from _duplicates(problem, "accounts", "name", names)
-    yield from _duplicates(problem, "accounts", "home", [str(a.home) for a in state.accounts])
+    real_homes: dict[str, int] = {}
+    for i, account in enumerate(state.accounts):
+        first = real_homes.setdefault(os.path.realpath(account.home), i)
+        if first != i:
+            yield problem(("accounts", i, "home"), f"same directory as accounts[{first}].home"
+                          " (one config home cannot be two accounts)")
     homes = [(i, a.home) for i, a in enumerate(state.accounts)]
     for i, home in homes:
         for j, other in homes:

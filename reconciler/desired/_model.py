@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+
+_CANONICAL_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,22 @@ class AutonomousPool:
         return f"{self.prefix}{index}"
 
     def index_of(self, session_name: str) -> int | None:
-        """The pool index of a session name, or None when the pool does not own it."""
-        match = re.fullmatch(re.escape(self.prefix) + r"(\d{1,6})", session_name)
-        return int(match.group(1)) if match else None
+        """The index a pool session name spells exactly (``prefix`` + the canonical
+        decimal, no leading zero), or None: ``ccl-auto-007`` is nobody's index."""
+        digits = session_name.removeprefix(self.prefix)
+        if digits == session_name or not _CANONICAL_INDEX.fullmatch(digits):
+            return None
+        return int(digits)
+
+    def owns(self, session_name: str, created: Collection[str] = ()) -> bool:
+        """The pool owns a session whose name is exactly one of its indices, within the
+        range it may fill (``start_index`` to ``start_index + max``), or one it created
+        itself (so it can shrink after ``max`` is lowered). A hand-made
+        ``ccl-auto-123456`` is never the pool's."""
+        index = self.index_of(session_name)
+        if index is None or index < self.start_index:
+            return False
+        return index < self.start_index + self.max or session_name in created
 
 
 @dataclass(frozen=True)
@@ -99,8 +115,8 @@ class DesiredState:
                 return account
         raise KeyError(name)
 
-    def managed(self, session_name: str) -> bool:
+    def managed(self, session_name: str, created: Collection[str] = ()) -> bool:
         """Sessions outside these names are never touched."""
         if any(d.name == session_name for d in self.dedicated):
             return True
-        return self.autonomous is not None and self.autonomous.index_of(session_name) is not None
+        return self.autonomous is not None and self.autonomous.owns(session_name, created)

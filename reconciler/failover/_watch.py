@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 
-from reconciler.alerts import Alert, AlertBook
 from reconciler.claudecode import CONFIG_ENV, transcript_dir
 from reconciler.desired import DesiredState, swap_active_account
 from reconciler.failover._detect import LimitMatch, detect, normalise
@@ -111,14 +110,29 @@ def stuck_panes(texts: dict[str, str], panes: list[PaneFact]) -> dict[str, str]:
 
 def claude_panes(desired: DesiredState, observed: Observed) -> list[PaneFact]:
     return [p for p in observed.tmux.panes
-            if p.claude is not None and desired.managed(p.session_name)]
+            if p.claude is not None and desired.managed(p.session_name, observed.created)]
+
+
+Conditions = dict[str, dict[str, str]]
+"""Alert kind -> every subject that is a problem now, with its message. The service's
+alert book turns them into one firing when a subject appears and one resolve when it
+goes: this wing says what is true, the alerts wing says it once."""
+
+
+def _away(state: StateDir, order: tuple[str, ...], active: str) -> dict[str, str]:
+    """Firing while a limit has moved everything off the first account, until it returns."""
+    last = state.read_swaps(1)
+    primary = order[0] if order else active
+    if active == primary or not last or last[-1].get("reason") != "limit":
+        return {}
+    return {"active_account": f"moved off {primary} to {active} after a usage limit; "
+                              f"returns once {primary} resets"}
 
 
 class Failover:
     """The failover policy as a service hook; holds only what must outlive a cycle."""
 
-    def __init__(self, book: AlertBook, local: tzinfo | None = None) -> None:
-        self.book = book
+    def __init__(self, local: tzinfo | None = None) -> None:
         self.local = local
 
     @staticmethod
@@ -140,12 +154,11 @@ class Failover:
         combined = "\n".join([written, pane_after_launch(text, replays)])
         return detect(combined, now=observed.now, local=local, default_reset=default)
 
-    def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> list[Alert]:
+    def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> Conditions:
         config = failover_config(desired)
         limits = load_limits(state)
         panes = claude_panes(desired, observed)
-        texts = capture_panes(desired.tmux, [p.pane_id for p in panes]) if panes else {}
-        alerts: list[Alert] = []
+        texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
         for pane in panes:
             text = texts.get(pane.pane_id, "")
             account = pane.claude.account if pane.claude else None
@@ -157,27 +170,23 @@ class Failover:
                 if old is None or old.resets_at < match.resets_at:
                     limits[account] = Limit(account, match.resets_at, match.kind, match.reason,
                                             observed.now)
-                alerts += self.book.fire("limit", account, f"{account}: {match.reason}",
-                                         resets_at=match.resets_at.isoformat())
-        alerts += self.book.update("stuck_session", stuck_panes(texts, panes))
         decision = decide(desired, config, limits, observed.now, last_auto_swap(state))
-        alerts += self._act(desired, state, decision)
+        active = self._act(desired, state, decision)
         for name in [n for n, lim in limits.items()
                      if lim.resets_at + config.grace <= observed.now]:
             del limits[name]
-            alerts += self.book.resolve("limit", name, f"{name}: limit reset")
         self._save(state, limits)
-        return alerts
+        return {
+            "limit": {n: f"{n}: {lim.reason}" for n, lim in limits.items()},
+            "stuck_session": stuck_panes(texts, panes),
+            "all_limited": {"accounts": decision.message} if decision.action == "wait" else {},
+            "failover": _away(state, config.order, active),
+        }
 
-    def _act(self, desired: DesiredState, state: StateDir, decision: Decision) -> list[Alert]:
-        alerts = self.book.update(
-            "all_limited", {"accounts": decision.message} if decision.action == "wait" else {})
+    @staticmethod
+    def _act(desired: DesiredState, state: StateDir, decision: Decision) -> str:
+        """Swap when the policy says so; the account active after this cycle."""
         if decision.action != "swap" or decision.to is None:
-            return alerts
+            return desired.active_account
         swap_active_account(desired.source, decision.to, reason=decision.reason, state=state)
-        primary = failover_config(desired).order[0]
-        away = {} if decision.to == primary else {"active_account": decision.message}
-        alerts += self.book.update("failover", away)
-        if decision.to == primary:
-            alerts.append(Alert("failover", "resolved", "active_account", decision.message))
-        return alerts
+        return decision.to

@@ -1,12 +1,16 @@
 """Observe: read-only facts about links, homes, tmux, processes and Claude's registry.
 
-Nothing here changes the world or starts a tmux server.
+Nothing here changes the world or starts a tmux server; tmux is read through the
+one tmux module, processes through the one process table, which the applier uses
+for its own last-moment checks too.
 """
 
 from reconciler.observe._model import (
     ClaudeFact,
+    LiveSession,
     Observed,
     PaneFact,
+    PaneInput,
     PathFact,
     PathKind,
     StaleSession,
@@ -15,36 +19,55 @@ from reconciler.observe._model import (
     pane_target,
 )
 from reconciler.observe._observe import observe
-from reconciler.observe._procs import ProcessTable
-from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
-from reconciler.observe._tmux import (
+from reconciler.observe._panes import (
     capture_panes,
-    chunked,
+    cursor_line,
     observe_tmux,
-    run_chained,
-    run_tmux,
+    parse_captures,
+    parse_panes,
+    parse_row,
 )
-from reconciler.statedir import LaunchRecord
+from reconciler.observe._procs import (
+    ClaudeProcess,
+    Identity,
+    PaneProcesses,
+    ProcessTable,
+    ProcStat,
+    environ_value,
+    read_stat,
+)
+from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
+from reconciler.statedir import LaunchRecord, PromptRecord
 
 __all__ = [
     "ClaudeFact",
+    "ClaudeProcess",
+    "Identity",
     "LaunchRecord",
+    "LiveSession",
     "Observed",
     "PaneFact",
+    "PaneInput",
+    "PaneProcesses",
     "PathFact",
     "PathKind",
+    "ProcStat",
     "ProcessTable",
+    "PromptRecord",
     "SettingsFact",
     "SettingsState",
     "StaleSession",
     "TmuxFact",
     "TmuxStatus",
     "capture_panes",
-    "chunked",
+    "cursor_line",
+    "environ_value",
     "has_hook",
     "observe",
     "observe_tmux",
     "pane_target",
-    "run_chained",
-    "run_tmux",
+    "parse_captures",
+    "parse_panes",
+    "parse_row",
+    "read_stat",
 ]

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from reconciler.claudecode import SessionId
 from reconciler.observe._settings import SettingsFact
-from reconciler.statedir import LaunchRecord
+from reconciler.statedir import LaunchRecord, PromptRecord
 
 
 class PathKind(enum.Enum):
@@ -45,15 +46,61 @@ class TmuxStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class ClaudeFact:
+    """A Claude process, recognised by its executable (see ``claudecode``)."""
+
     pid: int
+    start: int
+    """Start time in clock ticks since boot: with the pid, names this process for good."""
     argv: tuple[str, ...]
     config_dir: Path | None
-    """``CLAUDE_CONFIG_DIR`` of the process; None means it fell back to the link."""
+    """``CLAUDE_CONFIG_DIR`` of the process; None means it uses the link (``~/.claude``)."""
     account: str | None
-    """The account whose home ``config_dir`` is; None when it matches none."""
-    session_id: str | None
+    """The account whose home its config dir is (through the link when unset)."""
+    session_id: SessionId | None
     status: str | None
     cwd: str | None
+
+
+@dataclass(frozen=True)
+class PaneInput:
+    """Who could type into a pane and whether tmux passes keys to it, read by tmux itself."""
+
+    clients: int = 0
+    """Clients attached to the pane's session now."""
+    last_attached: str = ""
+    """When a client last attached to the session (epoch seconds; empty: never)."""
+    linked: bool = False
+    """The window is also in another session, whose clients could type into it."""
+    mode: bool = False
+    """Copy mode, choose-tree and the like: keys go to tmux, not to the program."""
+    dead: bool = False
+    input_off: bool = False
+    synchronized: bool = False
+    """synchronize-panes: keys typed in another pane land in this one too."""
+    cursor_x: int = 0
+    cursor_y: int = 0
+
+    def quiet_since(self, now: float) -> str | None:
+        """A mark to recheck later that nobody attached meanwhile, or None when someone
+        is (or just was) attached. ``last_attached`` has whole seconds, so an attach in
+        the same second as the mark would leave it unchanged: such a mark is refused."""
+        if self.clients or self.linked:
+            return None
+        if self.last_attached and now - int(self.last_attached) < 2:
+            return None
+        return self.last_attached
+
+    def blocks_typing(self) -> str | None:
+        """Why tmux would not deliver our keys to the program as typed, if it would not."""
+        if self.mode:
+            return "is in a tmux mode (copy mode, choose-tree, ...)"
+        if self.dead:
+            return "is dead (its program exited and remain-on-exit holds it)"
+        if self.input_off:
+            return "has input disabled (select-pane -d)"
+        if self.synchronized:
+            return "has synchronize-panes on (keys typed elsewhere land there too)"
+        return None
 
 
 @dataclass(frozen=True)
@@ -67,14 +114,22 @@ class PaneFact:
     pane_pid: int
     cwd: str
     claude: ClaudeFact | None = None
-    foreground: bool = False
-    """Something other than the shell and Claude runs in the pane: do not type into it."""
+    shell: bool = True
+    """The pane's own process is a login shell (from /etc/shells), so it can take a line."""
+    foreground: str | None = None
+    """The program in the terminal's foreground when it is neither the shell at its prompt
+    nor a Claude (``vim``, ``sleep``): nothing is typed while it runs."""
+    others: bool = False
+    """Processes besides the shell and Claude run in the pane (background jobs too)."""
+    input: PaneInput = field(default_factory=PaneInput)
     text: str | None = None
     """Tail of the pane text, captured only where the planner may need it."""
+    line: str | None = None
+    """The logical line under the cursor (wrapped rows joined), captured with ``text``."""
 
     @property
     def target(self) -> str:
-        """Stable name of the pane for launch records: tmux pane ids change on restart."""
+        """Stable name of the pane for records: tmux pane ids change on restart."""
         return pane_target(self.session_name, self.ordinal)
 
 
@@ -101,8 +156,17 @@ class StaleSession:
     """A ``sessions/<pid>.json`` whose process is gone (killed before it could clean up)."""
 
     pid: int
-    session_id: str
+    session_id: SessionId
     cwd: str
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """A session a running Claude holds, from its ``sessions/<pid>.json``."""
+
+    pid: int
+    session_id: SessionId
+    home: Path
 
 
 @dataclass(frozen=True)
@@ -117,8 +181,21 @@ class Observed:
     """Dedicated projects by session name (a missing project cannot host a session)."""
     tmux: TmuxFact
     records: dict[str, LaunchRecord] = field(default_factory=dict)
-    transcripts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    prompts: dict[str, PromptRecord] = field(default_factory=dict)
+    """Empty prompts learned per pane target (valid for the recorded shell pid only)."""
+    created: frozenset[str] = frozenset()
+    """Session names the autonomous pool created."""
+    transcripts: dict[str, tuple[SessionId, ...]] = field(default_factory=dict)
     """Session ids with a transcript, newest first, by cwd."""
     stale_sessions: dict[int, StaleSession] = field(default_factory=dict)
+    live_sessions: dict[SessionId, LiveSession] = field(default_factory=dict)
+    """Every session a running Claude holds, in any account home, in tmux or not."""
     project_settings: dict[str, SettingsFact] = field(default_factory=dict)
     """Dedicated session name -> its project's settings, read only when a safety hook is set."""
+    notes: tuple[str, ...] = ()
+    """Values the observer ignored (a session id that is not a UUID...), with the reason."""
+
+    def prompt_of(self, pane: PaneFact) -> str | None:
+        """The empty prompt learned for this pane's current shell, if any."""
+        record = self.prompts.get(pane.target)
+        return record.prompt if record is not None and record.shell_pid == pane.pane_pid else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,55 +11,83 @@ from reconciler.claudecode import session_id_from_argv
 from reconciler.desired import DesiredState
 from reconciler.observe._fs import dir_fact, link_fact
 from reconciler.observe._model import ClaudeFact, Observed, PaneFact, TmuxFact, TmuxStatus
-from reconciler.observe._procs import ProcessTable
-from reconciler.observe._registry import account_of, session_file, stale_sessions, transcripts
+from reconciler.observe._panes import capture_panes, cursor_line, observe_tmux
+from reconciler.observe._procs import ClaudeProcess, Identity, ProcessTable, home_index
+from reconciler.observe._registry import Registry, read_registry, transcripts, unique_dirs
 from reconciler.observe._settings import SettingsFact, observe_settings
-from reconciler.observe._tmux import capture_panes, observe_tmux
-from reconciler.statedir import LaunchRecord, StateDir
+from reconciler.statedir import PaneBook, StateDir
 
 
-def _claude_fact(desired: DesiredState, table: ProcessTable, pane: PaneFact) -> PaneFact:
-    process, other = table.under_pane(pane.pane_pid)
-    if process is None:
-        return replace(pane, foreground=other)
-    home = Path(process.config_dir) if process.config_dir else desired.link
-    registry = session_file(home, process.pid) or {}
-    session_id = registry.get("sessionId")
-    status = registry.get("status")
-    cwd = registry.get("cwd") or process.cwd
-    claude = ClaudeFact(
-        pid=process.pid,
-        argv=process.argv,
+class _Accounts:
+    """Config dir -> account, each distinct directory string resolved once per cycle."""
+
+    def __init__(self, desired: DesiredState) -> None:
+        self.link = str(desired.link)
+        self.index = home_index({a.name: a.home for a in desired.accounts}, desired.link)
+        self.memo: dict[str, str | None] = {}
+
+    def of(self, config_dir: str | None) -> str | None:
+        path = config_dir or self.link
+        if path not in self.memo:
+            self.memo[path] = self.index.get(path) or self.index.get(os.path.realpath(path))
+        return self.memo[path]
+
+
+def _claude_fact(process: ClaudeProcess, registry: Registry, accounts: _Accounts) -> ClaudeFact:
+    home = process.config_dir or accounts.link
+    found = registry.of(home, process.pid)
+    sid = found.session_id if found is not None else None
+    return ClaudeFact(
+        pid=process.pid, start=process.start, argv=process.argv,
         config_dir=Path(process.config_dir) if process.config_dir else None,
-        account=account_of(desired, process.config_dir),
-        session_id=session_id.lower() if isinstance(session_id, str) else
-        session_id_from_argv(process.argv),
-        status=status if isinstance(status, str) else None,
-        cwd=str(cwd) if cwd else None,
+        account=accounts.of(process.config_dir),
+        session_id=sid or session_id_from_argv(process.argv),
+        status=found.status if found is not None else None,
+        cwd=(found.cwd if found is not None else None) or process.cwd,
     )
-    return replace(pane, claude=claude, foreground=other)
 
 
-def _needs_text(desired: DesiredState, pane: PaneFact, records: dict[str, LaunchRecord]) -> bool:
-    """Text is read only where a launch may follow (for the exit hint): a dedicated
-    session's first pane without Claude, or a pane whose Claude we stopped."""
-    if pane.claude is not None or pane.foreground:
+def _with_processes(pane: PaneFact, table: ProcessTable, registry: Registry,
+                    accounts: _Accounts) -> PaneFact:
+    found = table.pane(pane.pane_pid)
+    claude = _claude_fact(found.claude, registry, accounts) if found.claude else None
+    return replace(pane, claude=claude, shell=found.shell, foreground=found.foreground,
+                   others=found.others)
+
+
+def _needs_text(desired: DesiredState, pane: PaneFact, book: PaneBook, pool_over: bool) -> bool:
+    """Text is read only where a launch or a removal may follow: a dedicated session's first
+    pane, a pane whose Claude we stopped, a pool session when the pool is over its max."""
+    if pane.claude is not None or pane.foreground is not None:
         return False
-    record = records.get(pane.target)
+    record = book.launches.get(pane.target)
     if record is not None and record.pending_relaunch:
+        return True
+    pool = desired.autonomous
+    if pool_over and pool is not None and pool.owns(pane.session_name, book.created):
         return True
     return pane.ordinal == 0 and any(d.name == pane.session_name for d in desired.dedicated)
 
 
-def _observe_tmux(desired: DesiredState, records: dict[str, LaunchRecord]) -> TmuxFact:
-    tmux = observe_tmux(desired.tmux)
+def _pool_over(desired: DesiredState, tmux: TmuxFact, book: PaneBook) -> bool:
+    pool = desired.autonomous
+    if pool is None:
+        return False
+    owned = {p.session_name for p in tmux.panes if pool.owns(p.session_name, book.created)}
+    return len(owned) > pool.max
+
+
+def _observe_tmux(desired: DesiredState, book: PaneBook, table: ProcessTable,
+                  registry: Registry, accounts: _Accounts) -> TmuxFact:
+    tmux = observe_tmux(desired.tmux.server_args())
     if tmux.status is not TmuxStatus.UP:
         return tmux
-    table = ProcessTable()
-    panes = [_claude_fact(desired, table, p) for p in tmux.panes]
-    idle = [p.pane_id for p in panes if _needs_text(desired, p, records)]
-    texts = capture_panes(desired.tmux, idle) if idle else {}
-    panes = [replace(p, text=texts[p.pane_id]) if p.pane_id in texts else p for p in panes]
+    panes = [_with_processes(p, table, registry, accounts) for p in tmux.panes]
+    over = _pool_over(desired, tmux, book)
+    wanted = [p for p in panes if _needs_text(desired, p, book, over)]
+    texts = capture_panes(desired.tmux.server_args(), wanted, to_cursor=True) if wanted else {}
+    panes = [replace(p, text=texts[p.pane_id], line=cursor_line(texts[p.pane_id]))
+             if p.pane_id in texts else p for p in panes]
     return replace(tmux, panes=tuple(panes))
 
 
@@ -73,12 +102,16 @@ def _settings(desired: DesiredState) -> dict[str, SettingsFact]:
 def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = None) -> Observed:
     """Read the world; changes nothing and never starts a tmux server."""
     shared = desired.shared
-    records = state.read_records()
-    tmux = _observe_tmux(desired, records)
+    book = state.read_panes()
+    table = ProcessTable.scan(Identity.resolve(desired.launch.command))
+    homes = [a.home for a in desired.accounts]
+    registry = read_registry(homes, alive=lambda pid: table.claude(pid) is not None)
+    accounts = _Accounts(desired)
+    tmux = _observe_tmux(desired, book, table, registry, accounts)
     cwds = {str(d.project) for d in desired.dedicated}
-    cwds |= {r.cwd for r in records.values()}
+    cwds |= {r.cwd for r in book.launches.values()}
     for pane in tmux.panes:
-        if desired.managed(pane.session_name):
+        if desired.managed(pane.session_name, book.created):
             cwds.add(pane.cwd)
             if pane.claude is not None and pane.claude.cwd:
                 cwds.add(pane.claude.cwd)
@@ -92,8 +125,12 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
         shared_entries={e: dir_fact(shared.dir / e) for e in shared.entries},
         projects={d.name: dir_fact(d.project) for d in desired.dedicated},
         tmux=tmux,
-        records=records,
-        transcripts=transcripts(desired, cwds),
-        stale_sessions=stale_sessions(desired),
+        records=book.launches,
+        prompts=book.prompts,
+        created=book.created,
+        transcripts=transcripts(unique_dirs([*homes, shared.dir]), cwds),
+        stale_sessions=registry.stale,
+        live_sessions=registry.live,
         project_settings=_settings(desired),
+        notes=(*book.ignored, *registry.notes),
     )

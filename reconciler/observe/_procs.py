@@ -1,93 +1,278 @@
-"""One scan of /proc per cycle: who is whose child, and which of them is Claude.
+"""The process table: which Claude runs in which pane, and who holds each pane's terminal.
 
-psutil's process_iter with cmdline costs ~5x a raw scan of the stat files, and
-cmdline/environ are read only for the few processes under tmux panes.
+The one place that reads processes, for observe and apply alike. Raw ``/proc``:
+psutil's ``process_iter`` with cmdline costs ~5x a scan of the stat files, and
+``exe``, ``cmdline``, ``environ`` and ``cwd`` are read only for processes under
+tmux panes. A Claude is recognised by its executable (see ``claudecode``), a shell
+by ``/etc/shells``; the terminal's foreground process group (``tpgid``) says whether
+the shell is at its prompt or something else has the keyboard.
 """
 
 from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
-from reconciler.claudecode import CONFIG_ENV, is_claude_argv
+from reconciler.claudecode import (
+    CONFIG_ENV,
+    is_claude_executable,
+    is_interpreter,
+    launch_words,
+    script_argument,
+)
 
-_PROC = Path("/proc")
+_PROC = "/proc"
+_NOT_SHELLS = frozenset({"tmux", "screen", "byobu", "nologin", "false", "true"})
+_SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "tcsh", "csh",
+                          "yash", "ash", "rbash", "busybox", "nu", "elvish", "xonsh"})
+_WRAPPERS = frozenset({"env", "nice", "nohup", "stdbuf", "timeout", "ionice", "taskset",
+                       "sudo", "doas", "npx", "bunx", "exec"})
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: str) -> bytes | None:
     try:
-        return path.read_bytes()
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _link(path: str) -> str | None:
+    try:
+        return os.readlink(path).removesuffix(" (deleted)")
     except OSError:
         return None
 
 
 @dataclass(frozen=True)
+class ProcStat:
+    pid: int
+    comm: str
+    ppid: int
+    pgrp: int
+    tpgid: int
+    """Foreground process group of the process's terminal (-1: none)."""
+    start: int
+    """Start time in clock ticks since boot."""
+
+
+def read_stat(pid: int) -> ProcStat | None:
+    raw = _read(f"{_PROC}/{pid}/stat")
+    if raw is None:
+        return None
+    # comm may hold spaces and ')': the fields after the LAST ')' are fixed.
+    close = raw.rfind(b")")
+    fields = raw[close + 2:].split()
+    if len(fields) < 20:
+        return None
+    comm = raw[raw.find(b"(") + 1:close].decode(errors="replace")
+    return ProcStat(pid, comm, int(fields[1]), int(fields[2]), int(fields[5]), int(fields[19]))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What is a Claude and what is a shell on this machine, resolved once per cycle."""
+
+    claude_paths: frozenset[str]
+    shells: frozenset[str]
+
+    @classmethod
+    def resolve(cls, launch_command: Iterable[str] = (), path: str | None = None) -> Identity:
+        """From the launch command's executable (or its script) and ``claude`` on PATH."""
+        words = list(launch_command)
+        candidates = ["claude"]
+        if words and PurePath(words[0]).name not in _WRAPPERS:
+            first = _which(words[0], path)
+            script = script_argument(words) if first and is_interpreter(first) else words[0]
+            if script is not None:
+                candidates.append(script)
+        paths = {found for word in candidates if (found := _which(word, path)) is not None}
+        return cls(frozenset(p for p in paths if not is_interpreter(p)), _login_shells())
+
+    @classmethod
+    def for_command(cls, command: str) -> Identity:
+        return cls.resolve(launch_words(command))
+
+    def is_shell(self, exe: str) -> bool:
+        name = PurePath(exe).name
+        return name not in _NOT_SHELLS and (exe in self.shells or name in _SHELL_NAMES)
+
+
+def _which(word: str, path: str | None) -> str | None:
+    if "/" in word:
+        expanded = os.path.expanduser(word)
+        return os.path.realpath(expanded) if os.path.exists(expanded) else None
+    for folder in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep):
+        candidate = os.path.join(folder or ".", word)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.realpath(candidate)
+    return None
+
+
+def _login_shells() -> frozenset[str]:
+    raw = _read("/etc/shells") or b""
+    shells = set()
+    for entry in raw.decode(errors="replace").splitlines():
+        path = entry.strip()
+        if path.startswith("/") and PurePath(path).name not in _NOT_SHELLS:
+            shells.add(os.path.realpath(path))
+    return frozenset(shells)
+
+
+@dataclass(frozen=True)
 class ClaudeProcess:
     pid: int
+    start: int
+    exe: str
     argv: tuple[str, ...]
     config_dir: str | None
     cwd: str | None
 
 
-class ProcessTable:
-    """Parent -> children from every ``/proc/<pid>/stat``, read once."""
+@dataclass(frozen=True)
+class PaneProcesses:
+    """What runs in one pane, from its own process down."""
 
-    def __init__(self) -> None:
-        self.children: dict[int, list[int]] = {}
+    shell: bool
+    claude: ClaudeProcess | None
+    foreground: str | None
+    """The program holding the keyboard when it is neither the shell nor a Claude."""
+    others: bool
+    """Anything besides the shell and the Claude's own tree (background jobs too)."""
+
+
+class ProcessTable:
+    """Parents and children from every ``/proc/<pid>/stat`` (``scan``), or read pid by
+    pid on demand (``lazy``: the applier's checks of a few known processes)."""
+
+    def __init__(self, identity: Identity, stats: Mapping[int, ProcStat] | None = None) -> None:
+        self.identity = identity
+        self._scanned = stats is not None
+        self._stats: dict[int, ProcStat] = dict(stats or {})
+        self._children: dict[int, list[int]] = {}
+        for stat in self._stats.values():
+            self._children.setdefault(stat.ppid, []).append(stat.pid)
+        self._claudes: dict[int, ClaudeProcess | None] = {}
+
+    @classmethod
+    def scan(cls, identity: Identity) -> ProcessTable:
+        stats = {}
         for entry in os.scandir(_PROC):
-            if not entry.name.isdigit():
-                continue
-            stat = _read(_PROC / entry.name / "stat")
-            if stat is None:
-                continue
-            # comm may hold spaces and ')': the fields after the LAST ')' are fixed.
-            fields = stat[stat.rfind(b")") + 2:].split()
-            if len(fields) > 1:
-                self.children.setdefault(int(fields[1]), []).append(int(entry.name))
+            if entry.name.isdigit() and (stat := read_stat(int(entry.name))) is not None:
+                stats[stat.pid] = stat
+        return cls(identity, stats)
+
+    @classmethod
+    def lazy(cls, identity: Identity) -> ProcessTable:
+        return cls(identity)
+
+    def stat(self, pid: int) -> ProcStat | None:
+        if pid not in self._stats and not self._scanned:
+            found = read_stat(pid)
+            if found is None:
+                return None
+            self._stats[pid] = found
+        return self._stats.get(pid)
+
+    def children(self, pid: int) -> list[int]:
+        if self._scanned:
+            return self._children.get(pid, [])
+        found: list[int] = []
+        try:
+            tasks = os.listdir(f"{_PROC}/{pid}/task")
+        except OSError:
+            return found
+        for task in tasks:
+            raw = _read(f"{_PROC}/{pid}/task/{task}/children") or b""
+            found += [int(p) for p in raw.split()]
+        return found
 
     def descendants(self, pid: int) -> list[int]:
-        """Breadth first, so the shallowest match wins."""
+        """Breadth first, so the shallowest match wins; iterative, any depth."""
         out: list[int] = []
-        queue = deque(self.children.get(pid, ()))
+        seen = {pid}
+        queue = deque(self.children(pid))
         while queue:
             child = queue.popleft()
+            if child in seen:
+                continue
+            seen.add(child)
             out.append(child)
-            queue.extend(self.children.get(child, ()))
+            queue.extend(self.children(child))
         return out
 
-    @staticmethod
-    def argv(pid: int) -> tuple[str, ...]:
-        raw = _read(_PROC / str(pid) / "cmdline") or b""
-        return tuple(p.decode(errors="replace") for p in raw.split(b"\0") if p)
+    def claude(self, pid: int) -> ClaudeProcess | None:
+        """The process as a Claude, or None when its executable is not Claude's."""
+        if pid in self._claudes:
+            return self._claudes[pid]
+        found = self._read_claude(pid)
+        self._claudes[pid] = found
+        return found
 
-    @staticmethod
-    def environ_value(pid: int, key: str) -> str | None:
-        raw = _read(_PROC / str(pid) / "environ") or b""
-        prefix = key.encode() + b"="
-        for item in raw.split(b"\0"):
-            if item.startswith(prefix):
-                return item[len(prefix):].decode(errors="replace")
-        return None
-
-    @staticmethod
-    def cwd(pid: int) -> str | None:
-        try:
-            return str((_PROC / str(pid) / "cwd").readlink())
-        except OSError:
+    def _read_claude(self, pid: int) -> ClaudeProcess | None:
+        stat = self.stat(pid)
+        exe = _link(f"{_PROC}/{pid}/exe")
+        if stat is None or exe is None:
+            return None  # gone, a zombie, or not ours to read
+        argv = tuple(p.decode(errors="replace")
+                     for p in (_read(f"{_PROC}/{pid}/cmdline") or b"").split(b"\0") if p)
+        cwd = _link(f"{_PROC}/{pid}/cwd")
+        script = None
+        if is_interpreter(exe) and (word := script_argument(argv)) is not None:
+            script = os.path.realpath(os.path.join(cwd or "/", word))
+        if not is_claude_executable(exe, argv, script, self.identity.claude_paths):
             return None
+        return ClaudeProcess(pid, stat.start, exe, argv, environ_value(pid, CONFIG_ENV), cwd)
 
-    def under_pane(self, pane_pid: int) -> tuple[ClaudeProcess | None, bool]:
-        """(the outermost Claude under the pane shell, whether anything else runs there)."""
+    def is_shell(self, pid: int) -> bool:
+        exe = _link(f"{_PROC}/{pid}/exe")
+        return exe is not None and self.identity.is_shell(exe)
+
+    def pane(self, pane_pid: int) -> PaneProcesses:
+        root = self.stat(pane_pid)
+        if root is None:
+            return PaneProcesses(False, None, "(no process)", False)
+        own = self.claude(pane_pid)
+        if own is not None:  # `exec claude`: the pane's process is the Claude itself
+            return PaneProcesses(False, own, None, False)
+        shell = self.is_shell(pane_pid)
         below = self.descendants(pane_pid)
-        claude: ClaudeProcess | None = None
-        for pid in below:
-            argv = self.argv(pid)
-            if is_claude_argv(argv):
-                claude = ClaudeProcess(pid, argv, self.environ_value(pid, CONFIG_ENV),
-                                       self.cwd(pid))
-                break
+        claude = next((c for pid in below if (c := self.claude(pid)) is not None), None)
         inside = {claude.pid, *self.descendants(claude.pid)} if claude else set()
-        other = any(pid not in inside for pid in below)
-        return claude, other
+        others = any(pid not in inside for pid in below)
+        return PaneProcesses(shell, claude, self._foreground(root, shell, claude), others)
+
+    def _foreground(self, root: ProcStat, shell: bool, claude: ClaudeProcess | None) -> str | None:
+        group = root.tpgid
+        if shell and group == root.pgrp:
+            return None
+        if claude is not None and (own := self.stat(claude.pid)) and group == own.pgrp:
+            return None
+        if not shell and group in (root.pgrp, -1, 0):
+            return root.comm
+        leader = self.stat(group) if group > 0 else None
+        return leader.comm if leader is not None else "another program"
+
+
+def environ_value(pid: int, key: str) -> str | None:
+    raw = _read(f"{_PROC}/{pid}/environ") or b""
+    prefix = key.encode() + b"="
+    for item in raw.split(b"\0"):
+        if item.startswith(prefix):
+            return item[len(prefix):].decode(errors="replace")
+    return None
+
+
+def home_index(homes: Mapping[str, Path], link: Path) -> dict[str, str]:
+    """realpath -> account, resolved once per cycle; the link maps to its target's account.
+    Two accounts on one directory are refused when the desired file is loaded."""
+    index: dict[str, str] = {}
+    for name, home in homes.items():
+        index.setdefault(os.path.realpath(home), name)
+    linked = index.get(os.path.realpath(link))
+    if linked is not None:
+        index[str(link)] = linked
+    return index

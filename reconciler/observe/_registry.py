@@ -1,97 +1,129 @@
-"""Claude's own registry: ``sessions/<pid>.json`` and transcripts under ``projects/``."""
+"""Claude's own registry: ``sessions/<pid>.json`` and transcripts under ``projects/``.
+
+Every directory is resolved once per cycle, every session file is read once, and a
+session id from any of these files counts only when it is a canonical UUID: anything
+else is left out with a note, so a planted value never reaches a shell.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler.claudecode import UUID_RE, sessions_dir, transcript_dir
-from reconciler.desired import DesiredState
-from reconciler.observe._model import StaleSession
+from reconciler.claudecode import SessionId, project_slug, session_id, sessions_dir
+from reconciler.observe._model import LiveSession, StaleSession
 
 
-def _load(path: Path) -> dict[str, Any] | None:
+def _load(path: str) -> dict[str, Any] | None:
     try:
-        raw = json.loads(path.read_bytes())
+        with open(path, "rb") as handle:
+            raw = json.loads(handle.read(1 << 20))
     except (OSError, ValueError):
         return None
     return raw if isinstance(raw, dict) else None
 
 
-def session_file(home: Path, pid: int) -> dict[str, Any] | None:
-    return _load(sessions_dir(home) / f"{pid}.json")
-
-
-def account_of(desired: DesiredState, config_dir: str | None) -> str | None:
-    """The account whose home is ``config_dir`` (symlinks resolved on both sides)."""
-    if not config_dir:
-        return None
-    real = os.path.realpath(config_dir)
-    for account in desired.accounts:
-        if os.path.realpath(account.home) == real:
-            return account.name
-    return None
-
-
-def _homes(desired: DesiredState) -> list[Path]:
-    """Account homes, each real directory once."""
+def unique_dirs(paths: Iterable[Path]) -> list[Path]:
+    """Each real directory once, in the given order."""
     seen: set[str] = set()
-    homes = []
-    for account in desired.accounts:
-        real = os.path.realpath(account.home)
+    out = []
+    for path in paths:
+        real = os.path.realpath(path)
         if real not in seen:
             seen.add(real)
-            homes.append(account.home)
-    return homes
+            out.append(path)
+    return out
 
 
-def stale_sessions(desired: DesiredState) -> dict[int, StaleSession]:
-    """Session files whose process is gone: a Claude killed before it could clean up."""
-    stale: dict[int, StaleSession] = {}
-    for home in _homes(desired):
+@dataclass(frozen=True)
+class SessionFile:
+    pid: int
+    session_id: SessionId | None
+    status: str | None
+    cwd: str | None
+
+
+@dataclass
+class Registry:
+    """What the session files of every home say, read once."""
+
+    files: dict[tuple[str, int], SessionFile] = field(default_factory=dict)
+    """(real home, pid) -> the file."""
+    live: dict[SessionId, LiveSession] = field(default_factory=dict)
+    stale: dict[int, StaleSession] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def of(self, home: Path | str, pid: int) -> SessionFile | None:
+        return self.files.get((os.path.realpath(home), pid))
+
+
+def read_registry(homes: Sequence[Path], alive: Callable[[int], bool]) -> Registry:
+    """Every ``sessions/<pid>.json`` of ``homes``; ``alive`` says whether a pid is a
+    running Claude (not merely a running process: pids are reused)."""
+    registry = Registry()
+    for home in unique_dirs(homes):
+        real = os.path.realpath(home)
+        folder = sessions_dir(home)
         try:
-            entries = list(os.scandir(sessions_dir(home)))
+            entries = list(os.scandir(folder))
         except OSError:
             continue
         for entry in entries:
             stem = entry.name.removesuffix(".json")
-            if not stem.isdigit() or stem == entry.name or Path(f"/proc/{stem}").exists():
+            if stem == entry.name or not stem.isdigit():
                 continue
-            raw = _load(Path(entry.path))
-            if raw and isinstance(raw.get("sessionId"), str):
-                pid = int(stem)
-                stale[pid] = StaleSession(pid, raw["sessionId"], str(raw.get("cwd", "")))
-    return stale
+            raw = _load(entry.path)
+            if raw is None:
+                continue
+            pid = int(stem)
+            sid = session_id(raw.get("sessionId"))
+            if sid is None:
+                registry.notes.append(f"{entry.path}: sessionId {str(raw.get('sessionId'))[:60]!r}"
+                                      " is not a canonical session id; ignored")
+            status, cwd = raw.get("status"), raw.get("cwd")
+            registry.files[(real, pid)] = SessionFile(
+                pid, sid, status if isinstance(status, str) else None,
+                cwd if isinstance(cwd, str) else None)
+            if sid is None:
+                continue
+            if alive(pid):
+                registry.live.setdefault(sid, LiveSession(pid, sid, home))
+            else:
+                registry.stale[pid] = StaleSession(pid, sid, cwd if isinstance(cwd, str) else "")
+    return registry
 
 
-def transcripts(desired: DesiredState, cwds: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    """Session ids with a transcript for each cwd, newest first, across homes and shared."""
-    roots = [*_homes(desired), desired.shared.dir]
-    found: dict[str, tuple[str, ...]] = {}
+def transcripts(roots: Sequence[Path], cwds: Iterable[str]) -> dict[str, tuple[SessionId, ...]]:
+    """Session ids with a transcript for each cwd, newest first, across ``roots`` (the
+    homes and the shared dir, already one per real directory)."""
+    found: dict[str, tuple[SessionId, ...]] = {}
     for cwd in {c for c in cwds if c}:
+        slug = project_slug(cwd)
+        stamped: dict[SessionId, float] = {}
         seen: set[str] = set()
-        stamped: dict[str, float] = {}
         for root in roots:
-            folder = transcript_dir(root, cwd)
-            real = os.path.realpath(folder)
-            if real in seen:
-                continue
-            seen.add(real)
+            folder = os.path.join(root, "projects", slug)
             try:
+                real = os.path.realpath(folder)
+                if real in seen:
+                    continue
+                seen.add(real)
                 entries = list(os.scandir(folder))
             except OSError:
                 continue
             for entry in entries:
-                stem = entry.name.removesuffix(".jsonl")
-                if stem != entry.name and UUID_RE.match(stem):
-                    try:
-                        mtime = entry.stat().st_mtime
-                    except OSError:
-                        continue
-                    stamped[stem.lower()] = max(mtime, stamped.get(stem.lower(), 0.0))
+                sid = session_id(entry.name.removesuffix(".jsonl"))
+                if sid is None or not entry.name.endswith(".jsonl"):
+                    continue
+                try:
+                    mtime = entry.stat().st_mtime
+                except OSError:
+                    continue
+                stamped[sid] = max(mtime, stamped.get(sid, 0.0))
         if stamped:
-            found[cwd] = tuple(sorted(stamped, key=lambda s: -stamped[s]))
+            found[cwd] = tuple(sorted(stamped, key=lambda s: (-stamped[s], s)))
     return found

@@ -18,6 +18,7 @@ from reconciler.plan._actions import (
     Symlink,
 )
 from reconciler.plan._files import BACKUP_SUFFIX, backup_root
+from reconciler.plan._input import line_is_empty, typing_blocker
 from reconciler.plan._planner import plan
 
 __all__ = [
@@ -38,5 +39,7 @@ __all__ = [
     "StopClaude",
     "Symlink",
     "backup_root",
+    "line_is_empty",
     "plan",
+    "typing_blocker",
 ]

@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.claudecode import SessionId, launch_line
+
 
 class Kind(enum.Enum):
     CREATE = "create"
@@ -64,7 +66,7 @@ class RememberSession(Action):
     """Record a Claude's session id before it is stopped, so a crash cannot lose it."""
 
     target: str
-    session_id: str
+    session_id: SessionId
     cwd: str
     account: str
     pid: int
@@ -72,18 +74,30 @@ class RememberSession(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class StopClaude(Action):
-    """SIGTERM, wait ``timeout``, then SIGKILL; the pane's shell stays."""
+    """SIGTERM, wait ``timeout``, then SIGKILL; the pane's shell stays.
+
+    ``pid`` and ``start`` name the process for good: if that pid is another process
+    by the time we act (pids are reused), nothing is signalled.
+    """
 
     target: str
     pane_id: str
     pid: int
+    start: int
     timeout: float
+    shell_pid: int
+    quiet_mark: str | None
+    """``session_last_attached`` when the plan saw no client attached, else None. If it
+    is unchanged once the Claude has left, nobody can have typed at the new prompt,
+    and the prompt is learned for the relaunch."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class CreateSession(Action):
     name: str
     cwd: Path
+    pool: bool = False
+    """A session of the autonomous pool: remembered, so the pool may shrink it later."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -93,18 +107,33 @@ class KillSession(Action):
 
 @dataclass(frozen=True, kw_only=True)
 class LaunchClaude(Action):
-    """Type ``line`` into the pane's shell and wait for Claude to show up."""
+    """Type the launch line into the pane's shell and wait for Claude to show up.
+
+    The line is built by the applier from these fields and ``launch.env``, so the
+    values of ``launch.env`` never sit in a plan, its JSON or a log: ``line`` below is
+    the redacted form for people to read.
+    """
 
     target: str
     session_name: str
     pane_id: str | None
     """None for a session this plan creates: its only pane is used."""
+    shell_pid: int | None
+    """The pane's shell when the plan was made (None for a session it creates)."""
     cwd: str
     account: str
-    session_id: str
+    home: Path
+    session_id: SessionId
     resume: bool
-    line: str
+    command: tuple[str, ...]
+    env_names: tuple[str, ...]
     start_timeout: float
+
+    @property
+    def line(self) -> str:
+        return launch_line(command=self.command, home=self.home, cwd=self.cwd,
+                           session=self.session_id, resume=self.resume,
+                           env=[(name, "") for name in self.env_names], redact=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +159,8 @@ class Plan:
     conflicts: tuple[Conflict, ...] = ()
     blocked: tuple[tuple[Action, str], ...] = field(default=())
     """Actions left out because something they depend on is a conflict."""
+    notes: tuple[str, ...] = ()
+    """Values the observer or planner ignored, with the reason (shown, never acted on)."""
 
     @property
     def changes(self) -> int:

@@ -1,11 +1,12 @@
-"""Which session id a (re)launched Claude gets: resume what it was, never lose it."""
+"""Which session id a (re)launched Claude gets: resume what it was, never lose it, and
+never put one session on two Claudes."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from reconciler.claudecode import last_resume_hint
+from reconciler.claudecode import SessionId, last_resume_hint, session_id
 from reconciler.observe import LaunchRecord, Observed, PaneFact
 
 _NAMESPACE = uuid.UUID("6f1c0f3e-5b8a-4c55-9a43-2a0e1d7f3b21")
@@ -13,36 +14,47 @@ _NAMESPACE = uuid.UUID("6f1c0f3e-5b8a-4c55-9a43-2a0e1d7f3b21")
 
 @dataclass(frozen=True)
 class SessionChoice:
-    session_id: str
+    session_id: SessionId
     resume: bool
     """True when a transcript exists: ``--resume``; else ``--session-id`` of the same id."""
     source: str
     """Where the id came from, shown in the plan so a user can trust (or doubt) it."""
 
 
-def fresh_id(target: str, observed: Observed) -> str:
+@dataclass
+class Claims:
+    """Who holds which session id: every live Claude, and every launch of this plan."""
+
+    holders: dict[SessionId, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, observed: Observed) -> Claims:
+        claims = cls({sid: f"claude pid {live.pid} (home {live.home})"
+                      for sid, live in observed.live_sessions.items()})
+        for pane in observed.tmux.panes:
+            if pane.claude is not None and pane.claude.session_id is not None:
+                claims.holders[pane.claude.session_id] = (
+                    f"claude pid {pane.claude.pid} in {pane.target}")
+        return claims
+
+    def holder(self, sid: SessionId) -> str | None:
+        return self.holders.get(sid)
+
+    def take(self, sid: SessionId, target: str) -> None:
+        self.holders[sid] = f"the launch planned in {target}"
+
+    def release(self, sid: SessionId) -> None:
+        """The Claude holding ``sid`` is stopped by this plan: its relaunch may take it."""
+        self.holders.pop(sid, None)
+
+
+def fresh_id(target: str, observed: Observed) -> SessionId:
     """A new id, derived from the pane and the observation time so planning stays pure."""
-    return str(uuid.uuid5(_NAMESPACE, f"{target}|{observed.now.isoformat()}"))
+    return SessionId(str(uuid.uuid5(_NAMESPACE, f"{target}|{observed.now.isoformat()}")))
 
 
-def _choice(session_id: str, source: str, cwd: str, observed: Observed) -> SessionChoice:
-    resume = session_id in observed.transcripts.get(cwd, ())
-    return SessionChoice(session_id, resume, source)
-
-
-def for_stopped(
-    *, target: str, session_id: str | None, cwd: str, observed: Observed
-) -> SessionChoice:
-    """The id of a Claude we are about to stop: what it runs now, else what it wrote last."""
-    if session_id:
-        return _choice(session_id, "running session", cwd, observed)
-    record = observed.records.get(target)
-    if record is not None:
-        return _choice(record.session_id, "launch record", cwd, observed)
-    newest = observed.transcripts.get(cwd, ())
-    if newest:
-        return _choice(newest[0], "newest transcript", cwd, observed)
-    return SessionChoice(fresh_id(target, observed), False, "new")
+def _choice(sid: SessionId, source: str, cwd: str, observed: Observed) -> SessionChoice:
+    return SessionChoice(sid, sid in observed.transcripts.get(cwd, ()), source)
 
 
 def for_idle_pane(
@@ -53,27 +65,36 @@ def for_idle_pane(
     cwd: str,
     resume_allowed: bool,
     observed: Observed,
-) -> SessionChoice:
-    """The id for a pane with no Claude, most trusted source first.
+    claims: Claims,
+) -> SessionChoice | str:
+    """The id for a pane with no Claude, most trusted source first; a string says why
+    no id can be given (the remembered one is live elsewhere).
 
-    A record written just before we stopped a Claude is the truth. Otherwise the
-    freshest evidence of what ran last wins: the session file a killed Claude
-    left behind, the exit hint it printed, our last launch, the newest transcript.
+    A record written just before we stopped a Claude is the truth. Otherwise: the
+    session file its last Claude left when it was killed, our last launch there, the
+    newest transcript of the project; an id some live Claude holds is passed over.
+    An exit hint in the pane only ever confirms one of these: it may have been
+    printed by another Claude, or by anything at all.
     """
     if record is not None and record.pending_relaunch:
+        holder = claims.holder(record.session_id)
+        if holder is not None:
+            return (f"session {record.session_id}, remembered before its Claude was stopped,"
+                    f" is already live in {holder}; not launching it twice")
         return _choice(record.session_id, "remembered before stop", record.cwd, observed)
     if not resume_allowed:
         return SessionChoice(fresh_id(target, observed), False, "new (resume: false)")
+    hint = session_id(last_resume_hint(pane.text or "")) if pane is not None else None
+    candidates: list[tuple[SessionId, str]] = []
     if record is not None and record.pid is not None:
         stale = observed.stale_sessions.get(record.pid)
         if stale is not None:
-            return _choice(stale.session_id, "session file of a killed Claude", cwd, observed)
-    hint = last_resume_hint(pane.text or "") if pane is not None else None
-    if hint:
-        return _choice(hint, "exit hint in pane", cwd, observed)
+            candidates.append((stale.session_id, "session file of a killed Claude"))
     if record is not None:
-        return _choice(record.session_id, "launch record", cwd, observed)
-    newest = observed.transcripts.get(cwd, ())
-    if newest:
-        return _choice(newest[0], "newest transcript", cwd, observed)
+        candidates.append((record.session_id, "launch record"))
+    candidates += [(sid, "newest transcript") for sid in observed.transcripts.get(cwd, ())[:1]]
+    for sid, source in candidates:
+        if claims.holder(sid) is None:
+            agrees = " (its exit hint agrees)" if hint == sid else ""
+            return _choice(sid, source + agrees, cwd, observed)
     return SessionChoice(fresh_id(target, observed), False, "new")

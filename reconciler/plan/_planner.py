@@ -36,10 +36,10 @@ def plan(desired: DesiredState, observed: Observed) -> Plan:
         *sessions.remove,
         *sessions.launch,
     ]
-    return _resolve(ordered)
+    return _resolve(ordered, observed.notes)
 
 
-def _resolve(items: Iterable[Action | Conflict]) -> Plan:
+def _resolve(items: Iterable[Action | Conflict], notes: tuple[str, ...] = ()) -> Plan:
     """Split conflicts from actions, block what depends on a conflict, and drop
     dependencies on keys that need no action (they already hold)."""
     items = list(items)
@@ -57,4 +57,4 @@ def _resolve(items: Iterable[Action | Conflict]) -> Plan:
             continue
         deps = tuple(dict.fromkeys(d for d in action.depends_on if d in planned))
         kept.append(replace(action, depends_on=deps) if deps != action.depends_on else action)
-    return Plan(actions=tuple(kept), conflicts=conflicts, blocked=tuple(blocked))
+    return Plan(actions=tuple(kept), conflicts=conflicts, blocked=tuple(blocked), notes=notes)

@@ -19,6 +19,7 @@ from types import FrameType
 from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
 from reconciler.apply import Report, Result, Status, apply_plan, state_lock
 from reconciler.desired import DesiredState, DesiredStateError, load_desired, parse_duration
+from reconciler.failover import Failover
 from reconciler.observe import Observed, observe
 from reconciler.plan import LaunchClaude, Plan
 from reconciler.plan import plan as make_plan
@@ -26,10 +27,11 @@ from reconciler.service._config import ServiceConfig, service_config
 from reconciler.service._crashloop import CrashLoops
 from reconciler.service._drift import drift_items, read_converged, write_converged
 from reconciler.service._metrics import write_metrics
-from reconciler.statedir import StateDir
+from reconciler.statedir import StateDir, now_iso
 
 Say = Callable[[str], None]
-Hook = Callable[[DesiredState, StateDir, Observed], list[Alert]]
+Hook = Callable[[DesiredState, StateDir, Observed], dict[str, dict[str, str]]]
+"""A wing run after each cycle: alert kind -> the subjects that are a problem now."""
 
 
 @dataclass
@@ -61,17 +63,20 @@ def _stat_key(path: Path) -> tuple[int, int, int] | None:
 class Service:
     def __init__(self, path: Path, state_dir: Path, *, say: Say,
                  interval: float | None = None, lock_timeout: float | None = None,
-                 hooks: tuple[Hook, ...] = ()) -> None:
+                 hooks: tuple[Hook, ...] | None = None) -> None:
         self.path = path
         self.state = StateDir(state_dir)
         self.say = say
         self.interval_override = interval
         self.lock_timeout = lock_timeout
-        self.hooks = hooks
+        self.hooks: tuple[Hook, ...] = (Failover(),) if hooks is None else hooks
         self.book = AlertBook(state_dir / "alerts.json")
         self.desired: DesiredState | None = None
         self.config = ServiceConfig()
         self.dispatcher = Dispatcher([], log_line=say)
+        self.cycles = 0
+        self.started = now_iso()
+        self.noted: set[str] = set()
         self.crashes = CrashLoops(state_dir / "crashloops.json", 30.0, 600.0)
         self.stopping = False
         self.reload_requested = True
@@ -140,6 +145,10 @@ class Service:
             held = self.crashes.held(observed.now)
             full = make_plan(desired, observed)
             the_plan = _hold_launches(full, held)
+            for note in the_plan.notes:
+                if note not in self.noted:
+                    self.noted.add(note)
+                    self.say(f"note: {note}")
             converged = read_converged(self.state)
             drift = drift_items(the_plan, desired, converged)
             alerts = self.book.update("drift", drift)
@@ -159,22 +168,36 @@ class Service:
         alerts += self._after_apply(report, the_plan, observed.now)
         alerts += self.book.update("crashloop", self.crashes.looping())
         for hook in self.hooks:
-            alerts += hook(desired, self.state, observed)
+            for kind, current in hook(desired, self.state, observed).items():
+                alerts += self.book.update(kind, current)
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
 
     def _guarded_cycle(self) -> CycleOutcome | None:
-        """One cycle; whatever breaks (disk full, tmux gone) is logged and alerted, and the
-        loop goes on. The same failure alerts once, and resolves when a cycle succeeds."""
+        """One cycle; whatever it throws (disk full, tmux hung, a bug) is logged and alerted,
+        and the loop goes on. The same failure alerts once, and resolves when a cycle
+        succeeds."""
         try:
             outcome = self.cycle()
-        except (OSError, TimeoutError, ValueError) as exc:
-            what = f"{type(exc).__name__}: {exc}"
-            self.say(f"cycle failed: {what}")
+        except Exception as exc:  # noqa: BLE001  (the loop outlives any one cycle)
+            what = f"{type(exc).__name__}: {exc}"[:500]
+            where = _origin(exc)
+            self.say(f"cycle failed: {what}{where}")
             self._safe_emit("cycle_failed", {"cycle": what})
             return None
+        finally:
+            self.cycles += 1
+            self._write_status()
         self._safe_emit("cycle_failed", {})
         return outcome
+
+    def _write_status(self) -> None:
+        """pid, start and last cycle, for ``status`` and for anyone waiting on a cycle."""
+        try:
+            self.state.write_service({"pid": os.getpid(), "started": self.started,
+                                      "cycles": self.cycles, "last_cycle": now_iso()})
+        except OSError as exc:
+            self.say(f"service status not written: {exc}")
 
     def _safe_emit(self, kind: str, current: dict[str, str]) -> None:
         try:
@@ -188,7 +211,7 @@ class Service:
         self.by_result[result.status.value] += 1
         if result.status is not Status.OK:
             tail = f": {result.message}" if result.message else ""
-            self.say(f"{result.status.value} {result.action.description}{tail}")
+            self.say(f"action {result.status.value} {result.action.description}{tail}")
 
     def _after_apply(self, report: Report | None, the_plan: Plan, now: datetime) -> list[Alert]:
         failed: dict[str, str] = {}
@@ -257,3 +280,13 @@ class Service:
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def _origin(exc: BaseException) -> str:
+    """`` (at file:line)`` of the innermost frame, for a bug report; no traceback."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return ""
+    return f" (at {Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno})"

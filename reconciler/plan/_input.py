@@ -1,0 +1,50 @@
+"""When may keys be typed into a pane? Pure rules, shared by the planner (to report a
+conflict before anything happens) and the applier (to check again at the last moment).
+
+A launch line is typed only where all of these hold:
+
+* the pane's own process is a login shell, and it holds the keyboard (the terminal's
+  foreground process group is the shell's: no ``vim``, no ``sleep``, no Claude);
+* tmux passes the keys on as typed (no copy mode, no dead pane, input on, not
+  synchronised with other panes);
+* the command line is provably empty: the logical line under the cursor is exactly the
+  prompt this shell draws on an empty line, learned at a moment nothing could have
+  been typed (see ``docs/ARCHITECTURE.md``). A prompt we never saw proven is unknown,
+  and an unknown prompt is a refusal, never a guess.
+"""
+
+from __future__ import annotations
+
+from reconciler.observe import PaneFact
+
+
+def line_is_empty(line: str | None, prompt: str | None) -> bool:
+    """The cursor's logical line shows the known empty prompt and nothing after it."""
+    return line is not None and prompt is not None and line.rstrip() == prompt.rstrip()
+
+
+def typing_blocker(pane: PaneFact, prompt: str | None) -> str | None:
+    """Why nothing may be typed into ``pane`` now, or None when it is safe."""
+    where = pane.target
+    if pane.claude is not None:
+        return f"{where} runs claude pid {pane.claude.pid}"
+    if not pane.shell:
+        what = pane.foreground or "a program"
+        return f"{where} runs {what} as its own process, not a shell"
+    if pane.foreground is not None:
+        return f"{where} runs {pane.foreground} in the foreground; not typing into it"
+    blocked = pane.input.blocks_typing()
+    if blocked is not None:
+        return f"{where} {blocked}; not typing into it"
+    if prompt is None:
+        return (f"{where}: its shell's empty prompt was never seen (the reconciler did not"
+                " start that shell), so text typed there cannot be ruled out; start claude"
+                " there yourself, or close the session and the reconciler will create it")
+    if pane.line is None:
+        return f"{where}: its command line could not be read; retried next cycle"
+    if not line_is_empty(pane.line, prompt):
+        typed = len(pane.line.rstrip()) - len(prompt.rstrip())
+        size = f"{typed} character(s)" if typed > 0 else "text"
+        return (f"{where} has {size} typed at its prompt; never run what a person typed: "
+                "clear the line (Ctrl-U) and the next cycle launches claude")
+    return None
