@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from libtmux import Server
 
 from reconciler.demo import Sandbox, build_sandbox, kill_tmux_server
 
@@ -278,13 +279,37 @@ class World:
     def type_in(self, target: str, line: str) -> None:
         self.tmux("send-keys", "-t", target, "-l", line, ";", "send-keys", "-t", target, "Enter")
 
+    def start_by_hand(self, target: str, account: str = "work", *extra: str) -> None:
+        """What a person does: type a stand-in claude into a pane's shell."""
+        sbx = self.sandbox
+        self.type_in(target, " ".join([f"CLAUDE_CONFIG_DIR={sbx.account_home(account)}",
+                                       str(sbx.bin_dir / "claude"), *extra]))
+
+    def service_lines(self, kind: str, log: str = "service.log") -> list[str]:
+        """Lines of one kind (action, alert, ...) of a service log, timestamps cut off."""
+        out = []
+        for line in self.service_log(log).splitlines():
+            words = line.split(" ", 2)
+            if len(words) == 3 and words[1] == kind:
+                out.append(words[2])
+        return out
+
+    def service_cycles(self) -> int:
+        """Cycles the service has finished (its status file), for waiting on a cycle."""
+        try:
+            return int(json.loads((self.sandbox.state_dir / "service.json").read_text())
+                       ["cycles"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
 
 @contextlib.contextmanager
-def make_world(root: Path) -> Iterator[World]:
-    """A sandbox world that is torn down (services, tmux server, stand-ins) on exit."""
+def make_world(root: Path, **options: Any) -> Iterator[World]:
+    """A sandbox world (``options`` go to ``build_sandbox``), torn down on exit: services,
+    tmux server, stand-ins."""
     if not HAVE_TMUX:
         pytest.skip("tmux is not installed (apt-get install -y tmux; .ci/run installs it)")
-    built = build_sandbox(root)
+    built = build_sandbox(root, **options)
     assert not _is_real_home(built.home)
     world = World(built)
     try:
@@ -298,7 +323,25 @@ def make_world(root: Path) -> Iterator[World]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with make_world(tmp_path / "sbx") as made:
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: Server) -> Iterator[World]:
+    """The default sandbox world, on libtmux's isolated test server (its pytest plugin
+    names the socket and reaps the server and its socket file afterwards)."""
+    with make_world(tmp_path / "sbx", socket_name=server.socket_name) as made:
         sandbox_environ(monkeypatch, made.sandbox)
         yield made
+
+
+@pytest.fixture
+def world_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+               server: Server) -> Iterator[Callable[..., World]]:
+    """Build one world with ``build_sandbox`` options (five dedicated sessions, ...)."""
+    stack = contextlib.ExitStack()
+
+    def build(**options: Any) -> World:
+        made = stack.enter_context(make_world(tmp_path / "sbx", socket_name=server.socket_name,
+                                              **options))
+        sandbox_environ(monkeypatch, made.sandbox)
+        return made
+
+    with stack:
+        yield build

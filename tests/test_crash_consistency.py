@@ -1,20 +1,26 @@
-"""SIGKILL the applier at every action boundary of a swap, then apply again: it always
-converges, the link is never missing or dangling, no file is lost, and every Claude
-is resumed with its own session id."""
+"""SIGKILL the applier at every crash point of a batched swap of five Claudes, then apply
+again: it always converges, the link is never missing or dangling, no file is lost, and
+every Claude is resumed with its own session id (never one id on two Claudes).
+
+The crash points sit inside the batch executors production runs (one SIGTERM wave, one
+chained launch), so this is the path users run, not a single-action variant of it."""
 
 from __future__ import annotations
 
-import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import World, make_world
+from conftest import World
 
-from reconciler.apply import FAULT_ENV
+from reconciler.apply import FAULT_ENV, TRACE_ENV
 
-SWAP_ACTIONS = 10  # 3 remember, 1 flip, 3 stop, 3 relaunch
+DEDICATED = tuple((f"s{i}", f"src/p{i}") for i in range(5))
+CRASH_POINTS = 11
+"""remember (1 batched write), the link flip (1), a SIGTERM per Claude (5), all stopped (1),
+prompts learned after the stop (1), typed (1 chained call), launches recorded (1)."""
 
 
 class LinkWatcher(threading.Thread):
@@ -48,36 +54,45 @@ def files_under(home: Path) -> set[str]:
 
 
 def prepare_swap(world: World) -> dict[str, str]:
-    """Three Claudes on work (two dedicated, one by hand), then desired says personal."""
+    """Five Claudes on work, then the desired file says personal."""
     assert world.reconcile("apply").returncode == 0
-    sbx = world.sandbox
-    world.type_in("=ccl-auto-0:", f"CLAUDE_CONFIG_DIR={sbx.home}/.claude-work {sbx.bin_dir}/claude")
-    ids = {t: r["session_id"] for t, r in world.claudes_when(3).items()}
+    ids = {t: r["session_id"] for t, r in world.claudes_when(5).items()}
     world.set_desired("active_account: work", "active_account: personal")
     return ids
 
 
-def test_swap_plan_has_one_boundary_per_action(world: World) -> None:
-    prepare_swap(world)
-    doc = json.loads(world.reconcile("plan", "--json").stdout)
-    assert doc["changes"] == SWAP_ACTIONS
+def test_the_swap_passes_every_crash_point_in_one_batch(
+        world_with: Callable[..., World]) -> None:
+    world = world_with(dedicated=DEDICATED, autonomous_min=0)
+    ids = prepare_swap(world)
+    trace = world.sandbox.root / "trace"
+    assert world.reconcile("apply", env={TRACE_ENV: str(trace)}).returncode == 0
+    points = [line.split(" ", 1)[1] for line in trace.read_text().splitlines()]
+    assert len(points) == CRASH_POINTS, points
+    assert [p for p in points if p.startswith("SIGTERM")] == [
+        f"SIGTERM s{i}/0" for i in range(5)], "one SIGTERM wave, in one executor call"
+    assert points.index("stopped") == points.index("SIGTERM s4/0") + 1
+    assert {t: r["session_id"] for t, r in world.claudes_when(5).items()} == ids
 
 
-@pytest.mark.parametrize("kill_after", range(1, SWAP_ACTIONS))
-def test_sigkill_at_each_boundary_then_converge(tmp_path: Path, kill_after: int) -> None:
-    with make_world(tmp_path / "sbx") as world:
-        ids = prepare_swap(world)
-        home = world.sandbox.home
-        before = files_under(home)
-        watcher = LinkWatcher(home / ".claude")
-        watcher.start()
-        crashed = world.reconcile("apply", env={FAULT_ENV: str(kill_after)})
-        assert crashed.returncode == -9, crashed.stderr
-        assert world.reconcile("apply").returncode == 0
-        watcher.stop.set()
-        watcher.join()
-        assert watcher.samples > 100 and watcher.bad == []
-        after = {t: (r["session_id"], r["account"]) for t, r in world.claudes_when(3).items()}
-        assert after == {t: (sid, "personal") for t, sid in ids.items()}
-        assert before <= files_under(home), sorted(before - files_under(home))
-        assert world.reconcile("plan").returncode == 0
+@pytest.mark.parametrize("kill_at", range(1, CRASH_POINTS + 1))
+def test_sigkill_at_each_crash_point_then_converge(
+        world_with: Callable[..., World], kill_at: int) -> None:
+    world = world_with(dedicated=DEDICATED, autonomous_min=0)
+    ids = prepare_swap(world)
+    home = world.sandbox.home
+    before = files_under(home)
+    watcher = LinkWatcher(home / ".claude")
+    watcher.start()
+    crashed = world.reconcile("apply", env={FAULT_ENV: str(kill_at)})
+    assert crashed.returncode == -9, crashed.stdout + crashed.stderr
+    again = world.reconcile("apply")
+    watcher.stop.set()
+    watcher.join()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert watcher.samples > 100 and watcher.bad == []
+    after = world.claudes_when(5)
+    assert {t: (r["session_id"], r["account"]) for t, r in after.items()} == {
+        t: (sid, "personal") for t, sid in ids.items()}, "no id lost, none doubled"
+    assert before <= files_under(home), sorted(before - files_under(home))
+    assert world.reconcile("plan").returncode == 0

@@ -104,3 +104,18 @@ def test_no_cache_dir_is_created_in_a_missing_home(tmp_path: Path) -> None:
     path.write_text(GOOD)
     load_desired(path, environ={"HOME": str(tmp_path / "absent")})
     assert not (tmp_path / "absent").exists()
+
+
+def test_two_accounts_on_one_directory_are_refused(tmp_path: Path) -> None:
+    """One config home cannot be two accounts: a swap between them would restart every
+    Claude for nothing. Symlinks are resolved, so an alias is the same directory."""
+    (tmp_path / ".claude-work").mkdir()
+    (tmp_path / ".claude-alias").symlink_to(tmp_path / ".claude-work")
+    for home in ("~/.claude-work", "~/.claude-alias", "~/.claude-work/"):
+        path = tmp_path / "desired.yaml"
+        path.write_text(GOOD.replace("home: ~/.claude-personal", f"home: {home}"))
+        with pytest.raises(DesiredStateError) as caught:
+            load_desired(path, environ={"HOME": str(tmp_path)})
+        assert str(caught.value) == (
+            f"{path}:5: accounts[1].home: same directory as accounts[0].home "
+            "(one config home cannot be two accounts)")

@@ -4,7 +4,6 @@ with its own session id; after the (shortened) reset it returns to the primary."
 from __future__ import annotations
 
 import json
-import time
 
 from conftest import World, wait_for
 
@@ -51,7 +50,8 @@ def test_replayed_limit_text_does_not_fail_over(world: World) -> None:
     wait_for(lambda: active(world) == "personal", SLOW)
     wait_for(lambda: active(world) == "work", SLOW)
     wait_for(lambda: on(world, "work"), SLOW)
-    time.sleep(3)  # three more service cycles: the old limit row must not count again
+    cycles = world.service_cycles()
+    wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)  # the old row must not count
     assert active(world) == "work"
     swaps = (world.sandbox.state_dir / "swaps.jsonl").read_text().splitlines()
     assert len(swaps) == 2

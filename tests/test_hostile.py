@@ -9,7 +9,6 @@ import os
 import signal
 import stat
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,8 +60,7 @@ def test_full_state_disk_is_reported_and_the_loop_keeps_running(world: World) ->
         assert done.returncode == 1 and "No space left on device" in done.stderr
         assert "Traceback" not in done.stderr
         service = world.start_service()
-        wait_for(lambda: "cycle failed" in world.service_log(), SLOW)
-        time.sleep(2)
+        wait_for(lambda: world.service_log().count("cycle failed") >= 2, SLOW)
         assert service.poll() is None, "the loop keeps running"
         (state / "filler").unlink()
         wait_for(lambda: world.service_log().count("cycle failed") >= 1 and
@@ -108,7 +106,8 @@ def test_edit_during_an_apply_is_not_lost(world: World) -> None:
     slow = subprocess.Popen(["python", "-m", "reconciler", "apply", "-f", str(world.desired),
                              "--state-dir", str(world.sandbox.state_dir)],
                             env=world.sandbox.env(), stdout=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    assert slow.stdout is not None
+    assert slow.stdout.readline().startswith("Applying"), "the apply has loaded the file"
     world.set_desired("min: 2, max: 4", "min: 3, max: 4")
     slow.communicate(timeout=SLOW)
     assert world.reconcile("apply").returncode == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -69,7 +68,8 @@ def test_real_claude_is_launched_right_and_backs_off(world: World, real_claude: 
     assert isinstance(argv, list) and argv[1] == "--session-id" and len(argv) == 3
     assert seen["env"] == [f"CLAUDE_CONFIG_DIR={world.sandbox.home}/.claude-work"]
     wait_for(lambda: any(a["kind"] == "crashloop" for a in world.alerts()), 60)
-    time.sleep(2)
+    cycles = world.service_cycles()
+    wait_for(lambda: world.service_cycles() >= cycles + 2, 30)  # two more cycles: no hot loop
     pane = world.tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "=api:").stdout
     assert "Unable to connect to Anthropic services" in pane
     tries = pane.count("--session-id")

@@ -243,8 +243,11 @@ def test_status_commands_limit_and_user_rows(start: Any) -> None:
 def test_sigterm_ignored_needs_sigkill_and_leaves_a_stale_session_file(start: Any) -> None:
     claude = start(env={"STANDIN_CLAUDE_IGNORE_SIGTERM": "1"})
     claude.session()
-    claude.proc.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    status = Path(f"/proc/{claude.proc.pid}/status").read_text()
+    ignored = int(next(line for line in status.splitlines() if line.startswith("SigIgn:"))
+                  .split()[1], 16)
+    assert ignored & (1 << (signal.SIGTERM - 1)), "SIGTERM is ignored, not merely slow"
+    claude.proc.send_signal(signal.SIGTERM)  # an ignored signal is dropped at once
     assert claude.proc.poll() is None
     claude.proc.send_signal(signal.SIGKILL)
     code, out, _err = claude.finish()

@@ -1,10 +1,10 @@
 """Claude executors: remember, stop and launch, each for a whole batch at once.
 
 * remember: every record of the batch in one fsynced write, before any stop.
-* stop: the process is named by pid *and* start time and signalled through a pidfd,
-  so a reused pid is never signalled; one SIGTERM wave, one wait on every pidfd,
-  SIGKILL for whoever is left. Then, where nobody was attached, the prompt the shell
-  draws is learned for the relaunch.
+* stop: the process is named by pid *and* start time and signalled through a pidfd
+  (psutil where the kernel has none), so a reused pid is never signalled; one SIGTERM
+  wave, one wait on every pidfd, SIGKILL for whoever is left. Then, where nobody was
+  attached, the prompt the shell draws is learned for the relaunch.
 * launch: checked again at the last moment (the one process table, the pane's line),
   then typed under a tmux condition the server checks in the same step as the keys
   (pane, cursor and mode unchanged); one chained call for the batch, one shared wait.
@@ -87,7 +87,26 @@ def _wait(fds: Sequence[int], timeout: float) -> set[int]:
     return done
 
 
+def _pidfds_work() -> bool:
+    """pidfds need Linux 5.3; older kernels (RHEL 8's 4.18) get psutil's polling instead."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+PIDFDS = _pidfds_work()
+
+
 def stop_claudes(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Outcome]:
+    outcomes = _stop_with_pidfds(batch, ctx) if PIDFDS else _stop_with_psutil(batch, ctx)
+    ctx.checkpoint("stopped")
+    _learn_after_stop([a for a in batch if outcomes.get(a.key) is True], ctx)
+    return outcomes
+
+
+def _stop_with_pidfds(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Outcome]:
     outcomes: dict[str, Outcome] = {}
     fds: dict[str, int] = {}
     try:
@@ -99,8 +118,7 @@ def stop_claudes(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Out
                 with contextlib.suppress(ProcessLookupError):
                     signal.pidfd_send_signal(fd, signal.SIGTERM)
                 ctx.checkpoint(f"SIGTERM {action.target}")
-        timeout = max((a.timeout for a in batch), default=0.0)
-        done = _wait(list(fds.values()), timeout)
+        done = _wait(list(fds.values()), max((a.timeout for a in batch), default=0.0))
         left = [fd for fd in fds.values() if fd not in done]
         for fd in left:
             with contextlib.suppress(ProcessLookupError):
@@ -112,8 +130,38 @@ def stop_claudes(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Out
     finally:
         for fd in fds.values():
             os.close(fd)
-    ctx.checkpoint("stopped")
-    _learn_after_stop([a for a in batch if outcomes.get(a.key) is True], ctx)
+    return outcomes
+
+
+def _stop_with_psutil(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Outcome]:
+    """The same wave without pidfds: psutil remembers each process's creation time and
+    refuses to signal a pid that has been reused since."""
+    import psutil  # noqa: PLC0415  (old kernels only)
+
+    outcomes: dict[str, Outcome] = {}
+    procs: dict[str, psutil.Process] = {}
+    for action in batch:
+        table = ProcessTable.lazy(ctx.identity)
+        stat = read_stat(action.pid)
+        outcomes[action.key] = False
+        if stat is None or stat.start != action.start or table.claude(action.pid) is None:
+            continue
+        try:
+            process = psutil.Process(action.pid)
+            process.terminate()
+        except psutil.NoSuchProcess:
+            continue
+        procs[action.key], outcomes[action.key] = process, True
+        ctx.checkpoint(f"SIGTERM {action.target}")
+    _gone, alive = psutil.wait_procs(list(procs.values()),
+                                     timeout=max((a.timeout for a in batch), default=0.0))
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    _gone, stuck = psutil.wait_procs(alive, timeout=KILL_GRACE)
+    for key, process in procs.items():
+        if process in stuck:
+            outcomes[key] = TransientError("claude did not exit after SIGKILL")
     return outcomes
 
 

@@ -53,8 +53,10 @@ failover: {{cooldown: 0s, grace: 0s}}
 """
 
 PROFILE = """\
-# Sandbox login shells (tmux panes): a bare `claude` is the stand-in.
+# Sandbox login shells (tmux panes): a bare `claude` is the stand-in, and the prompt is
+# the same for every user (root's would be '# ').
 PATH="{bin}:$PATH"; export PATH
+PS1='$ '
 """
 
 

@@ -43,8 +43,7 @@ def typing_blocker(pane: PaneFact, prompt: str | None) -> str | None:
     if pane.line is None:
         return f"{where}: its command line could not be read; retried next cycle"
     if not line_is_empty(pane.line, prompt):
-        typed = len(pane.line.rstrip()) - len(prompt.rstrip())
-        size = f"{typed} character(s)" if typed > 0 else "text"
-        return (f"{where} has {size} typed at its prompt; never run what a person typed: "
-                "clear the line (Ctrl-U) and the next cycle launches claude")
+        return (f"{where}: its command line is not the empty prompt seen before (text typed "
+                "there, or a prompt that changed); nothing a person typed is ever run: clear "
+                "the line (Ctrl-U) and the next cycle launches claude")
     return None

@@ -1,0 +1,500 @@
+"""The hands' invariants, each on a real tmux server with real processes:
+
+1. never run text a person typed;  2. know what a Claude is;  3. one session id, one
+live Claude;  4. every value that reaches a shell is checked and quoted;  5. pool names
+are exact;  6. the loop survives anything one cycle throws;  7. a swap never restarts
+a Claude that is already on the target account.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import World, wait_for
+
+from reconciler.claudecode import project_slug
+
+SLOW = 30.0
+PWNED = "pwned-marker"
+
+
+def plan_doc(world: World) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(world.reconcile("plan", "--json").stdout)
+    return result
+
+
+def conflicts(world: World) -> dict[str, str]:
+    return {c["key"]: c["message"] for c in plan_doc(world)["conflicts"]}
+
+
+def line_of(world: World, target: str) -> str:
+    """The pane's cursor line as tmux shows it."""
+    y = world.tmux("display", "-p", "-t", target, "#{cursor_y}").stdout.strip()
+    return world.tmux("capture-pane", "-p", "-J", "-t", target, "-S", y, "-E", y).stdout.rstrip()
+
+
+def learned_prompt(world: World, target: str) -> str:
+    book = json.loads((world.sandbox.state_dir / "panes.json").read_text())
+    prompt: str = book["prompts"][target]["prompt"]
+    return prompt
+
+
+def kill_claude(world: World, target: str, sig: int = signal.SIGKILL) -> int:
+    pid: int = world.claudes()[target]["claude_pid"]
+    os.kill(pid, sig)
+    wait_for(lambda: target not in world.claudes())
+    return pid
+
+
+def at_prompt(world: World, target: str) -> None:
+    """Wait until the pane's shell has drawn its prompt again."""
+    wait_for(lambda: line_of(world, target).endswith("$"))
+
+
+def deep_tree(root: Path, depth: int) -> None:
+    """``root/d/d/.../d``, made level by level through directory fds (no long paths)."""
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            child = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        Path(f"/proc/self/fd/{fd}", "f").write_text("deep\n")
+    finally:
+        os.close(fd)
+
+
+def remove_deep_tree(root: Path) -> None:
+    """Undo ``deep_tree`` level by level: rmtree would recurse past Python's limit."""
+    while (child := root / "d").is_dir():
+        for entry in child.iterdir():
+            if entry.name != "d":
+                entry.unlink()
+        if (child / "d").is_dir():
+            (child / "d").rename(root / "d.next")
+            child.rmdir()
+            (root / "d.next").rename(child)
+        else:
+            child.rmdir()
+    root.rmdir()
+
+
+@contextlib.contextmanager
+def attached(world: World, session: str) -> Iterator[None]:
+    """A real client attached to ``session`` (a terminal made by script(1))."""
+    env = {**world.sandbox.env(), "TERM": "xterm"}
+    client = subprocess.Popen(
+        ["script", "-qfec", f"tmux -L {world.sandbox.socket_name} attach -t ={session}",
+         "/dev/null"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, env=env)
+    wait_for(lambda: world.tmux("display", "-p", "-t", f"={session}:",
+                                "#{session_attached}").stdout.strip() == "1")
+    try:
+        yield
+    finally:
+        world.tmux("detach-client", "-s", f"={session}")
+        assert client.stdin is not None
+        client.stdin.close()
+        client.wait(10)
+
+
+# -- 1. never run text a person typed --------------------------------------------------
+
+def test_half_typed_text_is_never_run_and_the_launch_waits(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    kill_claude(world, "api/0", signal.SIGTERM)
+    at_prompt(world, "=api:")
+    world.tmux("send-keys", "-t", "=api:", "-l", f"touch {PWNED}")  # typed, no Enter
+    wait_for(lambda: line_of(world, "=api:").endswith(f"touch {PWNED}"))
+    for _ in range(2):
+        done = world.reconcile("apply")
+        assert done.returncode == 1
+        assert "api/0: its command line is not the empty prompt" in done.stdout
+    assert line_of(world, "=api:").endswith(f"$ touch {PWNED}"), "no key was sent"
+    assert not list(world.sandbox.home.rglob(PWNED))
+    assert "api/0" not in world.claudes()
+    world.tmux("send-keys", "-t", "=api:", "C-u")
+    wait_for(lambda: line_of(world, "=api:").endswith("$"))
+    assert world.reconcile("apply").returncode == 0
+    assert "api/0" in world.claudes_when(2)
+    assert not list(world.sandbox.home.rglob(PWNED))
+
+
+def test_copy_mode_is_a_conflict_until_it_ends(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    kill_claude(world, "api/0", signal.SIGTERM)
+    at_prompt(world, "=api:")
+    world.tmux("copy-mode", "-t", "=api:")
+    assert "tmux mode" in conflicts(world)["launch:api/0"]
+    assert world.reconcile("apply").returncode == 1
+    assert "api/0" not in world.claudes()
+    world.tmux("send-keys", "-t", "=api:", "-X", "cancel")
+    assert world.reconcile("apply").returncode == 0
+    assert "api/0" in world.claudes_when(2)
+
+
+def test_a_shell_the_reconciler_did_not_start_is_never_typed_into(world: World) -> None:
+    world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
+    wait_for(lambda: line_of(world, "=api:").endswith("$"))
+    message = conflicts(world)["launch:api/0"]
+    assert "empty prompt was never seen" in message
+    done = world.reconcile("apply")
+    assert done.returncode == 1 and "api/0" not in world.claudes()
+    assert line_of(world, "=api:").endswith("$"), "nothing was typed"
+
+
+def test_attached_pane_with_unknown_prompt_keeps_its_claude(world: World) -> None:
+    world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
+    world.start_by_hand("=api:")
+    before = world.claudes_when(1)["api/0"]
+    with attached(world, "api"):
+        world.set_desired("active_account: work", "active_account: personal")
+        assert "has a client attached" in conflicts(world)["launch:api/0"]
+        assert world.reconcile("apply").returncode == 1
+        assert world.claudes()["api/0"]["claude_pid"] == before["claude_pid"]
+    # Detached: its Claude moves, and the prompt drawn after it left is learned on the way.
+    after = wait_for(lambda: world.reconcile("apply").returncode == 0
+                     and world.claudes_when(2)["api/0"], SLOW, interval=0.5)
+    assert after["session_id"] == before["session_id"] and after["account"] == "personal"
+
+
+def test_the_guard_types_nothing_when_the_pane_moved(world: World) -> None:
+    """The tmux condition checked with the keys: a cursor elsewhere means no keys at all."""
+    from reconciler.apply._claude_ops import _typing  # the executor's own command builder
+    from reconciler.observe import PaneInput, observe_tmux
+    from reconciler.tmux import chained
+
+    world.tmux("new-session", "-d", "-s", "t", "-c", str(world.sandbox.home))
+    wait_for(lambda: line_of(world, "=t:").endswith("$"))
+    server = ("-L", world.sandbox.socket_name)
+    [pane] = [p for p in observe_tmux(server).panes if p.session_name == "t"]
+    moved = PaneInput(cursor_x=pane.input.cursor_x + 1, cursor_y=pane.input.cursor_y)
+    out = chained(server, _typing(replace(pane, input=moved), f"touch {PWNED}"))
+    assert "typed:" not in out and world.tmux("list-buffers").stdout == ""
+    assert line_of(world, "=t:").endswith("$")
+    out = chained(server, _typing(pane, " true"))
+    assert f"typed:{pane.pane_id}" in out
+
+
+def test_a_prompt_that_changes_is_learned_again_at_each_stop(
+        world_with: Callable[..., World]) -> None:
+    """A clock in the prompt: the line after a stop is not the one seen at creation, and
+    the swap still relaunches, because the prompt drawn right after a Claude we stopped
+    (nobody attached) is learned there and then."""
+    world = world_with()
+    profile = world.sandbox.home / ".profile"
+    profile.write_text(profile.read_text() + "PS1='\\t \\$ ' exec bash --norc --noprofile\n")
+    assert world.reconcile("apply").returncode == 0
+    before = {t: r["session_id"] for t, r in world.claudes_when(2).items()}
+    first = learned_prompt(world, "api/0")
+    assert first[:8].count(":") == 2, first
+    world.set_desired("active_account: work", "active_account: personal")
+    wait_for(lambda: time.strftime("%H:%M:%S") != first[:8])  # the clock moved on
+    assert world.reconcile("apply").returncode == 0
+    after = world.claudes_when(2)
+    assert {t: r["session_id"] for t, r in after.items()} == before
+    assert {r["account"] for r in after.values()} == {"personal"}
+    assert learned_prompt(world, "api/0") != first
+
+
+# -- 2. know what a Claude is ----------------------------------------------------------
+
+def test_a_program_named_with_claude_is_not_a_claude(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    kill_claude(world, "api/0", signal.SIGTERM)
+    at_prompt(world, "=api:")
+    (world.sandbox.home / "src/api/claude").write_text("notes\n")
+    world.type_in("=api:", "tail claude -f")
+    wait_for(lambda: world.tmux("display", "-p", "-t", "=api:", "#{pane_current_command}")
+             .stdout.strip() == "tail")
+    tail = int(world.tmux("display", "-p", "-t", "=api:", "#{pane_pid}").stdout)
+    world.set_desired("active_account: work", "active_account: personal")
+    assert "runs tail in the foreground" in conflicts(world)["launch:api/0"]
+    assert world.reconcile("apply").returncode == 1
+    assert "api/0" not in world.claudes()
+    children = Path(f"/proc/{tail}/task/{tail}/children").read_text().split()
+    assert children and all(Path(f"/proc/{c}").exists() for c in children), "tail was not signalled"
+
+
+def test_an_execd_claude_is_seen_and_left_alone(world: World) -> None:
+    world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
+    sbx = world.sandbox
+    world.type_in("=api:", f"exec env CLAUDE_CONFIG_DIR={sbx.account_home('work')} "
+                           f"{sbx.bin_dir / 'claude'}")
+    row = world.claudes_when(1)["api/0"]
+    pane_pid = int(world.tmux("display", "-p", "-t", "=api:", "#{pane_pid}").stdout)
+    assert row["claude_pid"] == pane_pid, "the Claude is the pane's own process"
+    world.set_desired("active_account: work", "active_account: personal")
+    assert "started with exec" in conflicts(world)["launch:api/0"]
+    world.reconcile("apply")
+    assert world.claudes()["api/0"]["claude_pid"] == pane_pid
+
+
+def test_process_table_knows_claudes_by_their_executable(tmp_path: Path) -> None:
+    from reconciler.observe import Identity, ProcessTable
+
+    package = tmp_path / "node_modules/@anthropic-ai/claude-code"
+    package.mkdir(parents=True)
+    (package / "cli.js").write_text("setTimeout(() => {}, 600000)\n")
+    (tmp_path / "other.js").write_text("setTimeout(() => {}, 600000)\n")
+    native = tmp_path / "bin" / "claude"
+    native.parent.mkdir()
+    native.write_bytes(Path("/bin/sleep").read_bytes())
+    native.chmod(0o755)
+    script = tmp_path / "standin"
+    script.write_text(f"#!{sys.executable}\nimport time\ntime.sleep(600)\n")
+    script.chmod(0o755)
+    (tmp_path / "claude").write_text("x\n")
+    cases = {
+        "node + claude-code package": (["node", str(package / "cli.js")], True),
+        "native binary named claude": ([str(native), "600"], True),
+        "the launch command's script": ([str(script)], True),
+        "node + another script": (["node", str(tmp_path / "other.js"), "claude"], False),
+        "tail claude -f": (["tail", "claude", "-f"], False),
+        "python -c ... claude": ([sys.executable, "-c", "import time; time.sleep(600)",
+                                  "claude"], False),
+    }
+    # Popen returns once the program is exec'd, so /proc already shows what runs.
+    procs = {name: subprocess.Popen(argv, cwd=tmp_path) for name, (argv, _) in cases.items()}
+    try:
+        table = ProcessTable.scan(Identity.resolve([str(script)]))
+        found = {name: table.claude(p.pid) is not None for name, p in procs.items()}
+        assert found == {name: expected for name, (_argv, expected) in cases.items()}
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()
+
+
+# -- 3. one session id, one live Claude ------------------------------------------------
+
+def test_an_exit_hint_of_another_session_is_not_adopted(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    ids = {t: r["session_id"] for t, r in world.claudes_when(2).items()}
+    kill_claude(world, "api/0", signal.SIGTERM)
+    at_prompt(world, "=api:")
+    world.type_in("=api:", f"echo claude --resume {ids['web/0']}")  # another session's hint
+    wait_for(lambda: line_of(world, "=api:").endswith("$")
+             and ids["web/0"] in world.tmux("capture-pane", "-p", "-t", "=api:").stdout)
+    assert world.reconcile("apply").returncode == 0
+    after = {t: r["session_id"] for t, r in world.claudes_when(2).items()}
+    assert after == ids, "api resumed its own session; web's id stayed on one Claude"
+
+
+def test_two_dedicated_sessions_on_one_project_get_two_ids(
+        world_with: Callable[..., World]) -> None:
+    w = world_with(dedicated=(("api", "src/api"), ("api2", "src/api")))
+    old = "0b9c5a2e-1c7f-4f53-9d0e-1d2e3f405162"
+    slug = project_slug(w.sandbox.home / "src/api")
+    folder = w.sandbox.account_home("work") / "projects" / slug
+    folder.mkdir(parents=True)
+    (folder / f"{old}.jsonl").write_text('{"type":"user"}\n')
+    assert w.reconcile("apply").returncode == 0
+    ids = [r["session_id"] for r in w.claudes_when(2).values()]
+    assert len(set(ids)) == 2 and old in ids
+
+
+def test_an_id_held_by_a_claude_outside_tmux_is_not_launched_again(world: World) -> None:
+    home, bin_dir = world.sandbox.home, world.sandbox.bin_dir
+    held = "0b9c5a2e-1c7f-4f53-9d0e-1d2e3f405162"
+    slug = project_slug(home / "src/api")
+    folder = world.sandbox.account_home("work") / "projects" / slug
+    folder.mkdir(parents=True)
+    (folder / f"{held}.jsonl").write_text('{"type":"user"}\n')
+    env = {**world.sandbox.env(), "CLAUDE_CONFIG_DIR": str(world.sandbox.account_home("work"))}
+    outside = subprocess.Popen([str(bin_dir / "claude"), "--resume", held], cwd=home / "src/api",
+                               env=env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    try:
+        session_file = world.sandbox.account_home("work") / "sessions" / f"{outside.pid}.json"
+        wait_for(session_file.exists)
+        launch = next(a for a in plan_doc(world)["actions"] if a["key"] == "launch:api/0")
+        assert launch["session_id"] != held
+        assert world.reconcile("apply").returncode == 0
+        assert world.claudes_when(2)["api/0"]["session_id"] != held
+        assert outside.poll() is None
+    finally:
+        outside.kill()
+        outside.wait()
+
+
+# -- 4. every value that reaches a shell is checked and quoted --------------------------
+
+def test_planted_session_ids_are_ignored_with_a_note(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    ids = {t: r["session_id"] for t, r in world.claudes_when(2).items()}
+    pid = kill_claude(world, "api/0")  # SIGKILL: its sessions/<pid>.json stays behind
+    stale = world.sandbox.account_home("work") / "sessions" / f"{pid}.json"
+    body = json.loads(stale.read_text())
+    stale.write_text(json.dumps({**body, "sessionId": f"x; touch {PWNED} #"}))
+    panes = world.sandbox.state_dir / "panes.json"
+    book = json.loads(panes.read_text())
+    book["launches"]["web/0"]["session_id"] = f"$(touch {PWNED})"
+    panes.write_text(json.dumps(book))
+    doc = plan_doc(world)
+    notes = "\n".join(doc["notes"])
+    assert "not a canonical session id" in notes and "web/0" in notes
+    assert world.reconcile("apply").returncode == 0
+    assert world.claudes_when(2)["api/0"]["session_id"] == ids["api/0"]
+    assert not list(world.sandbox.root.rglob(PWNED)) and not Path(PWNED).exists()
+
+
+def test_launch_env_values_never_leave_the_launch(world: World) -> None:
+    secret = "s3cr3t-VALUE-42"  # noqa: S105
+    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{API_TOKEN: {secret}}}")
+    world.add_alert_file_sink()
+    outputs = [world.reconcile(*a) for a in (("plan", "--json"), ("apply", "--json"))]
+    world.set_desired("active_account: work", "active_account: personal")
+    outputs += [world.reconcile(*a) for a in (("plan", "--json"), ("apply", "--json"),
+                                              ("status", "--json"), ("run", "--once"))]
+    text = "".join(o.stdout + o.stderr for o in outputs)
+    text += "".join(p.read_text(errors="replace") for p in world.sandbox.state_dir.rglob("*")
+                    if p.is_file())
+    assert secret not in text
+    assert "API_TOKEN=<redacted>" in text
+    pid = world.claudes_when(2)["api/0"]["claude_pid"]
+    assert f"API_TOKEN={secret}".encode() in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+# -- 5. pool names are exact -----------------------------------------------------------
+
+def test_pool_never_touches_names_it_does_not_own(world: World) -> None:
+    for name in ("ccl-auto-007", "ccl-auto-123456"):
+        world.tmux("new-session", "-d", "-s", name, "-c", str(world.sandbox.home))
+    world.start_by_hand("=ccl-auto-007:")
+    mine = world.claudes_when(1)["ccl-auto-007/0"]
+    world.set_desired("min: 2, max: 4", "min: 0, max: 0")
+    assert world.reconcile("apply").returncode == 0
+    world.set_desired("active_account: work", "active_account: personal")
+    assert world.reconcile("apply").returncode == 0
+    sessions = set(world.tmux("ls", "-F", "#{session_name}").stdout.split())
+    assert {"ccl-auto-007", "ccl-auto-123456"} <= sessions
+    assert world.claudes()["ccl-auto-007/0"]["claude_pid"] == mine["claude_pid"]
+
+
+# -- 6. the loop survives anything one cycle throws ------------------------------------
+
+def test_the_loop_survives_a_hung_tmux_and_a_pathological_tree(world: World) -> None:
+    world.add_alert_file_sink()
+    world.start_service()
+    world.claudes_when(2, timeout=SLOW)
+    server = int(world.tmux("display", "-p", "#{pid}").stdout)
+    os.kill(server, signal.SIGSTOP)  # every tmux call now hangs until its timeout
+    try:
+        wait_for(lambda: any(a["kind"] == "conflict" and "tmux" in a["message"]
+                             for a in world.alerts()), SLOW)
+    finally:
+        os.kill(server, signal.SIGCONT)
+    deep = world.sandbox.account_home("personal") / "todos"
+    deep.unlink()  # a real directory 1,100 levels deep where a link belongs
+    deep_tree(deep, 1100)
+    try:
+        wait_for(lambda: any(a["kind"] == "cycle_failed" and "RecursionError" in a["message"]
+                             for a in world.alerts()), SLOW)
+        cycles = world.service_cycles()
+        wait_for(lambda: world.service_cycles() >= cycles + 2, SLOW)
+        assert world.services[0].poll() is None, "the loop is still running"
+    finally:
+        remove_deep_tree(deep)
+
+
+def test_each_failing_cycle_alerts_once_and_resolves(world: World) -> None:
+    from reconciler.service import Service
+
+    boom = {"on": True}
+
+    def hook(*_args: Any) -> dict[str, dict[str, str]]:
+        if boom["on"]:
+            raise RuntimeError("a bug in a wing")
+        return {}
+
+    lines: list[str] = []
+    service = Service(world.desired, world.sandbox.state_dir, say=lines.append, hooks=(hook,))
+    service._guarded_cycle()
+    service._guarded_cycle()
+    boom["on"] = False
+    service._guarded_cycle()
+    alerts = [line for line in lines if line.startswith("alert ")]
+    assert [a.split()[1:3] for a in alerts] == [["firing", "cycle_failed"],
+                                                ["resolved", "cycle_failed"]]
+    assert sum("cycle failed: RuntimeError: a bug in a wing" in line for line in lines) == 2
+
+
+# -- 7. a swap never restarts a Claude already on the target account --------------------
+
+def test_a_claude_already_on_the_target_account_is_not_restarted(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    world.start_by_hand("=ccl-auto-0:", "personal")
+    before = world.claudes_when(3)
+    world.set_desired("active_account: work", "active_account: personal")
+    assert world.reconcile("apply").returncode == 0
+    after = world.claudes_when(3)
+    assert after["ccl-auto-0/0"]["claude_pid"] == before["ccl-auto-0/0"]["claude_pid"]
+    assert after["api/0"]["claude_pid"] != before["api/0"]["claude_pid"]
+
+
+# -- stopping only what is ours ----------------------------------------------------------
+
+def _stop_action(row: dict[str, Any], start: int) -> Any:
+    from reconciler.plan import Kind, StopClaude
+
+    return StopClaude(key="stop:x", kind=Kind.RELAUNCH, description="stop", target=row["pane"],
+                      pane_id=row["pane_id"], pid=row["claude_pid"], start=start, timeout=3.0,
+                      shell_pid=0, quiet_mark=None)
+
+
+def _context(world: World) -> Any:
+    from reconciler.apply import ExecContext
+    from reconciler.desired import load_desired
+    from reconciler.observe import Identity
+    from reconciler.statedir import StateDir
+
+    desired = load_desired(world.desired)
+    return ExecContext(desired, StateDir(world.sandbox.state_dir),
+                       Identity.resolve(desired.launch.command), checkpoint=lambda _name: None)
+
+
+def test_a_reused_pid_is_never_signalled(world: World) -> None:
+    """The plan names a Claude by pid and start time: another start time is another
+    process (the pid was reused), and nothing is signalled."""
+    from reconciler.apply._claude_ops import stop_claudes
+    from reconciler.observe import read_stat
+
+    assert world.reconcile("apply").returncode == 0
+    row = world.claudes_when(2)["api/0"]
+    stat = read_stat(row["claude_pid"])
+    assert stat is not None
+    outcomes = stop_claudes([_stop_action(row, stat.start + 1)], _context(world))
+    assert outcomes == {"stop:x": False}
+    assert world.claudes()["api/0"]["claude_pid"] == row["claude_pid"]
+    outcomes = stop_claudes([_stop_action(row, stat.start)], _context(world))
+    assert outcomes == {"stop:x": True} and "api/0" not in world.claudes()
+
+
+def test_without_pidfds_psutil_stops_the_same_way(world: World,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.apply import _claude_ops
+    from reconciler.observe import read_stat
+
+    monkeypatch.setattr(_claude_ops, "PIDFDS", False)
+    assert world.reconcile("apply").returncode == 0
+    row = world.claudes_when(2)["api/0"]
+    stat = read_stat(row["claude_pid"])
+    assert stat is not None
+    ctx = _context(world)
+    assert _claude_ops.stop_claudes([_stop_action(row, stat.start + 1)], ctx) == {"stop:x": False}
+    assert world.claudes()["api/0"]["claude_pid"] == row["claude_pid"]
+    assert _claude_ops.stop_claudes([_stop_action(row, stat.start)], ctx) == {"stop:x": True}
+    assert "api/0" not in world.claudes()
