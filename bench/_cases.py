@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._harness import Timing, environ, reconcile, sandbox, timed, tmux, wait_until
-from reconciler.observe import chunked
+from reconciler.tmux import chunked
 
 FORMAT = "#{session_name} #{pane_id} #{pane_pid} #{pane_current_path}"
 
@@ -24,7 +24,7 @@ def observe_plan(size: int, runs: int, root: Path) -> dict[str, Any]:
     import psutil
 
     from reconciler.desired import load_desired
-    from reconciler.observe import ProcessTable, observe
+    from reconciler.observe import Identity, ProcessTable, observe
     from reconciler.plan import plan
     from reconciler.statedir import StateDir
 
@@ -46,7 +46,8 @@ def observe_plan(size: int, runs: int, root: Path) -> dict[str, Any]:
         return {
             "ours": timed(cycle, runs),
             "floor_list_panes": timed(lambda: tmux(box, "list-panes", "-a", "-F", FORMAT), runs),
-            "floor_proc_scan": timed(ProcessTable, runs),
+            "floor_proc_scan": timed(lambda: ProcessTable.scan(Identity(frozenset(),
+                                                                         frozenset())), runs),
             "psutil_process_iter": timed(
                 lambda: [p.info for p in psutil.process_iter(["cmdline", "ppid"])], runs),
             "peer_libtmux_walk": timed(naive_libtmux, runs),
