@@ -12,6 +12,8 @@ from typing import Any, ClassVar
 import pytest
 
 from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
+from reconciler.desired import CommandSinkSpec, TelegramSinkSpec, WebhookSinkSpec
+from reconciler.statedir import StateDir
 
 TOKEN = "123456:SECRET-planted-token-do-not-log"  # noqa: S105  (planted to prove redaction)
 
@@ -46,8 +48,8 @@ def server() -> Iterator[str]:
 
 def test_webhook_and_telegram_deliver(server: str) -> None:
     sinks, problems = build_sinks(
-        [{"type": "webhook", "url": f"{server}/hook", "timeout": 2},
-         {"type": "telegram", "chat_id": "42", "token_env": "TG", "api_base": server}],
+        [WebhookSinkSpec(f"{server}/hook", timeout=2),
+         TelegramSinkSpec("42", token_env="TG", api_base=server)],
         environ={"TG": TOKEN})
     assert not problems
     lines: list[str] = []
@@ -62,8 +64,7 @@ def test_webhook_and_telegram_deliver(server: str) -> None:
 def test_failing_sink_is_logged_with_the_token_redacted(server: str) -> None:
     Recorder.fail = True
     sinks, _ = build_sinks(
-        [{"type": "telegram", "chat_id": "42", "token_env": "TG", "api_base": server}],
-        environ={"TG": TOKEN})
+        [TelegramSinkSpec("42", token_env="TG", api_base=server)], environ={"TG": TOKEN})
     lines: list[str] = []
     dispatcher = Dispatcher(sinks, attempts=2, first_wait=0.01, log_line=lines.append)
     dispatcher.send(Alert("drift", "firing", "x", "y"))
@@ -74,38 +75,37 @@ def test_failing_sink_is_logged_with_the_token_redacted(server: str) -> None:
 
 
 def test_unreachable_webhook_never_raises() -> None:
-    sinks, _ = build_sinks([{"type": "webhook", "url": "http://127.0.0.1:9/none", "timeout": 1}])
+    sinks, _ = build_sinks([WebhookSinkSpec("http://127.0.0.1:9/none", timeout=1)])
     dispatcher = Dispatcher(sinks, attempts=1, log_line=lambda _l: None)
     dispatcher.send(Alert("drift", "firing", "x", "y"))
     assert dispatcher.failed == 1
 
 
 def test_missing_telegram_token_is_a_reported_problem() -> None:
-    sinks, problems = build_sinks([{"type": "telegram", "chat_id": "1", "token_env": "NOPE"}],
-                                  environ={})
+    sinks, problems = build_sinks([TelegramSinkSpec("1", token_env="NOPE")], environ={})
     assert sinks == [] and "NOPE" in problems[0]
 
 
 def test_token_file(tmp_path: Path) -> None:
     (tmp_path / "token").write_text(TOKEN + "\n")
-    sinks, problems = build_sinks([{"type": "telegram", "chat_id": "1",
-                                    "token_file": str(tmp_path / "token")}], environ={})
+    sinks, problems = build_sinks([TelegramSinkSpec("1", token_file=tmp_path / "token")],
+                                  environ={})
     assert not problems and sinks[0].token == TOKEN  # type: ignore[attr-defined]
 
 
 def test_command_sink_gets_json_on_stdin(tmp_path: Path) -> None:
     out = tmp_path / "got.json"
-    sinks, _ = build_sinks([{"type": "command", "command": ["sh", "-c", 'cat > "$0"', str(out)]}])
+    sinks, _ = build_sinks([CommandSinkSpec(("sh", "-c", 'cat > "$0"', str(out)))])
     Dispatcher(sinks, log_line=lambda _l: None).send(Alert("limit", "firing", "work", "hit"))
     assert json.loads(out.read_text())["subject"] == "work"
 
 
 def test_book_fires_once_and_resolves_once_across_restarts(tmp_path: Path) -> None:
-    path = tmp_path / "alerts.json"
-    book = AlertBook(path)
+    path = tmp_path / "state"
+    book = AlertBook(StateDir(path))
     assert [a.state for a in book.update("drift", {"s": "m"})] == ["firing"]
     assert book.update("drift", {"s": "m"}) == []
-    again = AlertBook(path)
+    again = AlertBook(StateDir(path))
     assert again.update("drift", {"s": "m"}) == []
     assert [a.state for a in again.update("drift", {})] == ["resolved"]
     assert again.update("drift", {}) == []

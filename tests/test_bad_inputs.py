@@ -9,25 +9,14 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from _builders import desired_yaml
 
 from reconciler.claudecode import SessionId, launch_line
 from reconciler.cli import main
 
-BASE = """\
-version: 1
-active_account: work
-accounts:
-  - {name: work, home: ~/.claude-work}
-  - {name: personal, home: ~/.claude-personal}
-link: ~/.claude
-shared: {dir: ~/.claude-shared, entries: [projects, todos]}
-tmux: {socket_name: SOCKET}
-pool:
-  autonomous: {prefix: auto-, start_index: 0, min: 1, max: 2}
-  dedicated:
-    - {name: api, project: ~/src/api, resume: true}
-launch: {command: claude --dangerously-skip-permissions, stop_timeout: 5s}
-"""
+BASE = desired_yaml(
+    tmux="{socket_name: SOCKET}",
+    launch="{command: claude --dangerously-skip-permissions, stop_timeout: 5s}")
 
 # (id, old text, new text, expected line, expected key); every row breaks BASE once.
 CORPUS: list[tuple[str, str, str, int, str]] = [

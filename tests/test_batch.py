@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import World
+from _fixtures import World
 
 from reconciler.desired import load_desired
 from reconciler.observe import capture_panes, observe_tmux

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import World, wait_for
+from _fixtures import World, wait_for
 
 FIRST = "+ create session api"
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import World
+from _fixtures import World
 
 from reconciler.apply import FAULT_ENV, TRACE_ENV
 

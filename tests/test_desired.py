@@ -5,28 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from _builders import desired_yaml
 
 from reconciler.desired import DesiredStateError, load_desired, parse_duration
 
-GOOD = """\
-version: 1
-active_account: work
-accounts:
-  - {name: work, home: ~/.claude-work}
-  - {name: personal, home: ~/.claude-personal}
-link: ~/.claude
-shared:
-  dir: ~/.claude-shared
-  entries: [projects, file-history, session-env, todos]
-tmux:
-  socket_name: null
-pool:
-  autonomous: {prefix: ccl-auto-, start_index: 0, min: 2, max: 5}
-  dedicated:
-    - {name: api, project: ~/src/api, resume: true}
-launch:
-  command: claude --dangerously-skip-permissions
-"""
+GOOD = desired_yaml(
+    shared="{dir: ~/.claude-shared, entries: [projects, file-history, session-env, todos]}",
+    tmux="{socket_name: null}",
+    autonomous="{prefix: ccl-auto-, start_index: 0, min: 2, max: 5}")
 
 
 def load(tmp_path: Path, text: str | bytes) -> object:
@@ -57,7 +43,7 @@ def test_good_file_expands_home(tmp_path: Path) -> None:
 def test_not_utf8_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(DesiredStateError) as caught:
         load(tmp_path, GOOD.encode().replace(b"~/src/api", b"~/src/\xff\xfe"))
-    assert caught.value.problems[0].line == 15
+    assert caught.value.problems[0].line == 12  # the dedicated session's line
     assert "UTF-8" in str(caught.value)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import World, wait_for
+from _fixtures import World, wait_for
 
 SLOW = 30.0
 

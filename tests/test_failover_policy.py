@@ -6,26 +6,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from _builders import desired_yaml, load_text
 
-from reconciler.desired import DesiredState, load_desired
-from reconciler.failover import Limit, decide, failover_config
+from reconciler.desired import DesiredState
+from reconciler.failover import Limit, decide
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-YAML = """\
-version: 1
-active_account: {active}
-accounts:
-  - {{name: work, home: ~/.claude-work}}
-  - {{name: personal, home: ~/.claude-personal}}
-  - {{name: spare, home: ~/.claude-spare}}
-failover: {{cooldown: 2m, grace: 5m{extra}}}
-"""
 
 
 def desired(tmp_path: Path, active: str, extra: str = "") -> DesiredState:
     path = tmp_path / f"d-{active}-{len(extra)}.yaml"
-    path.write_text(YAML.format(active=active, extra=extra))
-    return load_desired(path, environ={"HOME": "/h"})
+    return load_text(path, desired_yaml(
+        active=active, accounts=("work", "personal", "spare"), link=None, shared=None,
+        tmux=None, autonomous=None, dedicated=(), launch=None,
+        extra=f"failover: {{cooldown: 2m, grace: 5m{extra}}}\n"))
 
 
 def limited(account: str, minutes: int) -> Limit:
@@ -58,25 +52,25 @@ def test_decide(tmp_path: Path, name: str, active: str, limits: dict[str, int],
                 swapped_minutes_ago: int | None, expected: tuple[str, str | None, str]) -> None:
     state = desired(tmp_path, active)
     last = NOW - timedelta(minutes=swapped_minutes_ago) if swapped_minutes_ago else None
-    decision = decide(state, failover_config(state),
+    decision = decide(state,
                       {a: limited(a, m) for a, m in limits.items()}, NOW, last)
     assert (decision.action, decision.to, decision.reason) == expected, decision.message
 
 
 def test_order_limits_where_failover_may_go(tmp_path: Path) -> None:
     state = desired(tmp_path, "work", ", order: [work, spare]")
-    decision = decide(state, failover_config(state), {"work": limited("work", 60)}, NOW, None)
+    decision = decide(state, {"work": limited("work", 60)}, NOW, None)
     assert decision.to == "spare"
 
 
 def test_disabled(tmp_path: Path) -> None:
     state = desired(tmp_path, "work", ", enabled: false")
-    decision = decide(state, failover_config(state), {"work": limited("work", 60)}, NOW, None)
+    decision = decide(state, {"work": limited("work", 60)}, NOW, None)
     assert decision.action == "stay"
 
 
 def test_all_limited_names_earliest_reset(tmp_path: Path) -> None:
     state = desired(tmp_path, "work")
     limits = {a: limited(a, m) for a, m in {"work": 60, "personal": 30, "spare": 90}.items()}
-    decision = decide(state, failover_config(state), limits, NOW, None)
+    decision = decide(state, limits, NOW, None)
     assert "personal resets first" in decision.message

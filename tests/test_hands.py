@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import World, wait_for
+from _fixtures import World, wait_for
 
 from reconciler.claudecode import project_slug
 

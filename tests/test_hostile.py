@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import World, wait_for
+from _fixtures import World, wait_for
 
 SLOW = 30.0
 

@@ -1,118 +1,37 @@
-"""Planner tests as data tables: desired + observed -> expected actions. No tmux, no I/O."""
+"""Planner tests as data tables: desired + observed -> expected actions. No tmux, no I/O.
+The desired state is ``_builders.TABLE_YAML`` (the ``desired`` fixture)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
+from _builders import (
+    SID,
+    SID2,
+    SID3,
+    H,
+    claude,
+    converged,
+    d,
+    keys,
+    pane,
+    with_panes,
+)
 
-from reconciler.desired import DesiredState, load_desired
+from reconciler.desired import DesiredState
 from reconciler.observe import (
-    ClaudeFact,
     Observed,
-    PaneFact,
-    PaneInput,
     PathFact,
     PathKind,
     StaleSession,
     TmuxFact,
     TmuxStatus,
 )
-from reconciler.plan import LaunchClaude, Plan, plan
-from reconciler.statedir import LaunchRecord, PromptRecord
-
-H = Path("/h")
-NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-SID = "11111111-2222-3333-4444-555555555555"
-SID2 = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-SID3 = "33333333-3333-4333-8333-333333333333"
-YAML = """\
-version: 1
-active_account: work
-accounts:
-  - {name: work, home: ~/.claude-work}
-  - {name: personal, home: ~/.claude-personal}
-shared: {dir: ~/.claude-shared, entries: [projects, todos]}
-tmux: {socket_name: t}
-pool:
-  autonomous: {prefix: auto-, start_index: 0, min: 2, max: 3}
-  dedicated:
-    - {name: api, project: ~/src/api}
-    - {name: web, project: ~/src/web, resume: false}
-launch: {command: claude --dangerously-skip-permissions}
-"""
-
-
-@pytest.fixture(scope="module")
-def desired(tmp_path_factory: pytest.TempPathFactory) -> DesiredState:
-    path = tmp_path_factory.mktemp("d") / "desired.yaml"
-    path.write_text(YAML)
-    return load_desired(path, environ={"HOME": str(H)})
-
-
-def d(path: Path) -> PathFact:
-    return PathFact(path, PathKind.DIR)
-
-
-def claude(pid: int, account: str | None, sid: str | None = SID, status: str = "idle",
-           cwd: str = "/h/src/api") -> ClaudeFact:
-    home = H / f".claude-{account}" if account else None
-    return ClaudeFact(pid, pid * 10, ("claude",), home, account, sid,  # type: ignore[arg-type]
-                      status, cwd)
-
-
-def pane(session: str, n: int, cwd: str = "/h/src/api", c: ClaudeFact | None = None,
-         foreground: str | None = None, text: str | None = None, ordinal: int = 0,
-         line: str | None = "$", **facts: Any) -> PaneFact:
-    """A pane whose shell (pid 1000 + n) sits at the prompt ``$ `` unless told otherwise."""
-    return PaneFact(session, ordinal, 0, ordinal, f"%{n}", 1000 + n, cwd, claude=c,
-                    foreground=foreground, text=text, line=None if c else line,
-                    input=PaneInput(**facts))
-
-
-def prompts_for(panes: tuple[PaneFact, ...]) -> dict[str, PromptRecord]:
-    """The reconciler saw each of these shells' empty prompt (``$ ``)."""
-    return {p.target: PromptRecord(p.target, p.pane_pid, "$ ") for p in panes}
-
-
-def converged(desired: DesiredState) -> Observed:
-    """The world exactly as desired: the planner must have nothing to say."""
-    panes = (
-        pane("api", 1, c=claude(501, "work")),
-        pane("web", 2, "/h/src/web", claude(502, "work", SID2, cwd="/h/src/web")),
-        pane("auto-0", 3, "/h"),
-        pane("auto-1", 4, "/h"),
-    )
-    entries = desired.shared.entries
-    shared = desired.shared.dir
-    return Observed(
-        now=NOW,
-        link=PathFact(desired.link, PathKind.LINK, desired.active.home),
-        homes={a.name: d(a.home) for a in desired.accounts},
-        home_entries={
-            (a.name, e): PathFact(a.home / e, PathKind.LINK, shared / e)
-            for a in desired.accounts for e in entries
-        },
-        shared_dir=d(shared),
-        shared_entries={e: d(shared / e) for e in entries},
-        projects={s.name: d(s.project) for s in desired.dedicated},
-        tmux=TmuxFact(TmuxStatus.UP, panes),
-        prompts=prompts_for(panes),
-        transcripts={"/h/src/api": (SID,), "/h/src/web": (SID2,)},  # type: ignore[dict-item]
-    )
-
-
-def keys(result: Plan) -> list[str]:
-    return [a.key for a in result.actions]
-
-
-def with_panes(*panes: PaneFact, created: tuple[str, ...] = ()) -> Callable[[Observed], Observed]:
-    return lambda o: replace(o, tmux=TmuxFact(TmuxStatus.UP, panes), prompts=prompts_for(panes),
-                             created=frozenset(created))
+from reconciler.plan import LaunchClaude, plan
+from reconciler.statedir import LaunchRecord
 
 
 def with_entry(account: str, entry: str, fact_kind: PathKind, target: Path | None = None,

@@ -11,6 +11,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from _builders import desired_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,15 +24,6 @@ from reconciler.statedir import StateDir
 EXAMPLES = 5000 if os.environ.get("RECONCILER_LONG") else 500
 ACCOUNTS = ("work", "personal")
 ENTRIES = ("projects", "todos")
-DESIRED = """\
-version: 1
-active_account: {active}
-accounts:
-  - {{name: work, home: ~/.claude-work}}
-  - {{name: personal, home: ~/.claude-personal}}
-shared: {{dir: ~/.claude-shared, entries: [projects, todos]}}
-tmux: {{socket_name: reconciler-never-started-{token}}}
-"""
 
 names = st.sampled_from(["a.jsonl", "b.jsonl", "same.jsonl", "x"])
 tree = st.dictionaries(names, st.one_of(st.just("file"), st.dictionaries(names, st.just("file"),
@@ -135,7 +127,9 @@ def test_apply_converges_or_names_a_conflict_and_loses_nothing(spec: dict[str, o
         _build(home, spec)
         before = _contents(home)
         path = root / "desired.yaml"
-        path.write_text(DESIRED.format(active=spec["active"], token=secrets.token_hex(4)))
+        path.write_text(desired_yaml(
+            active=spec["active"], tmux=f"{{socket_name: never-started-{secrets.token_hex(4)}}}",
+            autonomous=None, dedicated=(), launch=None))
         desired = load_desired(path, environ={"HOME": str(home)})
         state = StateDir(root / "state")
         first = plan(desired, observe(desired, state))

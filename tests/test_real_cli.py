@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import World, wait_for
+from _fixtures import World, wait_for
 
 CACHE = Path(os.environ.get("RECONCILER_CLAUDE_NPM_CACHE", "/tmp/reconciler-claude-npm"))
 PACKAGE = "@anthropic-ai/claude-code"

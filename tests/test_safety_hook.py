@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from test_plan_table import YAML, H, converged, pane, with_panes
+from _builders import TABLE_YAML, H, converged, load_text, pane, with_panes
 
 from reconciler.apply import ActionError
 from reconciler.apply._fs_ops import ensure_safety_hook
-from reconciler.desired import DesiredState, SafetyHook, load_desired
+from reconciler.desired import DesiredState, SafetyHook
 from reconciler.observe import SettingsState, has_hook
 from reconciler.observe._settings import SettingsFact, observe_settings
 from reconciler.plan import EnsureSafetyHook, Kind, LaunchClaude, plan
@@ -89,5 +89,4 @@ def test_planner_puts_the_hook_before_the_launch(
 @pytest.fixture
 def desired_with_hook(tmp_path: Path) -> DesiredState:
     path = tmp_path / "desired.yaml"
-    path.write_text(YAML)
-    return replace(load_desired(path, environ={"HOME": str(H)}), safety_hook=HOOK)
+    return replace(load_text(path, TABLE_YAML), safety_hook=HOOK)

@@ -7,7 +7,7 @@ import signal
 import subprocess
 from pathlib import Path
 
-from conftest import World, wait_for
+from _fixtures import World, wait_for
 
 SLOW = 20.0  # generous waits: latency goals are measured in bench/, not asserted here
 

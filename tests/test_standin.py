@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import needs_tmux, read_launch_log, standin_pids, tmux, wait_for
+from _fixtures import needs_tmux, read_launch_log, standin_pids, tmux, wait_for
 
 from reconciler.claudecode import last_resume_hint, project_slug, session_id_from_argv
 from reconciler.demo import Sandbox

@@ -4,7 +4,7 @@ reported (and alerted by the service), never typed into."""
 from __future__ import annotations
 
 import pytest
-from test_plan_table import claude, pane
+from _builders import claude, pane
 
 from reconciler.failover import stuck_panes
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from reconciler.statedir import now_iso, read_json, write_json
+from reconciler.statedir import StateDir, now_iso
 
 KINDS = frozenset({
     "drift", "crashloop", "action_failed", "invalid_desired", "conflict", "cycle_failed",
@@ -40,14 +39,13 @@ class Alert:
 class AlertBook:
     """What is firing now, by (kind, subject); transitions become alerts."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        raw = read_json(path) if path is not None else None
-        self.firing: dict[str, dict[str, str]] = raw if isinstance(raw, dict) else {}
+    def __init__(self, state: StateDir | None) -> None:
+        self.state = state
+        self.firing: dict[str, dict[str, str]] = state.read_alerts() if state else {}
 
     def _save(self) -> None:
-        if self.path is not None:
-            write_json(self.path, self.firing)
+        if self.state is not None:
+            self.state.write_alerts(self.firing)
 
     def update(self, kind: str, current: Mapping[str, str]) -> list[Alert]:
         """``current`` is every subject of ``kind`` that is a problem now, with its message."""
@@ -63,23 +61,6 @@ class AlertBook:
         if alerts:
             self._save()
         return alerts
-
-    def fire(self, kind: str, subject: str, message: str, **details: Any) -> list[Alert]:
-        """An event-like alert that stays firing until ``resolve`` (e.g. a failover)."""
-        known = self.firing.setdefault(kind, {})
-        if subject in known:
-            return []
-        known[subject] = message
-        self._save()
-        return [Alert(kind, "firing", subject, message, details=details)]
-
-    def resolve(self, kind: str, subject: str, message: str = "") -> list[Alert]:
-        known = self.firing.setdefault(kind, {})
-        if subject not in known:
-            return []
-        old = known.pop(subject)
-        self._save()
-        return [Alert(kind, "resolved", subject, message or f"resolved: {old}")]
 
     def count(self) -> int:
         return sum(len(v) for v in self.firing.values())

@@ -13,12 +13,17 @@ import subprocess
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from tenacity import Retrying, stop_after_attempt, wait_exponential
 
 from reconciler.alerts._book import Alert
+from reconciler.desired import (
+    AlertSinkSpec,
+    CommandSinkSpec,
+    TelegramSinkSpec,
+    WebhookSinkSpec,
+)
 
 log = logging.getLogger("reconciler.alerts")
 TELEGRAM_API = "https://api.telegram.org"
@@ -83,41 +88,35 @@ class TelegramSink:
         return f"TelegramSink(chat_id={self.chat_id!r}, token=<redacted>)"
 
 
-def _telegram_token(raw: Mapping[str, Any], environ: Mapping[str, str]) -> str:
-    if raw.get("token_file"):
-        return Path(str(raw["token_file"])).expanduser().read_text().strip()
-    return environ.get(str(raw.get("token_env", "TELEGRAM_BOT_TOKEN")), "")
+def _telegram_token(spec: TelegramSinkSpec, environ: Mapping[str, str]) -> str:
+    if spec.token_file is not None:
+        return spec.token_file.read_text().strip()
+    return environ.get(spec.token_env, "")
 
 
 def build_sinks(
-    config: Sequence[Mapping[str, Any]],
-    environ: Mapping[str, str] | None = None,
-    parse_duration: Callable[[Any], float] = float,
+    specs: Sequence[AlertSinkSpec], environ: Mapping[str, str] | None = None
 ) -> tuple[list[Sink], list[str]]:
-    """Sinks from the ``alerts`` list; plus problems (e.g. a missing token) to report."""
+    """Sinks from the typed ``alerts`` section; plus problems (a missing token) to report."""
     env = os.environ if environ is None else environ
     sinks: list[Sink] = []
     problems: list[str] = []
-    for index, raw in enumerate(config):
-        timeout = parse_duration(raw.get("timeout", 5))
-        kind = raw.get("type")
-        if kind == "command":
-            sinks.append(CommandSink(tuple(raw["command"]), timeout))
-        elif kind == "webhook":
-            headers = tuple(sorted((raw.get("headers") or {}).items()))
-            sinks.append(WebhookSink(str(raw["url"]), timeout, headers))
-        elif kind == "telegram":
+    for index, spec in enumerate(specs):
+        if isinstance(spec, CommandSinkSpec):
+            sinks.append(CommandSink(spec.argv, spec.timeout))
+        elif isinstance(spec, WebhookSinkSpec):
+            sinks.append(WebhookSink(spec.url, spec.timeout, spec.headers))
+        else:
             try:
-                token = _telegram_token(raw, env)
+                token = _telegram_token(spec, env)
             except OSError as exc:
                 token = ""
                 problems.append(f"alerts[{index}]: cannot read token_file: {exc.strerror}")
             if not token:
                 problems.append(f"alerts[{index}]: telegram token is not set "
-                                f"(${raw.get('token_env', 'TELEGRAM_BOT_TOKEN')} or token_file)")
+                                f"(${spec.token_env} or token_file)")
                 continue
-            sinks.append(TelegramSink(str(raw["chat_id"]), token,
-                                      str(raw.get("api_base", TELEGRAM_API)), timeout))
+            sinks.append(TelegramSink(spec.chat_id, token, spec.api_base, spec.timeout))
     return sinks, problems
 
 

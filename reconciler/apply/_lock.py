@@ -26,16 +26,15 @@ def _holder(path: Path) -> str:
 
 @contextlib.contextmanager
 def state_lock(
-    state_dir: Path,
+    path: Path,
     *,
-    name: str = "lock",
     timeout: float | None = None,
     on_wait: Callable[[str], None] | None = None,
     poll: float = 0.05,
 ) -> Iterator[None]:
-    """Hold ``state_dir/name``; wait up to ``timeout`` s (None = forever), saying why once."""
-    ensure_private_dir(state_dir)
-    path = state_dir / name
+    """Hold the lock file ``path`` (the state dir names it); wait up to ``timeout`` s
+    (None = forever), saying why once."""
+    ensure_private_dir(path.parent)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout

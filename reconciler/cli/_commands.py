@@ -58,20 +58,20 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
     # Imported here: tenacity, psutil and the service stack cost ~100 ms that
     # `plan`, `status` and `validate` never need.
     from reconciler.apply import LockTimeoutError, apply_plan, state_lock  # noqa: PLC0415
-    from reconciler.service import write_converged  # noqa: PLC0415
 
     desired = _load(args)
-    root = state_dir(args)
+    state = StateDir(state_dir(args))
     try:
-        with state_lock(root, timeout=getattr(args, "lock_timeout", None), on_wait=ui.error):
-            state = StateDir(root)
+        with state_lock(state.lock_path, timeout=getattr(args, "lock_timeout", None),
+                        on_wait=ui.error):
+            state.settle_active(desired.active_account)
             the_plan = make_plan(desired, observe(desired, state))
             ui.say(f"Applying {desired.source} (active account: {desired.active_account})")
             report = apply_plan(
                 the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r))
             )
-            if report.ok:
-                write_converged(state, desired)  # later differences are drift
+            if report.ok:  # later differences are drift
+                state.write_converged(desired.digest, desired.active_account)
     except LockTimeoutError as exc:
         ui.error(f"error: {exc}")
         ui.document({"ok": False, "errors": [str(exc)]})

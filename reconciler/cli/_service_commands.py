@@ -13,7 +13,7 @@ from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_
 from reconciler.desired import load_desired
 from reconciler.observe import observe
 from reconciler.plan import plan as make_plan
-from reconciler.service import Service, drift_items, read_converged
+from reconciler.service import Service, drift_items
 from reconciler.statedir import StateDir
 
 UNIT = """\
@@ -61,7 +61,7 @@ def drift(args: argparse.Namespace, ui: Ui) -> int:
     desired = load_desired(desired_path(args))
     state = StateDir(state_dir(args))
     the_plan = make_plan(desired, observe(desired, state))
-    converged = read_converged(state)
+    converged = state.read_converged()
     items = drift_items(the_plan, desired, converged)
     if converged is None:
         ui.say("never converged with this state dir: run `reconcile apply` first")

@@ -3,31 +3,46 @@
 The bottom of the house: nothing here observes or changes the world.
 """
 
+from reconciler.desired._build import parse_duration
 from reconciler.desired._errors import DesiredStateError, Problem
-from reconciler.desired._load import load_desired, parse_duration, schema
+from reconciler.desired._load import load_desired, schema
 from reconciler.desired._model import (
     Account,
+    AlertSinkSpec,
     AutonomousPool,
+    CommandSinkSpec,
     DedicatedSession,
     DesiredState,
+    DriftSpec,
+    FailoverSpec,
     LaunchSpec,
     SafetyHook,
+    ServiceSpec,
     SharedSpec,
+    TelegramSinkSpec,
     TmuxSpec,
+    WebhookSinkSpec,
 )
 from reconciler.desired._swap import rewrite_active_account, swap_active_account
 
 __all__ = [
     "Account",
+    "AlertSinkSpec",
     "AutonomousPool",
+    "CommandSinkSpec",
     "DedicatedSession",
     "DesiredState",
     "DesiredStateError",
+    "DriftSpec",
+    "FailoverSpec",
     "LaunchSpec",
     "Problem",
     "SafetyHook",
+    "ServiceSpec",
     "SharedSpec",
+    "TelegramSinkSpec",
     "TmuxSpec",
+    "WebhookSinkSpec",
     "load_desired",
     "parse_duration",
     "rewrite_active_account",

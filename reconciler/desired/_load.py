@@ -11,40 +11,20 @@ import functools
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from reconciler.claudecode import NEVER_SHARED, launch_words, session_flags_in
+from reconciler.claudecode import NEVER_SHARED
+from reconciler.desired._build import Builder
 from reconciler.desired._errors import DesiredStateError, Problem
-from reconciler.desired._model import (
-    Account,
-    AutonomousPool,
-    DedicatedSession,
-    DesiredState,
-    LaunchSpec,
-    SafetyHook,
-    SharedSpec,
-    TmuxSpec,
-)
+from reconciler.desired._model import DesiredState
 from reconciler.desired._yaml import KeyPath, LocatedDocument, dotted, load_located
 from reconciler.statedir import write_atomic
 
 MAX_FILE_BYTES = 1 << 20
-DEFAULT_ENTRIES = ("projects", "file-history", "session-env", "todos")
-_UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f'\"$`;|&<>\\*?!]")
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(value: float | int | str) -> float:
-    """Seconds from ``30``, ``"30s"``, ``"1h30m"`` (the schema checked the form)."""
-    if isinstance(value, int | float):
-        return float(value)
-    return sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
 
 
 @functools.cache
@@ -114,7 +94,7 @@ def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> Desire
     if problems:
         raise DesiredStateError(problems)
     home = Path(env.get("HOME") or Path.home())
-    builder = _Builder(path, doc, home)
+    builder = Builder(path, doc, home)
     state = builder.build(hashlib.sha256(raw).hexdigest())
     problems = builder.problems + list(_semantic_problems(path, doc, state))
     if problems:
@@ -214,106 +194,6 @@ def _matching_branch(error: Any) -> list[Any]:
     return []
 
 
-class _Builder:
-    """Builds the frozen model from checked data, collecting path problems."""
-
-    def __init__(self, path: Path, doc: LocatedDocument, home: Path) -> None:
-        self.path = path
-        self.doc = doc
-        self.home = home
-        self.problems: list[Problem] = []
-
-    def expand(self, value: str, where: KeyPath) -> Path:
-        text = value
-        if text == "~" or text.startswith("~/"):
-            text = str(self.home) + text[1:]
-        unsafe = _UNSAFE_PATH.search(text)
-        if unsafe:
-            self._problem(where, f"{value!r} has {unsafe.group()!r}: quotes, $, `, ;, |, &, <, >,"
-                                 " wildcards and control characters are not allowed in paths")
-        elif ".." in Path(text).parts:
-            self._problem(where, f"{value!r}: '..' is not allowed in paths")
-        elif not Path(text).is_absolute():
-            self._problem(where, f"{value!r} is relative; use an absolute path or '~/'")
-        return Path(os.path.normpath(text))
-
-    def _problem(self, where: KeyPath, message: str) -> None:
-        self.problems.append(Problem(self.path, self.doc.line_of(where), dotted(where), message))
-
-    def build(self, digest: str) -> DesiredState:
-        data: dict[str, Any] = self.doc.data
-        accounts = tuple(
-            Account(a["name"], self.expand(a["home"], ("accounts", i, "home")))
-            for i, a in enumerate(data["accounts"])
-        )
-        shared_raw = data.get("shared") or {"dir": "~/.claude-shared"}
-        shared = SharedSpec(
-            self.expand(shared_raw["dir"], ("shared", "dir")),
-            tuple(shared_raw.get("entries", DEFAULT_ENTRIES)),
-        )
-        tmux_raw = data.get("tmux") or {}
-        socket_path = tmux_raw.get("socket_path")
-        tmux = TmuxSpec(
-            tmux_raw.get("socket_name"),
-            self.expand(socket_path, ("tmux", "socket_path")) if socket_path else None,
-        )
-        pool = data.get("pool") or {}
-        auto = pool.get("autonomous")
-        autonomous = None
-        if auto is not None:
-            autonomous = AutonomousPool(
-                prefix=auto["prefix"],
-                start_index=auto.get("start_index", 0),
-                min=auto.get("min", 0),
-                max=auto.get("max", max(auto.get("min", 0), 1)),
-                cwd=self.expand(auto.get("cwd", "~"), ("pool", "autonomous", "cwd")),
-            )
-        dedicated = tuple(
-            DedicatedSession(
-                d["name"],
-                self.expand(d["project"], ("pool", "dedicated", i, "project")),
-                d.get("resume", True),
-            )
-            for i, d in enumerate(pool.get("dedicated", []))
-        )
-        launch_raw = data.get("launch") or {}
-        launch = LaunchSpec(
-            command=self._launch_words(launch_raw.get("command", "claude")),
-            env=tuple(sorted((launch_raw.get("env") or {}).items())),
-            stop_timeout=parse_duration(launch_raw.get("stop_timeout", 10)),
-            start_timeout=parse_duration(launch_raw.get("start_timeout", 10)),
-        )
-        return DesiredState(
-            source=self.path,
-            digest=digest,
-            active_account=data["active_account"],
-            accounts=accounts,
-            link=self.expand(data.get("link", "~/.claude"), ("link",)),
-            shared=shared,
-            tmux=tmux,
-            autonomous=autonomous,
-            dedicated=dedicated,
-            launch=launch,
-            safety_hook=SafetyHook(**data["safety_hook"]) if data.get("safety_hook") else None,
-            raw=data,
-        )
-
-    def _launch_words(self, command: str) -> tuple[str, ...]:
-        where: KeyPath = ("launch", "command")
-        try:
-            words = launch_words(command)
-        except ValueError as exc:
-            self._problem(where, f"cannot split into words: {exc}")
-            return ("claude",)
-        if not words:
-            self._problem(where, "is empty")
-            return ("claude",)
-        flags = session_flags_in(words)
-        if flags:
-            self._problem(where, f"must not carry {', '.join(flags)}: the reconciler adds them")
-        return words
-
-
 def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) -> Iterator[Problem]:
     def problem(where: KeyPath, message: str) -> Problem:
         return Problem(path, doc.line_of(where), dotted(where), message)
@@ -346,6 +226,9 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
     for i, entry in enumerate(state.shared.entries):
         if entry in NEVER_SHARED:
             yield problem(("shared", "entries", i), f"{entry} belongs to one account; never share")
+    for i, name in enumerate(state.failover.order):
+        if name not in names:
+            yield problem(("failover", "order", i), f"{name!r} is not in accounts {names}")
     pool = state.autonomous
     if pool is not None and pool.min > pool.max:
         yield problem(("pool", "autonomous", "min"), f"min {pool.min} > max {pool.max}")

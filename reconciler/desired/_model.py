@@ -1,11 +1,16 @@
-"""The desired state as frozen values: what the user asked for, paths expanded."""
+"""The desired state as frozen values: what the user asked for, paths expanded.
+
+Every section is typed and built once, in ``_load``, the way kopf builds its
+settings: no layer reads the YAML document or expands ``~`` itself."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 _CANONICAL_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 
@@ -90,6 +95,70 @@ class SafetyHook:
 
 
 @dataclass(frozen=True)
+class ServiceSpec:
+    """``service:``: how ``reconcile run`` paces itself and where it reports."""
+
+    interval: float = 30.0
+    metrics_file: Path | None = None
+    crashloop_window: float = 30.0
+    """A Claude that exits sooner than this after its launch counts as a crash."""
+    crashloop_max_backoff: float = 600.0
+
+
+@dataclass(frozen=True)
+class DriftSpec:
+    """``drift:``: ``correct`` puts the world back and alerts; ``alert`` only reports."""
+
+    policy: Literal["correct", "alert"] = "correct"
+
+
+@dataclass(frozen=True)
+class FailoverSpec:
+    """``failover:``: which account to move to on a usage limit, and when to come back."""
+
+    order: tuple[str, ...]
+    """Accounts failover may use, most preferred first (default: the accounts' order)."""
+    enabled: bool = True
+    cooldown: timedelta = timedelta(minutes=2)
+    grace: timedelta = timedelta(minutes=5)
+    default_reset: timedelta = timedelta(hours=5)
+
+    @property
+    def primary(self) -> str:
+        return self.order[0]
+
+
+@dataclass(frozen=True)
+class CommandSinkSpec:
+    """Run ``argv`` (no shell) with the alert JSON on stdin."""
+
+    argv: tuple[str, ...]
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class WebhookSinkSpec:
+    url: str
+    timeout: float = 5.0
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class TelegramSinkSpec:
+    """The token comes from ``token_file`` or ``$token_env`` when the sink is built,
+    never from the desired file, so it is never in a plan or a log."""
+
+    chat_id: str
+    token_env: str = "TELEGRAM_BOT_TOKEN"
+    token_file: Path | None = None
+    api_base: str = "https://api.telegram.org"
+    timeout: float = 5.0
+
+
+AlertSinkSpec = CommandSinkSpec | WebhookSinkSpec | TelegramSinkSpec
+
+
+@dataclass(frozen=True)
 class DesiredState:
     source: Path
     digest: str
@@ -101,9 +170,11 @@ class DesiredState:
     autonomous: AutonomousPool | None
     dedicated: tuple[DedicatedSession, ...]
     launch: LaunchSpec
+    failover: FailoverSpec
+    service: ServiceSpec = ServiceSpec()
+    drift: DriftSpec = DriftSpec()
+    alerts: tuple[AlertSinkSpec, ...] = ()
     safety_hook: SafetyHook | None = None
-    raw: dict[str, object] = field(default_factory=dict, compare=False, hash=False)
-    """The validated document, for layers that read their own sections."""
 
     @property
     def active(self) -> Account:

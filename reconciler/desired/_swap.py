@@ -56,5 +56,5 @@ def swap_active_account(
     write_atomic(real, new_text.encode("utf-8"), mode=mode)
     updated = load_desired(path)
     if state is not None:
-        state.append_swap(previous, name, reason)
+        state.record_swap(previous, name, reason)
     return previous, updated

@@ -1,15 +1,8 @@
 """Failover: detect usage limits, move to the next account, return after the reset."""
 
 from reconciler.failover._detect import LimitMatch, detect, normalise
-from reconciler.failover._limits import last_auto_swap, load_limits, preview
-from reconciler.failover._policy import (
-    Decision,
-    FailoverConfig,
-    Limit,
-    available,
-    decide,
-    failover_config,
-)
+from reconciler.failover._limits import last_auto_swap, preview
+from reconciler.failover._policy import Decision, Limit, available, decide
 from reconciler.failover._reset import parse_reset
 
 TYPE_CHECKING = False
@@ -29,16 +22,13 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Decision",
     "Failover",
-    "FailoverConfig",
     "Limit",
     "LimitMatch",
     "available",
     "claude_panes",
     "decide",
     "detect",
-    "failover_config",
     "last_auto_swap",
-    "load_limits",
     "normalise",
     "parse_reset",
     "preview",

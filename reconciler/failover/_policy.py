@@ -5,38 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from reconciler.desired import DesiredState, parse_duration
+from reconciler.desired import DesiredState
+from reconciler.statedir import LimitRecord
 
-
-@dataclass(frozen=True)
-class FailoverConfig:
-    enabled: bool = True
-    order: tuple[str, ...] = ()
-    cooldown: timedelta = timedelta(minutes=2)
-    grace: timedelta = timedelta(minutes=5)
-    default_reset: timedelta = timedelta(hours=5)
-
-
-@dataclass(frozen=True)
-class Limit:
-    account: str
-    resets_at: datetime
-    kind: str
-    reason: str
-    detected_at: datetime
-
-    def to_json(self) -> dict[str, str]:
-        return {"account": self.account, "resets_at": self.resets_at.isoformat(),
-                "kind": self.kind, "reason": self.reason,
-                "detected_at": self.detected_at.isoformat()}
-
-    @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Limit:
-        return cls(str(raw["account"]), datetime.fromisoformat(str(raw["resets_at"])),
-                   str(raw.get("kind", "usage")), str(raw.get("reason", "")),
-                   datetime.fromisoformat(str(raw["detected_at"])))
+Limit = LimitRecord
+"""An account's usage limit (the state dir's record of it)."""
 
 
 @dataclass(frozen=True)
@@ -49,18 +23,6 @@ class Decision:
     message: str
 
 
-def failover_config(desired: DesiredState) -> FailoverConfig:
-    raw: Mapping[str, Any] = desired.raw.get("failover") or {}  # type: ignore[assignment]
-    names = tuple(a.name for a in desired.accounts)
-    return FailoverConfig(
-        enabled=bool(raw.get("enabled", True)),
-        order=tuple(raw.get("order") or names),
-        cooldown=timedelta(seconds=parse_duration(raw.get("cooldown", "2m"))),
-        grace=timedelta(seconds=parse_duration(raw.get("grace", "5m"))),
-        default_reset=timedelta(seconds=parse_duration(raw.get("default_reset", "5h"))),
-    )
-
-
 def available(account: str, limits: Mapping[str, Limit], now: datetime, grace: timedelta) -> bool:
     limit = limits.get(account)
     return limit is None or limit.resets_at + grace <= now
@@ -68,12 +30,12 @@ def available(account: str, limits: Mapping[str, Limit], now: datetime, grace: t
 
 def decide(
     desired: DesiredState,
-    config: FailoverConfig,
     limits: Mapping[str, Limit],
     now: datetime,
     last_auto_swap: datetime | None,
 ) -> Decision:
     active = desired.active_account
+    config = desired.failover
     if not config.enabled:
         return Decision("stay", None, "", "failover is disabled")
     order = [a for a in config.order if any(x.name == a for x in desired.accounts)]

@@ -15,10 +15,10 @@ from pathlib import Path
 from reconciler.claudecode import CONFIG_ENV, transcript_dir
 from reconciler.desired import DesiredState, swap_active_account
 from reconciler.failover._detect import LimitMatch, detect, normalise
-from reconciler.failover._limits import last_auto_swap, load_limits
-from reconciler.failover._policy import Decision, Limit, decide, failover_config
+from reconciler.failover._limits import last_auto_swap
+from reconciler.failover._policy import Decision, Limit, decide
 from reconciler.observe import Observed, PaneFact, capture_panes
-from reconciler.statedir import StateDir, write_json
+from reconciler.statedir import StateDir
 
 _TAIL_BYTES = 256 * 1024
 STUCK = {
@@ -121,9 +121,9 @@ goes: this wing says what is true, the alerts wing says it once."""
 
 def _away(state: StateDir, order: tuple[str, ...], active: str) -> dict[str, str]:
     """Firing while a limit has moved everything off the first account, until it returns."""
-    last = state.read_swaps(1)
+    record = state.read_active()
     primary = order[0] if order else active
-    if active == primary or not last or last[-1].get("reason") != "limit":
+    if active == primary or record is None or record.reason != "limit":
         return {}
     return {"active_account": f"moved off {primary} to {active} after a usage limit; "
                               f"returns once {primary} resets"}
@@ -134,10 +134,6 @@ class Failover:
 
     def __init__(self, local: tzinfo | None = None) -> None:
         self.local = local
-
-    @staticmethod
-    def _save(state: StateDir, limits: dict[str, Limit]) -> None:
-        write_json(state.root / "limits.json", {n: lim.to_json() for n, lim in limits.items()})
 
     def _detect(self, desired: DesiredState, observed: Observed, pane: PaneFact, text: str,
                 default: timedelta) -> LimitMatch:
@@ -155,8 +151,8 @@ class Failover:
         return detect(combined, now=observed.now, local=local, default_reset=default)
 
     def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> Conditions:
-        config = failover_config(desired)
-        limits = load_limits(state)
+        config = desired.failover
+        limits = state.read_limits()
         panes = claude_panes(desired, observed)
         texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
         for pane in panes:
@@ -170,12 +166,12 @@ class Failover:
                 if old is None or old.resets_at < match.resets_at:
                     limits[account] = Limit(account, match.resets_at, match.kind, match.reason,
                                             observed.now)
-        decision = decide(desired, config, limits, observed.now, last_auto_swap(state))
+        decision = decide(desired, limits, observed.now, last_auto_swap(state))
         active = self._act(desired, state, decision)
         for name in [n for n, lim in limits.items()
                      if lim.resets_at + config.grace <= observed.now]:
             del limits[name]
-        self._save(state, limits)
+        state.write_limits(limits)
         return {
             "limit": {n: f"{n}: {lim.reason}" for n, lim in limits.items()},
             "stuck_session": stuck_panes(texts, panes),

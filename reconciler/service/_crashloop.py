@@ -3,42 +3,23 @@ later and later (like a container crash-loop), never in a hot loop."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from reconciler.observe import Observed
-from reconciler.statedir import read_json, write_json
+from reconciler.statedir import CrashRecord, StateDir
 
 BASE_BACKOFF = 5.0
 
 
-@dataclass(frozen=True)
-class CrashState:
-    count: int
-    until: str
-    """ISO time before which no launch is tried."""
-    last_launch: str
-    """Launch-record time already counted, so one crash is counted once."""
-
-
 class CrashLoops:
-    def __init__(self, path: Path | None, window: float, max_backoff: float) -> None:
-        self.path = path
+    def __init__(self, state: StateDir, window: float, max_backoff: float) -> None:
+        self.state = state
         self.window = window
         self.max_backoff = max_backoff
-        raw = read_json(path) if path is not None else None
-        self.states: dict[str, CrashState] = {}
-        if isinstance(raw, dict):
-            for target, item in raw.items():
-                try:
-                    self.states[target] = CrashState(**item)
-                except TypeError:
-                    continue
+        self.states: dict[str, CrashRecord] = state.read_crashloops()
 
     def _save(self) -> None:
-        if self.path is not None:
-            write_json(self.path, {t: s.__dict__ for t, s in self.states.items()})
+        self.state.write_crashloops(self.states)
 
     def _crashed(self, target: str, launched: str, now: datetime) -> None:
         old = self.states.get(target)
@@ -46,7 +27,7 @@ class CrashLoops:
             return
         count = (old.count if old else 0) + 1
         delay = min(BASE_BACKOFF * 2 ** (count - 1), self.max_backoff)
-        self.states[target] = CrashState(count, (now + timedelta(seconds=delay)).isoformat(),
+        self.states[target] = CrashRecord(count, (now + timedelta(seconds=delay)).isoformat(),
                                          launched)
 
     def observe(self, observed: Observed) -> None:

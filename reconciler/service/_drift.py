@@ -7,38 +7,9 @@ the intended result of an edit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from reconciler.desired import DesiredState
 from reconciler.plan import Action, Plan
-from reconciler.statedir import StateDir, now_iso, read_json, write_json
-
-
-@dataclass(frozen=True)
-class Converged:
-    digest: str
-    time: str
-    active_account: str
-
-
-def converged_path(state: StateDir) -> str:
-    return str(state.root / "converged.json")
-
-
-def read_converged(state: StateDir) -> Converged | None:
-    raw = read_json(state.root / "converged.json")
-    if not isinstance(raw, dict):
-        return None
-    try:
-        return Converged(str(raw["digest"]), str(raw["time"]), str(raw["active_account"]))
-    except KeyError:
-        return None
-
-
-def write_converged(state: StateDir, desired: DesiredState) -> None:
-    write_json(state.root / "converged.json", {
-        "digest": desired.digest, "time": now_iso(), "active_account": desired.active_account,
-    })
+from reconciler.statedir import Converged
 
 
 def subject_of(action: Action) -> str:

@@ -18,14 +18,13 @@ from types import FrameType
 
 from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
 from reconciler.apply import Report, Result, Status, apply_plan, state_lock
-from reconciler.desired import DesiredState, DesiredStateError, load_desired, parse_duration
+from reconciler.desired import DesiredState, DesiredStateError, ServiceSpec, load_desired
 from reconciler.failover import Failover
 from reconciler.observe import Observed, observe
 from reconciler.plan import LaunchClaude, Plan
 from reconciler.plan import plan as make_plan
-from reconciler.service._config import ServiceConfig, service_config
 from reconciler.service._crashloop import CrashLoops
-from reconciler.service._drift import drift_items, read_converged, write_converged
+from reconciler.service._drift import drift_items
 from reconciler.service._metrics import write_metrics
 from reconciler.statedir import StateDir, now_iso
 
@@ -70,14 +69,15 @@ class Service:
         self.interval_override = interval
         self.lock_timeout = lock_timeout
         self.hooks: tuple[Hook, ...] = (Failover(),) if hooks is None else hooks
-        self.book = AlertBook(state_dir / "alerts.json")
+        self.book = AlertBook(self.state)
         self.desired: DesiredState | None = None
-        self.config = ServiceConfig()
+        self.config = ServiceSpec()
         self.dispatcher = Dispatcher([], log_line=say)
         self.cycles = 0
         self.started = now_iso()
         self.noted: set[str] = set()
-        self.crashes = CrashLoops(state_dir / "crashloops.json", 30.0, 600.0)
+        self.crashes = CrashLoops(self.state, self.config.crashloop_window,
+                                  self.config.crashloop_max_backoff)
         self.stopping = False
         self.reload_requested = True
         self.seen: tuple[int, int, int] | None = None
@@ -106,32 +106,27 @@ class Service:
                 str(self.path): f"{first} ({len(exc.problems)} problem(s)); {kept}"}))
             return
         changed = self.desired is None or desired.digest != self.desired.digest
-        self._record_hand_swap(self.desired, desired)
         self.desired = desired
-        self.config = service_config(desired)
-        sinks, problems = build_sinks(self.config.alerts, parse_duration=parse_duration)
+        self.config = desired.service
+        sinks, problems = build_sinks(desired.alerts)
         self.dispatcher = Dispatcher(sinks, log_line=self.say)
         for problem in problems:
             self.say(f"warning: {problem}")
         self.crashes.window = self.config.crashloop_window
         self.crashes.max_backoff = self.config.crashloop_max_backoff
+        self._record_hand_swap(desired)
         self._emit(self.book.update("invalid_desired", {}))
         if changed:
             self.say(f"desired state loaded: {self.path} (active {desired.active_account})")
 
-    def _record_hand_swap(self, old: DesiredState | None, new: DesiredState) -> None:
-        """An edit of active_account that no command or failover recorded was made by hand."""
-        previous = old.active_account if old is not None else None
-        if previous is None:
-            converged = read_converged(self.state)
-            previous = converged.active_account if converged is not None else None
-        if previous is None or previous == new.active_account:
+    def _record_hand_swap(self, new: DesiredState) -> None:
+        try:
+            previous = self.state.settle_active(new.active_account)
+        except OSError as exc:  # the history is worth less than the loop
+            self.say(f"active account not recorded: {exc}")
             return
-        last = self.state.read_swaps(1)
-        if last and last[-1].get("to") == new.active_account:
-            return
-        self.state.append_swap(previous, new.active_account, "hand")
-        self.say(f"swap by hand: {previous} -> {new.active_account}")
+        if previous is not None:
+            self.say(f"swap by hand: {previous} -> {new.active_account}")
 
     def cycle(self) -> CycleOutcome | None:
         if self.reload_requested or _stat_key(self.path) != self.seen:
@@ -139,7 +134,7 @@ class Service:
         desired = self.desired
         if desired is None:
             return None
-        with state_lock(self.state.root, timeout=self.lock_timeout, on_wait=self.say):
+        with state_lock(self.state.lock_path, timeout=self.lock_timeout, on_wait=self.say):
             observed = observe(desired, self.state)
             self.crashes.observe(observed)
             held = self.crashes.held(observed.now)
@@ -149,11 +144,11 @@ class Service:
                 if note not in self.noted:
                     self.noted.add(note)
                     self.say(f"note: {note}")
-            converged = read_converged(self.state)
+            converged = self.state.read_converged()
             drift = drift_items(the_plan, desired, converged)
             alerts = self.book.update("drift", drift)
             report = None
-            if drift and self.config.drift_policy == "alert":
+            if drift and desired.drift.policy == "alert":
                 self.say(f"drift: {len(drift)} item(s); policy is alert, nothing applied")
             elif the_plan.actions or the_plan.conflicts:
                 report = apply_plan(the_plan, desired, self.state, on_result=self._on_result,
@@ -164,7 +159,7 @@ class Service:
             if clean and not reported_only:
                 self.last_converge = time.time()
                 if converged is None or converged.digest != desired.digest:
-                    write_converged(self.state, desired)
+                    self.state.write_converged(desired.digest, desired.active_account)
         alerts += self._after_apply(report, the_plan, observed.now)
         alerts += self.book.update("crashloop", self.crashes.looping())
         for hook in self.hooks:
@@ -236,7 +231,7 @@ class Service:
     def _write_metrics_file(self, path: Path, seconds: float, drift: int) -> None:
         write_metrics(path, {
             "last_cycle_seconds": seconds, "last_converge_timestamp_seconds": self.last_converge,
-            "drift_items": drift, "swaps_total": len(self.state.read_swaps(10_000)),
+            "drift_items": drift, "swaps_total": self.state.count_swaps(),
             "crashloops": len(self.crashes.looping()), "alerts_firing": self.book.count(),
         }, self.by_result)
 
@@ -262,7 +257,7 @@ class Service:
 
     def run(self, *, once: bool = False) -> int:
         self._signals()
-        with state_lock(self.state.root, name="service.lock", timeout=self.lock_timeout,
+        with state_lock(self.state.service_lock_path, timeout=self.lock_timeout,
                         on_wait=lambda m: self.say(f"{m}: another `reconcile run` is active")):
             self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
             while not self.stopping:

@@ -1,0 +1,42 @@
+"""The reconciler's own state directory. ``StateDir`` owns every file in it (names,
+modes, atomic writes); the records are frozen values that check what they read."""
+
+from reconciler.statedir._dir import StateDir
+from reconciler.statedir._files import (
+    DIR_MODE,
+    FILE_MODE,
+    default_state_dir,
+    ensure_private_dir,
+    now_iso,
+    read_json,
+    write_atomic,
+    write_json,
+)
+from reconciler.statedir._records import (
+    ActiveRecord,
+    Converged,
+    CrashRecord,
+    LaunchRecord,
+    LimitRecord,
+    PaneBook,
+    PromptRecord,
+)
+
+__all__ = [
+    "DIR_MODE",
+    "FILE_MODE",
+    "ActiveRecord",
+    "Converged",
+    "CrashRecord",
+    "LaunchRecord",
+    "LimitRecord",
+    "PaneBook",
+    "PromptRecord",
+    "StateDir",
+    "default_state_dir",
+    "ensure_private_dir",
+    "now_iso",
+    "read_json",
+    "write_atomic",
+    "write_json",
+]

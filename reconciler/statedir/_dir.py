@@ -1,0 +1,230 @@
+"""StateDir: every file of the state dir, its name, its mode and its atomic write.
+
+No other module names a file in here; each asks for the record it needs.
+
+    panes.json      launch records, learned prompts, sessions the pool created
+    active.json     who is active, since when, and why
+    swaps.jsonl     every swap, one line each
+    converged.json  the last clean converge (drift is measured from it)
+    limits.json     known usage limits
+    alerts.json     what is firing
+    crashloops.json launches in back-off
+    service.json    the running service: pid, start, cycles
+    lock            one apply at a time;  service.lock: one service at a time
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+from reconciler.statedir._files import (
+    FILE_MODE,
+    ensure_private_dir,
+    now_iso,
+    read_json,
+    write_atomic,
+    write_json,
+)
+from reconciler.statedir._records import (
+    ActiveRecord,
+    Converged,
+    CrashRecord,
+    LaunchRecord,
+    LimitRecord,
+    PaneBook,
+    PromptRecord,
+)
+
+R = TypeVar("R", LaunchRecord, PromptRecord)
+AUTOMATIC = frozenset({"limit", "return"})
+
+
+class StateDir:
+    """Paths and records under one state directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, name: str) -> Path:
+        return self.root / name
+
+    @property
+    def lock_path(self) -> Path:
+        return self._path("lock")
+
+    @property
+    def service_lock_path(self) -> Path:
+        return self._path("service.lock")
+
+    def _write(self, name: str, value: Any, *, sync: bool = True) -> None:
+        ensure_private_dir(self.root)
+        if sync:
+            write_json(self._path(name), value)
+        else:
+            write_atomic(self._path(name), (json.dumps(value) + "\n").encode(), sync=False)
+
+    # -- panes -----------------------------------------------------------------------
+
+    def read_panes(self) -> PaneBook:
+        path = self._path("panes.json")
+        raw = read_json(path)
+        if not isinstance(raw, dict):
+            raw = {"launches": self._old_records()} if not path.exists() else {}
+        ignored: list[str] = []
+        launches = self._section(raw, "launches", LaunchRecord.from_json, ignored)
+        prompts = self._section(raw, "prompts", PromptRecord.from_json, ignored)
+        created = raw.get("created")
+        names = frozenset(n for n in created if isinstance(n, str)) if isinstance(
+            created, list) else frozenset()
+        return PaneBook(launches, prompts, names, tuple(ignored))
+
+    def _section(self, raw: dict[str, Any], kind: str, build: Callable[[Any], R],
+                 ignored: list[str]) -> dict[str, R]:
+        """The records of one section by target; the ones that cannot be trusted are
+        left out, and ``ignored`` says which and why."""
+        out: dict[str, R] = {}
+        section = raw.get(kind)
+        for target, item in (section.items() if isinstance(section, dict) else ()):
+            try:
+                out[str(target)] = replace(build(item), target=str(target))
+            except ValueError as exc:
+                ignored.append(f"{self._path('panes.json')}: {kind}[{target!r}] ignored: {exc}")
+        return out
+
+    def _old_records(self) -> dict[str, Any]:
+        """Records from before ``panes.json`` (one file per pane under ``launches/``)."""
+        found: dict[str, Any] = {}
+        with contextlib.suppress(OSError):
+            for path in sorted(self._path("launches").glob("*.json")):
+                raw = read_json(path)
+                if isinstance(raw, dict) and isinstance(raw.get("target"), str):
+                    found[raw["target"]] = raw
+        return found
+
+    def update_panes(
+        self,
+        *,
+        launches: Iterable[LaunchRecord] = (),
+        prompts: Iterable[PromptRecord] = (),
+        created: Iterable[str] = (),
+        forget_sessions: Iterable[str] = (),
+    ) -> None:
+        """One atomic, fsynced write for a whole batch of records.
+
+        ``forget_sessions`` first drops what was known of those sessions' panes (their
+        shells are gone) and the pool's claim on those names; then the new records land.
+        """
+        book = self.read_panes()
+        gone = set(forget_sessions)
+        kept = {t: p for t, p in book.prompts.items() if t.rsplit("/", 1)[0] not in gone}
+        new_prompts = {**kept, **{p.target: p for p in prompts}}
+        new_launches = {**book.launches, **{r.target: r for r in launches}}
+        names = (set(book.created) - gone) | set(created)
+        self._write("panes.json", {
+            "launches": {t: asdict(r) for t, r in sorted(new_launches.items())},
+            "prompts": {t: asdict(p) for t, p in sorted(new_prompts.items())},
+            "created": sorted(names),
+        })
+
+    # -- who is active ---------------------------------------------------------------
+
+    def read_active(self) -> ActiveRecord | None:
+        return ActiveRecord.from_json(read_json(self._path("active.json")))
+
+    def record_swap(self, previous: str, account: str, reason: str) -> None:
+        """A swap, whoever made it: one line in the history, and the active record."""
+        ensure_private_dir(self.root)
+        now = now_iso()
+        line = json.dumps({"time": now, "from": previous, "to": account, "reason": reason})
+        fd = os.open(self._path("swaps.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                     FILE_MODE)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(line + "\n")
+        old = self.read_active()
+        automatic = now if reason in AUTOMATIC else (old.last_automatic if old else None)
+        self._write("active.json", asdict(ActiveRecord(account, now, reason, automatic)))
+
+    def settle_active(self, account: str) -> str | None:
+        """The desired file names ``account``: record it. ``swap`` and failover record
+        their swaps themselves, so any other change was an edit by hand; the account it
+        replaced is returned then."""
+        record = self.read_active()
+        if record is None:
+            self._write("active.json", asdict(ActiveRecord(account, now_iso(), "initial")))
+        elif record.account != account:
+            self.record_swap(record.account, account, "hand")
+            return record.account
+        return None
+
+    def read_swaps(self, last: int = 10) -> list[dict[str, Any]]:
+        try:
+            lines = self._path("swaps.jsonl").read_text().splitlines()
+        except OSError:
+            return []
+        swaps = []
+        for line in lines[-last:]:
+            try:
+                swaps.append(json.loads(line))
+            except ValueError:
+                continue
+        return swaps
+
+    def count_swaps(self) -> int:
+        try:
+            with self._path("swaps.jsonl").open("rb") as handle:
+                return sum(1 for _line in handle)
+        except OSError:
+            return 0
+
+    # -- converge, limits, alerts, crash loops, the service ----------------------------
+
+    def read_converged(self) -> Converged | None:
+        return Converged.from_json(read_json(self._path("converged.json")))
+
+    def write_converged(self, digest: str, active_account: str) -> None:
+        self._write("converged.json", asdict(Converged(digest, now_iso(), active_account)))
+
+    def read_limits(self) -> dict[str, LimitRecord]:
+        raw = read_json(self._path("limits.json"))
+        limits: dict[str, LimitRecord] = {}
+        for name, item in (raw.items() if isinstance(raw, dict) else ()):
+            try:
+                limits[str(name)] = LimitRecord.from_json(item)
+            except (KeyError, TypeError, ValueError):
+                continue
+        return limits
+
+    def write_limits(self, limits: Mapping[str, LimitRecord]) -> None:
+        self._write("limits.json", {n: lim.to_json() for n, lim in sorted(limits.items())})
+
+    def read_alerts(self) -> dict[str, dict[str, str]]:
+        raw = read_json(self._path("alerts.json"))
+        if not isinstance(raw, dict):
+            return {}
+        return {str(kind): {str(s): str(m) for s, m in subjects.items()}
+                for kind, subjects in raw.items() if isinstance(subjects, dict)}
+
+    def write_alerts(self, firing: Mapping[str, Mapping[str, str]]) -> None:
+        self._write("alerts.json", {k: dict(v) for k, v in firing.items()})
+
+    def read_crashloops(self) -> dict[str, CrashRecord]:
+        raw = read_json(self._path("crashloops.json"))
+        return {str(t): r for t, item in (raw.items() if isinstance(raw, dict) else ())
+                if (r := CrashRecord.from_json(item)) is not None}
+
+    def write_crashloops(self, states: Mapping[str, CrashRecord]) -> None:
+        self._write("crashloops.json", {t: asdict(s) for t, s in states.items()})
+
+    def read_service(self) -> dict[str, Any] | None:
+        raw = read_json(self._path("service.json"))
+        return raw if isinstance(raw, dict) else None
+
+    def write_service(self, status: Mapping[str, Any]) -> None:
+        """The running service's pid and last cycle; advisory, so not fsynced."""
+        self._write("service.json", dict(status), sync=False)

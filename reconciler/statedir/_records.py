@@ -1,0 +1,168 @@
+"""The records of the state dir, as frozen values that check what they read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reconciler.claudecode import SessionId, session_id
+
+
+@dataclass(frozen=True)
+class LaunchRecord:
+    """What the reconciler last did to one pane's Claude.
+
+    ``pending_relaunch`` is set just before a Claude is stopped and cleared once
+    it runs again, so a crash in between still relaunches the right session id.
+    """
+
+    target: str
+    session_id: SessionId
+    cwd: str
+    account: str
+    pending_relaunch: bool = False
+    pid: int | None = None
+    time: str = ""
+
+    @classmethod
+    def from_json(cls, raw: Any) -> LaunchRecord:
+        """The record, or ValueError saying why it cannot be trusted."""
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")  # noqa: TRY004  (one error kind: "untrusted")
+        sid = session_id(raw.get("session_id"))
+        if sid is None:
+            raise ValueError(f"session_id {str(raw.get('session_id'))[:60]!r} is not a "
+                             "canonical session id")
+        pid = raw.get("pid")
+        if pid is not None and (not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0):
+            raise ValueError(f"pid {pid!r} is not a process id")
+        try:
+            return cls(target=str(raw["target"]), session_id=sid, cwd=str(raw["cwd"]),
+                       account=str(raw["account"]),
+                       pending_relaunch=bool(raw.get("pending_relaunch", False)),
+                       pid=pid, time=str(raw.get("time", "")))
+        except KeyError as exc:
+            raise ValueError(f"{exc.args[0]} is missing") from None
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    """What a pane's shell shows on an empty command line, seen at a moment nothing could
+    have been typed there (the session just created, or right after a Claude we stopped
+    left while no client was attached). Valid only for that shell process."""
+
+    target: str
+    shell_pid: int
+    prompt: str
+    time: str = ""
+
+    @classmethod
+    def from_json(cls, raw: Any) -> PromptRecord:
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")  # noqa: TRY004  (one error kind: "untrusted")
+        pid, prompt = raw.get("shell_pid"), raw.get("prompt")
+        if not isinstance(pid, int) or isinstance(pid, bool) or not isinstance(prompt, str):
+            raise ValueError("shell_pid or prompt is missing or of the wrong type")  # noqa: TRY004
+        return cls(str(raw.get("target", "")), pid, prompt, str(raw.get("time", "")))
+
+
+@dataclass(frozen=True)
+class PaneBook:
+    """Everything the state dir remembers about panes, read in one go."""
+
+    launches: dict[str, LaunchRecord] = field(default_factory=dict)
+    prompts: dict[str, PromptRecord] = field(default_factory=dict)
+    created: frozenset[str] = frozenset()
+    """Session names the autonomous pool created (it may shrink only those)."""
+    ignored: tuple[str, ...] = ()
+    """Records that could not be trusted, with the reason, for the user to see."""
+
+
+@dataclass(frozen=True)
+class ActiveRecord:
+    """Who is active and since when, written with every swap, whoever made it; the one
+    place the failover's cooldown and its "moved away" alert read."""
+
+    account: str
+    since: str
+    reason: str
+    """``hand``, ``command``, ``limit``, ``return``, or ``initial``."""
+    last_automatic: str | None = None
+    """When failover last swapped (``limit`` or ``return``), for the cooldown."""
+
+    @classmethod
+    def from_json(cls, raw: Any) -> ActiveRecord | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("account"), str):
+            return None
+        last = raw.get("last_automatic")
+        return cls(raw["account"], str(raw.get("since", "")), str(raw.get("reason", "")),
+                   last if isinstance(last, str) else None)
+
+    @property
+    def automatic_at(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.last_automatic) if self.last_automatic else None
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Converged:
+    """The last clean converge: later pending actions under the same digest are drift."""
+
+    digest: str
+    time: str
+    active_account: str
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Converged | None:
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return cls(str(raw["digest"]), str(raw["time"]), str(raw["active_account"]))
+        except KeyError:
+            return None
+
+
+@dataclass(frozen=True)
+class LimitRecord:
+    """An account's usage limit as the reconciler knows it."""
+
+    account: str
+    resets_at: datetime
+    kind: str
+    reason: str
+    detected_at: datetime
+
+    def to_json(self) -> dict[str, str]:
+        return {"account": self.account, "resets_at": self.resets_at.isoformat(),
+                "kind": self.kind, "reason": self.reason,
+                "detected_at": self.detected_at.isoformat()}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> LimitRecord:
+        """The limit, or ValueError/KeyError/TypeError when the record is not one."""
+        return cls(str(raw["account"]), datetime.fromisoformat(str(raw["resets_at"])),
+                   str(raw.get("kind", "usage")), str(raw.get("reason", "")),
+                   datetime.fromisoformat(str(raw["detected_at"])))
+
+
+@dataclass(frozen=True)
+class CrashRecord:
+    """A pane whose Claude keeps exiting right after its launch."""
+
+    count: int
+    until: str
+    """ISO time before which no launch is tried."""
+    last_launch: str
+    """Launch-record time already counted, so one crash is counted once."""
+
+    @classmethod
+    def from_json(cls, raw: Any) -> CrashRecord | None:
+        if not isinstance(raw, dict):
+            return None
+        try:
+            return cls(int(raw["count"]), str(raw["until"]), str(raw["last_launch"]))
+        except (KeyError, TypeError, ValueError):
+            return None
