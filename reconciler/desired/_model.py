@@ -149,7 +149,7 @@ class TelegramSinkSpec:
     never from the desired file, so it is never in a plan or a log."""
 
     chat_id: str
-    token_env: str = "TELEGRAM_BOT_TOKEN"
+    token_env: str = "TELEGRAM_BOT_TOKEN"  # noqa: S105  (the name of a variable, not a token)
     token_file: Path | None = None
     api_base: str = "https://api.telegram.org"
     timeout: float = 5.0
