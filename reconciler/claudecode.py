@@ -7,6 +7,7 @@ rule, the same idea of a session id, the same resume hint and the same idea of
 
 from __future__ import annotations
 
+import enum
 import re
 import shlex
 from collections.abc import Collection, Sequence
@@ -32,6 +33,7 @@ _SESSION_FLAGS = frozenset({*_ID_FLAGS, "--continue", "-c"})
 _NATIVE_NAMES = frozenset({"claude", "claude.exe"})
 _NATIVE_DIRS = ("/claude/versions/", "/@anthropic-ai/claude-code")
 _PACKAGE_DIR = "/@anthropic-ai/claude-code/"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _INTERPRETERS = re.compile(r"(node|nodejs|bun|deno|sh|bash|dash|zsh|pypy[0-9.]*|python[0-9.]*)")
 
 
@@ -62,24 +64,38 @@ def last_resume_hint(pane_text: str) -> str | None:
     return found[-1] if found else None
 
 
-def is_claude_executable(exe: str, argv: Sequence[str], script: str | None,
-                         known: Collection[str]) -> bool:
+class Recognised(enum.Enum):
+    """How sure we are that a process is a Claude."""
+
+    CLAUDE = "claude"
+    """Claude Code itself: the native binary, or node running Claude Code's package."""
+    LAUNCHER = "launcher"
+    """The launch command or ``claude`` on PATH: a Claude, or a wrapper that starts one
+    (``op run -- claude``); a Claude under it is the real one."""
+
+
+def recognise(exe: str, script: str | None, known: Collection[str]) -> Recognised | None:
     """Is a process with this executable a Claude?
 
     ``exe`` is the realpath of ``/proc/<pid>/exe``; ``script`` the realpath of the first
     non-option argument when ``exe`` is an interpreter (node, python, sh...), else None;
-    ``known`` the realpaths of executables that are Claude here (the launch command,
-    ``claude`` on PATH). The native binary, node running Claude Code's package, and a
-    script that is the launch command are Claudes; ``vim claude`` is not.
+    ``known`` the realpaths of executables that start Claude here (the launch command,
+    ``claude`` on PATH). Recognised by what runs, never by an argv word: ``vim claude``
+    is not a Claude.
     """
-    del argv  # recognised by what runs, never by what it was called
-    if exe in known or PurePath(exe).name in _NATIVE_NAMES:
-        return True
-    if any(part in exe for part in _NATIVE_DIRS):
-        return True
-    if script is None or not is_interpreter(exe):
-        return False
-    return script in known or _PACKAGE_DIR in script
+    if PurePath(exe).name in _NATIVE_NAMES or any(part in exe for part in _NATIVE_DIRS):
+        return Recognised.CLAUDE
+    if script is not None and is_interpreter(exe) and _PACKAGE_DIR in script:
+        return Recognised.CLAUDE
+    if exe in known or (script is not None and is_interpreter(exe) and script in known):
+        return Recognised.LAUNCHER
+    return None
+
+
+def terminal_safe(text: str) -> bool:
+    """No control characters: typed into a terminal, ``^U`` or ``^C`` inside a quoted
+    word would still erase or interrupt the line before the shell ever sees quotes."""
+    return not _CONTROL.search(text)
 
 
 def is_interpreter(exe: str) -> bool:
@@ -134,6 +150,10 @@ def launch_line(
     """
     if session_id(session) is None:
         raise ValueError(f"not a canonical session id: {session!r}")
+    unsafe = [w for w in (str(home), str(cwd), *command, *(v for _k, v in env))
+              if not terminal_safe(w)]
+    if unsafe:
+        raise ValueError(f"control characters in {unsafe[0]!r}: not typed into a terminal")
     assignments = [f"{CONFIG_ENV}={shlex.quote(str(home))}"]
     assignments += [f"{key}={REDACTED if redact else shlex.quote(value)}" for key, value in env]
     flag = "--resume" if resume else "--session-id"

@@ -124,8 +124,9 @@ def fmt_all(*conditions: str) -> str:
     return result
 
 
-def if_format(target: str, condition: str, then: str, otherwise: str) -> list[str]:
+def if_format(target: str, condition: str, then: str, otherwise: str | None = None) -> list[str]:
     """``if-shell -F``: the server evaluates ``condition`` on ``target`` and runs one branch
     in the same step, so nothing a client sends can fall between the check and the act.
     The branches are parsed by tmux: they must hold only ids, names and numbers we made."""
-    return ["if-shell", "-F", "-t", target, condition, then, otherwise]
+    return ["if-shell", "-F", "-t", target, condition, then,
+            *([otherwise] if otherwise is not None else [])]

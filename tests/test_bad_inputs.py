@@ -103,6 +103,12 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
      "failover.order"),
     ("drift policy unknown", "version: 1", "version: 1\ndrift: {policy: ignore}", 2,
      "drift.policy"),
+    ("launch env sets the config dir", "stop_timeout: 5s}",
+     "stop_timeout: 5s, env: {CLAUDE_CONFIG_DIR: /x}}", 13, "launch.env.CLAUDE_CONFIG_DIR"),
+    ("launch env value with a newline", "stop_timeout: 5s}",
+     'stop_timeout: 5s, env: {X: "a\\nb"}}', 13, "launch.env.X"),
+    ("failover order names no account", "version: 1",
+     "version: 1\nfailover: {order: [work, nobody]}", 2, "failover.order[1]"),
 ]
 
 

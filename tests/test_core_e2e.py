@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from _fixtures import World, wait_for
@@ -157,3 +163,34 @@ def test_json_plan_document(world: World) -> None:
     assert doc["active_account"] == "work" and doc["changes"] == len(doc["actions"])
     assert {a["symbol"] for a in doc["actions"]} <= {"+", "~", "-", "↻"}
     assert "Plan:" in done.stderr
+
+
+def test_the_demo_runs_and_leaves_nothing_running(tmp_path: Path) -> None:
+    """`reconcile demo` as a new user runs it: its own HOME, its own tmux server (under the
+    caller's TMUX_TMPDIR), and nothing of it left once it returns."""
+    tmux_dir = Path(tempfile.mkdtemp(prefix="rcl-demo-"))
+    env = {**os.environ, "TMUX_TMPDIR": str(tmux_dir)}
+    try:
+        done = subprocess.run([sys.executable, "-m", "reconciler", "demo"],
+                              capture_output=True, text=True, timeout=120, env=env, check=False)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        assert "Every Claude resumed on 'personal' with its own session id" in done.stdout
+        socket = re.search(r"tmux socket -L (\S+)", done.stdout)
+        assert socket is not None
+        alive = subprocess.run(["tmux", "-L", socket.group(1), "ls"], capture_output=True,
+                               env=env, check=False)
+        assert alive.returncode != 0 and b"no server running" in alive.stderr
+    finally:
+        shutil.rmtree(tmux_dir, ignore_errors=True)
+    sandbox = re.search(r"HOME=(\S+)/home,", done.stdout)
+    assert sandbox is not None
+    leftovers = [e.name for e in os.scandir("/proc") if e.name.isdigit()
+                 and sandbox.group(1).encode() in _cmdline(e.name)]
+    assert leftovers == [], "no stand-in claude outlives the demo"
+
+
+def _cmdline(pid: str) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

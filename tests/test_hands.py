@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from _fixtures import World, wait_for
@@ -93,20 +93,21 @@ def remove_deep_tree(root: Path) -> None:
 
 
 @contextlib.contextmanager
-def attached(world: World, session: str) -> Iterator[None]:
-    """A real client attached to ``session`` (a terminal made by script(1))."""
+def attached(world: World, session: str) -> Iterator[IO[bytes]]:
+    """A real client attached to ``session`` (a terminal made by script(1)); what is
+    written to the yielded stream is typed on that client's keyboard."""
     env = {**world.sandbox.env(), "TERM": "xterm"}
     client = subprocess.Popen(
         ["script", "-qfec", f"tmux -L {world.sandbox.socket_name} attach -t ={session}",
          "/dev/null"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL, env=env)
+    assert client.stdin is not None
     wait_for(lambda: world.tmux("display", "-p", "-t", f"={session}:",
                                 "#{session_attached}").stdout.strip() == "1")
     try:
-        yield
+        yield client.stdin
     finally:
         world.tmux("detach-client", "-s", f"={session}")
-        assert client.stdin is not None
         client.stdin.close()
         client.wait(10)
 
@@ -156,24 +157,57 @@ def test_a_shell_the_reconciler_did_not_start_is_never_typed_into(world: World) 
     assert line_of(world, "=api:").endswith("$"), "nothing was typed"
 
 
-def test_attached_pane_with_unknown_prompt_keeps_its_claude(world: World) -> None:
-    world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
-    world.start_by_hand("=api:")
-    before = world.claudes_when(1)["api/0"]
-    with attached(world, "api"):
+@pytest.mark.parametrize(("shell", "how"), [("sh", "send-keys"), ("bash", "send-keys"),
+                                           ("sh", "attached client")])
+def test_text_typed_into_a_claude_never_reaches_the_shell_after_a_swap(
+        world_with: Callable[..., World], shell: str, how: str) -> None:
+    """Keys a person typed into the Claude being moved (and not read by it yet) are
+    flushed while the reconciler holds the pane; keys typed during the swap are dropped."""
+    world = world_with()
+    if shell == "bash":
+        profile = world.sandbox.home / ".profile"
+        profile.write_text(profile.read_text() + "PS1='$ ' exec bash --norc --noprofile\n")
+    assert world.reconcile("apply").returncode == 0
+    before = world.claudes_when(2)
+    typed = f"touch {PWNED}"
+    with attached(world, "api") if how == "attached client" else contextlib.nullcontext() as client:
+        if client is None:
+            world.tmux("send-keys", "-t", "=api:", "-l", typed)
+        else:
+            client.write(typed.encode())
+            client.flush()
+        wait_for(lambda: typed in world.tmux("capture-pane", "-p", "-t", "=api:").stdout)
         world.set_desired("active_account: work", "active_account: personal")
-        assert "has a client attached" in conflicts(world)["launch:api/0"]
-        assert world.reconcile("apply").returncode == 1
-        assert world.claudes()["api/0"]["claude_pid"] == before["claude_pid"]
-    # Detached: its Claude moves, and the prompt drawn after it left is learned on the way.
-    after = wait_for(lambda: world.reconcile("apply").returncode == 0
-                     and world.claudes_when(2)["api/0"], SLOW, interval=0.5)
-    assert after["session_id"] == before["session_id"] and after["account"] == "personal"
+        assert world.reconcile("apply").returncode == 0
+    after = world.claudes_when(2)
+    assert after["api/0"]["session_id"] == before["api/0"]["session_id"]
+    assert after["api/0"]["account"] == "personal"
+    assert not list(world.sandbox.root.rglob(PWNED)) and not Path(PWNED).exists()
+    assert learned_prompt(world, "api/0") == "$"
+    assert world.tmux("display", "-p", "-t", "=api:", "#{pane_input_off}").stdout.strip() == "0"
+
+
+def test_a_keyboard_left_held_by_a_crash_is_given_back(world: World) -> None:
+    from reconciler.apply import FAULT_ENV
+
+    assert world.reconcile("apply").returncode == 0
+    world.set_desired("active_account: work", "active_account: personal")
+    trace = world.sandbox.root / "trace"
+    world.reconcile("plan")  # nothing held yet
+    crashed = world.reconcile("apply", env={FAULT_ENV: "3", "RECONCILER_FAULT_TRACE": str(trace)})
+    assert crashed.returncode == -9, trace.read_text()
+    held = world.tmux("list-panes", "-a", "-F", "#{pane_input_off}#{@reconciler-held}").stdout
+    assert "11" in held.split(), "a pane was left held by the crash"
+    assert "give the keyboard of" in world.reconcile("plan").stdout
+    assert world.reconcile("apply").returncode == 0
+    held = world.tmux("list-panes", "-a", "-F", "#{pane_input_off}#{@reconciler-held}").stdout
+    assert set(held.split()) == {"0"}
+    assert {r["account"] for r in world.claudes_when(2).values()} == {"personal"}
 
 
 def test_the_guard_types_nothing_when_the_pane_moved(world: World) -> None:
     """The tmux condition checked with the keys: a cursor elsewhere means no keys at all."""
-    from reconciler.apply._claude_ops import _typing  # the executor's own command builder
+    from reconciler.apply._launch import _typing  # the executor's own command builder
     from reconciler.observe import PaneInput, observe_tmux
     from reconciler.tmux import chained
 
@@ -210,6 +244,31 @@ def test_a_prompt_that_changes_is_learned_again_at_each_stop(
     assert learned_prompt(world, "api/0") != first
 
 
+def test_a_prompt_like_the_continuation_prompt_is_refused(world_with: Callable[..., World]) -> None:
+    """PS1 '> ' is also the shells' PS2: a fresh line and an unfinished command look
+    alike, so nothing is typed there."""
+    world = world_with()
+    profile = world.sandbox.home / ".profile"
+    profile.write_text(profile.read_text().replace("PS1='$ '", "PS1='> '"))
+    done = world.reconcile("apply")
+    assert done.returncode == 1 and "continuation prompt" in done.stdout
+    assert world.claudes() == {}
+
+
+def test_control_characters_in_a_claudes_cwd_are_never_typed(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    odd = world.sandbox.home / f"\x15touch {PWNED} #"
+    odd.mkdir()
+    world.type_in("=ccl-auto-0:", "cd \"$(printf '\\025touch " + PWNED + " #')\"")
+    world.start_by_hand("=ccl-auto-0:")
+    hand = world.claudes_when(3)["ccl-auto-0/0"]
+    world.set_desired("active_account: work", "active_account: personal")
+    assert "control characters" in conflicts(world)["launch:ccl-auto-0/0"]
+    assert world.reconcile("apply").returncode == 1
+    assert world.claudes()["ccl-auto-0/0"]["claude_pid"] == hand["claude_pid"]
+    assert not list(world.sandbox.root.rglob(PWNED)) and not Path(PWNED).exists()
+
+
 # -- 2. know what a Claude is ----------------------------------------------------------
 
 def test_a_program_named_with_claude_is_not_a_claude(world: World) -> None:
@@ -241,6 +300,28 @@ def test_an_execd_claude_is_seen_and_left_alone(world: World) -> None:
     assert "started with exec" in conflicts(world)["launch:api/0"]
     world.reconcile("apply")
     assert world.claudes()["api/0"]["claude_pid"] == pane_pid
+
+
+def test_a_wrapper_in_the_launch_command_is_not_mistaken_for_its_claude(world: World) -> None:
+    """``launch.command: with-secrets claude``: the wrapper is not the Claude. The Claude
+    under it is the one stopped, and the relaunch goes to the shell, not into a Claude."""
+    wrapper = world.sandbox.bin_dir / "with-secrets"
+    wrapper.write_text('#!/bin/sh\n"$@"\n')
+    wrapper.chmod(0o755)
+    claude = world.sandbox.bin_dir / "claude"
+    world.set_desired(f"command: {claude} ", f"command: {wrapper} {claude} ")
+    assert world.reconcile("apply").returncode == 0
+    before = world.claudes_when(2)["api/0"]
+    argv = Path(f"/proc/{before['claude_pid']}/cmdline").read_bytes().split(b"\0")
+    assert argv[1] == str(claude).encode(), "status names the Claude, not its wrapper"
+    world.set_desired("active_account: work", "active_account: personal")
+    assert world.reconcile("apply").returncode == 0
+    after = world.claudes_when(2)["api/0"]
+    assert (after["session_id"], after["account"]) == (before["session_id"], "personal")
+    transcripts = world.sandbox.home.glob(".claude-shared/projects/*/*.jsonl")
+    rows = [json.loads(line) for t in transcripts for line in t.read_text().splitlines()]
+    assert not [r for r in rows if "CLAUDE_CONFIG_DIR" in json.dumps(r.get("message", ""))], \
+        "no launch line was ever typed into a Claude"
 
 
 def test_process_table_knows_claudes_by_their_executable(tmp_path: Path) -> None:
@@ -410,6 +491,16 @@ def test_the_loop_survives_a_hung_tmux_and_a_pathological_tree(world: World) -> 
         remove_deep_tree(deep)
 
 
+def test_a_broken_alert_book_does_not_stop_the_loop(world: World) -> None:
+    world.sandbox.state_dir.mkdir(parents=True, exist_ok=True)
+    (world.sandbox.state_dir / "alerts.json").write_text('{"conflict": [], "cycle_failed": []}')
+    world.tmux("new-session", "-d", "-s", "api", "-c", str(world.sandbox.home / "src/api"))
+    world.start_service()
+    wait_for(lambda: world.service_cycles() >= 3, SLOW)
+    assert world.services[0].poll() is None
+    assert "Traceback" not in world.service_log()
+
+
 def test_each_failing_cycle_alerts_once_and_resolves(world: World) -> None:
     from reconciler.service import Service
 
@@ -452,7 +543,7 @@ def _stop_action(row: dict[str, Any], start: int) -> Any:
 
     return StopClaude(key="stop:x", kind=Kind.RELAUNCH, description="stop", target=row["pane"],
                       pane_id=row["pane_id"], pid=row["claude_pid"], start=start, timeout=3.0,
-                      shell_pid=0, quiet_mark=None)
+                      shell_pid=0, tty="")
 
 
 def _context(world: World) -> Any:
@@ -469,7 +560,7 @@ def _context(world: World) -> Any:
 def test_a_reused_pid_is_never_signalled(world: World) -> None:
     """The plan names a Claude by pid and start time: another start time is another
     process (the pid was reused), and nothing is signalled."""
-    from reconciler.apply._claude_ops import stop_claudes
+    from reconciler.apply._stop import stop_claudes
     from reconciler.observe import read_stat
 
     assert world.reconcile("apply").returncode == 0
@@ -485,16 +576,16 @@ def test_a_reused_pid_is_never_signalled(world: World) -> None:
 
 def test_without_pidfds_psutil_stops_the_same_way(world: World,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    from reconciler.apply import _claude_ops
+    from reconciler.apply import _stop
     from reconciler.observe import read_stat
 
-    monkeypatch.setattr(_claude_ops, "PIDFDS", False)
+    monkeypatch.setattr(_stop, "PIDFDS", False)
     assert world.reconcile("apply").returncode == 0
     row = world.claudes_when(2)["api/0"]
     stat = read_stat(row["claude_pid"])
     assert stat is not None
     ctx = _context(world)
-    assert _claude_ops.stop_claudes([_stop_action(row, stat.start + 1)], ctx) == {"stop:x": False}
+    assert _stop.stop_claudes([_stop_action(row, stat.start + 1)], ctx) == {"stop:x": False}
     assert world.claudes()["api/0"]["claude_pid"] == row["claude_pid"]
-    assert _claude_ops.stop_claudes([_stop_action(row, stat.start)], ctx) == {"stop:x": True}
+    assert _stop.stop_claudes([_stop_action(row, stat.start)], ctx) == {"stop:x": True}
     assert "api/0" not in world.claudes()

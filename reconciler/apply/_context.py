@@ -65,6 +65,8 @@ class ExecContext:
     """Sessions this apply created."""
     prompts: dict[str, PromptRecord] = field(default_factory=dict)
     """Empty prompts learned during this apply, by pane target."""
+    held: set[str] = field(default_factory=set)
+    """Panes whose keyboard this apply holds (given back by the end of it)."""
 
     @property
     def server(self) -> tuple[str, ...]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from reconciler.apply import _claude_ops, _fs_ops, _session_ops
+from reconciler.apply import _fs_ops, _launch, _session_ops, _stop
 from reconciler.apply._context import Checkpoints, ExecContext, Executor, Outcome, each
+from reconciler.apply._keyboard import release
 from reconciler.desired import DesiredState
 from reconciler.errors import RefusedError, TransientError
 from reconciler.observe import Identity
@@ -30,6 +31,7 @@ from reconciler.plan import (
     MergeIntoShared,
     MoveAside,
     Plan,
+    ReleaseInput,
     RememberSession,
     StopClaude,
     Symlink,
@@ -42,11 +44,12 @@ EXECUTORS: dict[type[Action], Executor] = {  # type: ignore[type-arg]
     MergeIntoShared: each(_fs_ops.merge_into_shared),
     Symlink: each(_fs_ops.symlink),
     EnsureSafetyHook: each(_fs_ops.ensure_safety_hook),
-    RememberSession: _claude_ops.remember_sessions,
-    StopClaude: _claude_ops.stop_claudes,
+    RememberSession: _stop.remember_sessions,
+    StopClaude: _stop.stop_claudes,
     CreateSession: _session_ops.create_sessions,
     KillSession: _session_ops.kill_sessions,
-    LaunchClaude: _claude_ops.launch_claudes,
+    LaunchClaude: _launch.launch_claudes,
+    ReleaseInput: _session_ops.release_inputs,
 }
 _TRANSIENT = (TransientError, BlockingIOError, InterruptedError)
 
@@ -134,20 +137,29 @@ def apply_plan(
         if on_result is not None:
             on_result(result)
 
-    for group in _groups(plan.actions):
-        ready: list[Action] = []
-        for action in group:
-            failed_dep = next((d for d in action.depends_on if d in down), None)
-            if should_stop is not None and should_stop():
-                emit(Result(action, Status.SKIPPED, "stopping", attempts=0))
-            elif failed_dep is not None:
-                emit(Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", 0))
-            else:
-                ready.append(action)
-        if ready:
-            for result in _run_batch(ready, ctx, policy):
-                emit(result)
+    try:
+        for group in _groups(plan.actions):
+            _run_group(group, ctx, policy, down=down, emit=emit, should_stop=should_stop)
+    finally:
+        release(ctx, set(ctx.held))  # no keyboard stays held past the apply
     return Report(tuple(results), plan.conflicts, plan.blocked)
+
+
+def _run_group(group: list[Action], ctx: ExecContext, policy: RetryPolicy, *, down: set[str],
+               emit: Callable[[Result], None], should_stop: Callable[[], bool] | None) -> None:
+    """One run of same-kind actions: the ones whose dependencies held go as one batch."""
+    ready: list[Action] = []
+    for action in group:
+        failed_dep = next((d for d in action.depends_on if d in down), None)
+        if should_stop is not None and should_stop():
+            emit(Result(action, Status.SKIPPED, "stopping", attempts=0))
+        elif failed_dep is not None:
+            emit(Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", 0))
+        else:
+            ready.append(action)
+    if ready:
+        for result in _run_batch(ready, ctx, policy):
+            emit(result)
 
 
 def _run_batch(batch: list[Action], ctx: ExecContext, policy: RetryPolicy) -> list[Result]:

@@ -27,13 +27,19 @@ Cli = Callable[[Sequence[str]], int]
 
 
 @contextlib.contextmanager
-def _sandbox_environ(sandbox: Sandbox) -> Iterator[None]:
+def _sandbox_environ(sandbox: Sandbox, keep: bool) -> Iterator[None]:
+    """Run inside the sandbox's environment (built from the caller's, before it is
+    cleared), and stop the sandbox's tmux server before the caller's comes back: the
+    server lives where the sandbox's TMUX_TMPDIR says."""
     saved = dict(os.environ)
+    inside = sandbox.env()
     os.environ.clear()
-    os.environ.update(sandbox.env())
+    os.environ.update(inside)
     try:
         yield
     finally:
+        if not keep:
+            kill_tmux_server(sandbox.socket_name)
         os.environ.clear()
         os.environ.update(saved)
 
@@ -83,7 +89,7 @@ def _run(root: Path, keep: bool, say: Say, main: Cli) -> int:
         say(f"=== {title}")
 
     try:
-        with _sandbox_environ(sandbox):
+        with _sandbox_environ(sandbox, keep):
             say(f"Sandbox: HOME={sandbox.home}, tmux socket -L {sandbox.socket_name}")
             _seed_existing_user_data(sandbox)
             step("1. Plan on a fresh machine (reconcile --dry-run)")
@@ -112,8 +118,6 @@ def _run(root: Path, keep: bool, say: Say, main: Cli) -> int:
     finally:
         if keep:
             say(f"\nKept: {root} (tmux -L {sandbox.socket_name} attach)")
-        else:
-            kill_tmux_server(sandbox.socket_name)
 
 
 def _verdict(

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.claudecode import NEVER_SHARED
+from reconciler.claudecode import CONFIG_ENV, NEVER_SHARED, terminal_safe
 from reconciler.desired._build import Builder
 from reconciler.desired._errors import DesiredStateError, Problem
 from reconciler.desired._model import DesiredState
@@ -226,6 +226,13 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
     for i, entry in enumerate(state.shared.entries):
         if entry in NEVER_SHARED:
             yield problem(("shared", "entries", i), f"{entry} belongs to one account; never share")
+    for key, value in state.launch.env:
+        if key == CONFIG_ENV:
+            yield problem(("launch", "env", key), f"{CONFIG_ENV} is set per account by the "
+                          "reconciler; remove it here (accounts[].home says where)")
+        elif not terminal_safe(value):
+            yield problem(("launch", "env", key), "has control characters (a newline would "
+                          "end the launch line early); not allowed")
     for i, name in enumerate(state.failover.order):
         if name not in names:
             yield problem(("failover", "order", i), f"{name!r} is not in accounts {names}")

@@ -77,18 +77,10 @@ class PaneInput:
     input_off: bool = False
     synchronized: bool = False
     """synchronize-panes: keys typed in another pane land in this one too."""
+    held: bool = False
+    """The reconciler holds this pane's input (``input_off`` is then its doing)."""
     cursor_x: int = 0
     cursor_y: int = 0
-
-    def quiet_since(self, now: float) -> str | None:
-        """A mark to recheck later that nobody attached meanwhile, or None when someone
-        is (or just was) attached. ``last_attached`` has whole seconds, so an attach in
-        the same second as the mark would leave it unchanged: such a mark is refused."""
-        if self.clients or self.linked:
-            return None
-        if self.last_attached and now - int(self.last_attached) < 2:
-            return None
-        return self.last_attached
 
     def blocks_typing(self) -> str | None:
         """Why tmux would not deliver our keys to the program as typed, if it would not."""
@@ -96,7 +88,7 @@ class PaneInput:
             return "is in a tmux mode (copy mode, choose-tree, ...)"
         if self.dead:
             return "is dead (its program exited and remain-on-exit holds it)"
-        if self.input_off:
+        if self.input_off and not self.held:
             return "has input disabled (select-pane -d)"
         if self.synchronized:
             return "has synchronize-panes on (keys typed elsewhere land there too)"
@@ -113,6 +105,7 @@ class PaneFact:
     pane_id: str
     pane_pid: int
     cwd: str
+    tty: str = ""
     claude: ClaudeFact | None = None
     shell: bool = True
     """The pane's own process is a login shell (from /etc/shells), so it can take a line."""
@@ -194,6 +187,9 @@ class Observed:
     """Dedicated session name -> its project's settings, read only when a safety hook is set."""
     notes: tuple[str, ...] = ()
     """Values the observer ignored (a session id that is not a UUID...), with the reason."""
+    seed: str = ""
+    """This host and state dir: new session ids are derived from it, so they are new per
+    machine yet the same in a plan and in the apply that follows it."""
 
     def prompt_of(self, pane: PaneFact) -> str | None:
         """The empty prompt learned for this pane's current shell, if any."""

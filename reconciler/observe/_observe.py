@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,4 +134,5 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
         live_sessions=registry.live,
         project_settings=_settings(desired),
         notes=(*book.ignored, *registry.notes),
+        seed=f"{socket.gethostname()}|{state.root.absolute()}",
     )

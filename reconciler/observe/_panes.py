@@ -21,7 +21,9 @@ The two free-text fields come quoted (``#{q:}``), so they cannot hold it unescap
 _NUMBERS = ("window_index", "pane_index", "pane_pid", "session_attached", "window_linked",
             "pane_in_mode", "pane_dead", "pane_input_off", "pane_synchronized", "cursor_x",
             "cursor_y")
-_FIELDS = ("pane_id", "session_last_attached", *_NUMBERS)
+HELD = "@reconciler-held"
+"""A pane option the applier sets while it holds the pane's input (see apply/_keyboard)."""
+_FIELDS = ("pane_id", "session_last_attached", "pane_tty", HELD, *_NUMBERS)
 PANE_FORMAT = SEP.join(
     [*("#{%s}" % f for f in _FIELDS), "#{q:session_name}", "#{q:pane_current_path}"])  # noqa: UP031
 _UNQUOTE = re.compile(r"\\(.)", re.DOTALL)
@@ -40,6 +42,7 @@ class PaneRow:
     pane_id: str
     pane_pid: int
     cwd: str
+    tty: str
     input: PaneInput
 
 
@@ -48,7 +51,7 @@ def parse_row(line: str) -> PaneRow | None:
     parts = line.split(SEP)
     if len(parts) != len(_FIELDS) + 2:
         return None
-    pane_id, last_attached, *numbers_text, name, path = parts
+    pane_id, last_attached, tty, held, *numbers_text, name, path = parts
     try:
         n = dict(zip(_NUMBERS, (int(x) for x in numbers_text), strict=True))
     except ValueError:
@@ -59,9 +62,9 @@ def parse_row(line: str) -> PaneRow | None:
         clients=n["session_attached"], last_attached=last_attached,
         linked=bool(n["window_linked"]), mode=bool(n["pane_in_mode"]), dead=bool(n["pane_dead"]),
         input_off=bool(n["pane_input_off"]), synchronized=bool(n["pane_synchronized"]),
-        cursor_x=n["cursor_x"], cursor_y=n["cursor_y"])
+        held=held == "1", cursor_x=n["cursor_x"], cursor_y=n["cursor_y"])
     return PaneRow(_UNQUOTE.sub(r"\1", name), n["window_index"], n["pane_index"], pane_id,
-                   n["pane_pid"], _UNQUOTE.sub(r"\1", path), facts)
+                   n["pane_pid"], _UNQUOTE.sub(r"\1", path), tty, facts)
 
 
 def parse_panes(stdout: str) -> tuple[PaneFact, ...]:
@@ -73,7 +76,7 @@ def parse_panes(stdout: str) -> tuple[PaneFact, ...]:
         n = ordinal.get(row.session_name, 0)
         ordinal[row.session_name] = n + 1
         panes.append(PaneFact(row.session_name, n, row.window_index, row.pane_index,
-                              row.pane_id, row.pane_pid, row.cwd, input=row.input))
+                              row.pane_id, row.pane_pid, row.cwd, tty=row.tty, input=row.input))
     return tuple(panes)
 
 

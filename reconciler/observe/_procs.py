@@ -18,9 +18,10 @@ from pathlib import Path, PurePath
 
 from reconciler.claudecode import (
     CONFIG_ENV,
-    is_claude_executable,
+    Recognised,
     is_interpreter,
     launch_words,
+    recognise,
     script_argument,
 )
 
@@ -130,6 +131,7 @@ class ClaudeProcess:
     argv: tuple[str, ...]
     config_dir: str | None
     cwd: str | None
+    recognised: Recognised = Recognised.CLAUDE
 
 
 @dataclass(frozen=True)
@@ -223,9 +225,11 @@ class ProcessTable:
         script = None
         if is_interpreter(exe) and (word := script_argument(argv)) is not None:
             script = os.path.realpath(os.path.join(cwd or "/", word))
-        if not is_claude_executable(exe, argv, script, self.identity.claude_paths):
+        found = recognise(exe, script, self.identity.claude_paths)
+        if found is None:
             return None
-        return ClaudeProcess(pid, stat.start, exe, argv, environ_value(pid, CONFIG_ENV), cwd)
+        return ClaudeProcess(pid, stat.start, exe, argv, environ_value(pid, CONFIG_ENV), cwd,
+                             found)
 
     def is_shell(self, pid: int) -> bool:
         exe = _link(f"{_PROC}/{pid}/exe")
@@ -237,13 +241,30 @@ class ProcessTable:
             return PaneProcesses(False, None, "(no process)", False)
         own = self.claude(pane_pid)
         if own is not None:  # `exec claude`: the pane's process is the Claude itself
-            return PaneProcesses(False, own, None, False)
+            return PaneProcesses(False, self._innermost(own), None, False)
         shell = self.is_shell(pane_pid)
         below = self.descendants(pane_pid)
         claude = next((c for pid in below if (c := self.claude(pid)) is not None), None)
-        inside = {claude.pid, *self.descendants(claude.pid)} if claude else set()
+        if claude is not None:
+            outer = claude.pid
+            claude = self._innermost(claude)
+            inside = {outer, *self.descendants(outer)}
+        else:
+            inside = set()
         others = any(pid not in inside for pid in below)
         return PaneProcesses(shell, claude, self._foreground(root, shell, claude), others)
+
+    def _innermost(self, claude: ClaudeProcess) -> ClaudeProcess:
+        """Under a launcher (a wrapper such as ``op run -- claude``, or the launch
+        command's own script) the real Claude is the one it started: that is the
+        process to signal, never the wrapper, which would leave its Claude behind."""
+        while claude.recognised is Recognised.LAUNCHER:
+            inner = next((c for pid in self.descendants(claude.pid)
+                          if (c := self.claude(pid)) is not None), None)
+            if inner is None:
+                return claude
+            claude = inner
+        return claude
 
     def _foreground(self, root: ProcStat, shell: bool, claude: ClaudeProcess | None) -> str | None:
         group = root.tpgid

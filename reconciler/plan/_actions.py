@@ -86,10 +86,16 @@ class StopClaude(Action):
     start: int
     timeout: float
     shell_pid: int
-    quiet_mark: str | None
-    """``session_last_attached`` when the plan saw no client attached, else None. If it
-    is unchanged once the Claude has left, nobody can have typed at the new prompt,
-    and the prompt is learned for the relaunch."""
+    tty: str
+    """The pane's terminal, whose unread input is flushed while the pane is held."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReleaseInput(Action):
+    """Give back the keyboard of a pane an interrupted apply left held."""
+
+    target: str
+    pane_id: str
 
 
 @dataclass(frozen=True, kw_only=True)

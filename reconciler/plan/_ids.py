@@ -48,9 +48,11 @@ class Claims:
         self.holders.pop(sid, None)
 
 
-def fresh_id(target: str, observed: Observed) -> SessionId:
-    """A new id, derived from the pane and the observation time so planning stays pure."""
-    return SessionId(str(uuid.uuid5(_NAMESPACE, f"{target}|{observed.now.isoformat()}")))
+def fresh_id(target: str, observed: Observed, previous: str | None) -> SessionId:
+    """A new id, derived (so planning stays pure, and ``--dry-run`` shows the id ``apply``
+    will use) from this host and state dir, the pane, and the id it had before (so a
+    session that must not resume gets another id at every launch)."""
+    return SessionId(str(uuid.uuid5(_NAMESPACE, f"{observed.seed}|{target}|{previous or ''}")))
 
 
 def _choice(sid: SessionId, source: str, cwd: str, observed: Observed) -> SessionChoice:
@@ -83,7 +85,8 @@ def for_idle_pane(
                     f" is already live in {holder}; not launching it twice")
         return _choice(record.session_id, "remembered before stop", record.cwd, observed)
     if not resume_allowed:
-        return SessionChoice(fresh_id(target, observed), False, "new (resume: false)")
+        previous = record.session_id if record is not None else None
+        return SessionChoice(fresh_id(target, observed, previous), False, "new (resume: false)")
     hint = session_id(last_resume_hint(pane.text or "")) if pane is not None else None
     candidates: list[tuple[SessionId, str]] = []
     if record is not None and record.pid is not None:
@@ -97,4 +100,5 @@ def for_idle_pane(
         if claims.holder(sid) is None:
             agrees = " (its exit hint agrees)" if hint == sid else ""
             return _choice(sid, source + agrees, cwd, observed)
-    return SessionChoice(fresh_id(target, observed), False, "new")
+    return SessionChoice(fresh_id(target, observed, record.session_id if record else None),
+                         False, "new")

@@ -17,6 +17,9 @@ from __future__ import annotations
 
 from reconciler.observe import PaneFact
 
+AMBIGUOUS = frozenset({"", ">"})
+"""Prompts that are also the shells' default continuation prompt (``PS2='> '``)."""
+
 
 def line_is_empty(line: str | None, prompt: str | None) -> bool:
     """The cursor's logical line shows the known empty prompt and nothing after it."""
@@ -40,6 +43,10 @@ def typing_blocker(pane: PaneFact, prompt: str | None) -> str | None:
         return (f"{where}: its shell's empty prompt was never seen (the reconciler did not"
                 " start that shell), so text typed there cannot be ruled out; start claude"
                 " there yourself, or close the session and the reconciler will create it")
+    if prompt.rstrip() in AMBIGUOUS:
+        return (f"{where}: its prompt {prompt!r} looks like a shell's continuation prompt "
+                "(PS2), so a fresh line cannot be told from an unfinished command; give "
+                "the shell a prompt of its own")
     if pane.line is None:
         return f"{where}: its command line could not be read; retried next cycle"
     if not line_is_empty(pane.line, prompt):

@@ -25,6 +25,7 @@ def plan(desired: DesiredState, observed: Observed) -> Plan:
     merges, links = _files.merges_and_links(desired, observed)
     sessions = _sessions.plan_sessions(desired, observed)
     ordered: list[Action | Conflict] = [
+        *sessions.release,
         *_files.shared_dirs(desired, observed),
         *_files.homes(desired, observed),
         *merges,

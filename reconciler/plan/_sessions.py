@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reconciler.claudecode import terminal_safe
 from reconciler.desired import DesiredState
 from reconciler.observe import (
     Observed,
@@ -27,6 +28,7 @@ from reconciler.plan._actions import (
     KillSession,
     Kind,
     LaunchClaude,
+    ReleaseInput,
     RememberSession,
     StopClaude,
 )
@@ -45,6 +47,7 @@ def session_key(name: str) -> str:
 class SessionPhases:
     """Actions of the session half, by phase, in the order the plan runs them."""
 
+    release: list[Action | Conflict] = field(default_factory=list)
     remember: list[Action | Conflict] = field(default_factory=list)
     stop: list[Action | Conflict] = field(default_factory=list)
     create: list[Action | Conflict] = field(default_factory=list)
@@ -63,6 +66,7 @@ def plan_sessions(desired: DesiredState, observed: Observed) -> SessionPhases:
     moving: set[str] = set()
     for panes in sessions.values():
         for pane in panes:
+            planner.release_stale_hold(pane)
             if planner.must_stop(pane) and planner.stop_and_relaunch(pane):
                 moving.add(pane.session_name)
     planner.dedicated(sessions)
@@ -81,6 +85,16 @@ class _SessionPlanner:
         self.ready = (dir_key(home.home), *(entry_key(home.name, e)
                                             for e in desired.shared.entries))
         """A Claude may only start once the active home and its shared links are in place."""
+
+    def release_stale_hold(self, pane: PaneFact) -> None:
+        """A pane still held (its input off) by an apply that did not finish: give its
+        keyboard back before anything else."""
+        if pane.input.held:
+            self.phases.release.append(ReleaseInput(
+                key=f"release:{pane.target}", kind=Kind.CHANGE, target=pane.target,
+                pane_id=pane.pane_id,
+                description=f"give the keyboard of {pane.target} back (held by an apply "
+                            "that did not finish)"))
 
     def must_stop(self, pane: PaneFact) -> bool:
         """On another account, or a Claude we already meant to stop (a crash came between)."""
@@ -118,7 +132,7 @@ class _SessionPlanner:
         self.phases.stop.append(StopClaude(
             key=stop, kind=Kind.RELAUNCH, target=pane.target, pane_id=pane.pane_id,
             pid=claude.pid, start=claude.start, timeout=self.desired.launch.stop_timeout,
-            shell_pid=pane.pane_pid, quiet_mark=pane.input.quiet_since(self.now),
+            shell_pid=pane.pane_pid, tty=pane.tty,
             depends_on=(remember, *self.ready), description=f"stop {what}",
         ))
         safety = self._safety(pane.session_name)
@@ -138,10 +152,10 @@ class _SessionPlanner:
         blocked = pane.input.blocks_typing()
         if blocked is not None:
             return f"{target} {blocked}: claude would not be started again, so it is not moved"
-        if pane.input.quiet_since(self.now) is None and self.observed.prompt_of(pane) is None:
-            return (f"{target} has a client attached and its shell's empty prompt was never "
-                    "seen: not moving its Claude while someone may type there; it moves once "
-                    "the session is detached")
+        cwd = (pane.claude.cwd if pane.claude else None) or pane.cwd
+        if not terminal_safe(cwd):
+            return (f"{target}: its working directory has control characters; a launch line "
+                    "holding it is never typed, so its Claude is not moved")
         return None
 
     def _launch(self, *, target: str, session_name: str, pane: PaneFact | None, cwd: str,
@@ -178,10 +192,13 @@ class _SessionPlanner:
                                claims=self.claims)
         if isinstance(choice, str):
             return Conflict(key, choice)
-        self.claims.take(choice.session_id, target)
         pending = record is not None and record.pending_relaunch
-        return self._launch(target=target, session_name=session_name, pane=pane,
-                            cwd=record.cwd if pending and record is not None else cwd,
+        cwd = record.cwd if pending and record is not None else cwd
+        if not terminal_safe(cwd):
+            return Conflict(key, f"{target}: the working directory {cwd!r} has control "
+                                 "characters; a launch line holding it is never typed")
+        self.claims.take(choice.session_id, target)
+        return self._launch(target=target, session_name=session_name, pane=pane, cwd=cwd,
                             choice=choice, relaunch=pending, depends_on=depends_on)
 
     def _safety(self, session_name: str) -> tuple[str, ...]:

@@ -191,13 +191,13 @@ class Service:
         try:
             self.state.write_service({"pid": os.getpid(), "started": self.started,
                                       "cycles": self.cycles, "last_cycle": now_iso()})
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001  (advisory: never worth the loop)
             self.say(f"service status not written: {exc}")
 
     def _safe_emit(self, kind: str, current: dict[str, str]) -> None:
         try:
             self._emit(self.book.update(kind, current))
-        except OSError as exc:  # the state dir itself may be what is failing
+        except Exception as exc:  # noqa: BLE001  (the state dir itself may be what is failing)
             if current:
                 self.say(f"alert {kind} not recorded: {exc}")
                 self._emit([Alert(kind, "firing", *next(iter(current.items())))])
@@ -225,7 +225,7 @@ class Service:
             return
         try:
             self._write_metrics_file(self.config.metrics_file, seconds, drift)
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001  (advisory: never worth the loop)
             self.say(f"metrics not written: {exc}")
 
     def _write_metrics_file(self, path: Path, seconds: float, drift: int) -> None:

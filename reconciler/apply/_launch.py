@@ -1,21 +1,15 @@
-"""Claude executors: remember, stop and launch, each for a whole batch at once.
+"""Launch executor: the second half of moving a Claude, and every first start.
 
-* remember: every record of the batch in one fsynced write, before any stop.
-* stop: the process is named by pid *and* start time and signalled through a pidfd
-  (psutil where the kernel has none), so a reused pid is never signalled; one SIGTERM
-  wave, one wait on every pidfd, SIGKILL for whoever is left. Then, where nobody was
-  attached, the prompt the shell draws is learned for the relaunch.
-* launch: checked again at the last moment (the one process table, the pane's line),
-  then typed under a tmux condition the server checks in the same step as the keys
-  (pane, cursor and mode unchanged); one chained call for the batch, one shared wait.
+Each pane is checked again at the last moment (the one process table, the pane's
+line against the prompt learned for its shell), then the whole batch is typed in one
+chained tmux call, each line under a condition tmux checks in the same step as the keys
+(pane, cursor and mode unchanged; a held keyboard is given back right there). One
+shared wait for every Claude; records and prompts land in one write.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import select
-import signal
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,7 +17,7 @@ from dataclasses import replace
 from reconciler import tmux
 from reconciler.apply._context import ExecContext, Outcome, now_iso
 from reconciler.apply._errors import ActionError, RefusedError, TransientError
-from reconciler.apply._prompts import Watch, learn_prompts
+from reconciler.apply._keyboard import HELD, release
 from reconciler.claudecode import launch_line
 from reconciler.observe import (
     PaneFact,
@@ -32,152 +26,12 @@ from reconciler.observe import (
     capture_panes,
     cursor_line,
     observe_tmux,
-    read_stat,
 )
-from reconciler.plan import LaunchClaude, RememberSession, StopClaude, typing_blocker
+from reconciler.plan import LaunchClaude, typing_blocker
 from reconciler.statedir import LaunchRecord, PromptRecord
 
-KILL_GRACE = 3.0
 POLL = 0.02
-PROMPT_TIMEOUT = 2.0
 
-
-def remember_sessions(batch: Sequence[RememberSession], ctx: ExecContext) -> dict[str, Outcome]:
-    ctx.state.update_panes(launches=[LaunchRecord(
-        target=a.target, session_id=a.session_id, cwd=a.cwd, account=a.account,
-        pending_relaunch=True, pid=a.pid, time=now_iso()) for a in batch])
-    ctx.checkpoint(f"remembered {len(batch)} session(s)")
-    return {a.key: True for a in batch}
-
-
-# -- stop ------------------------------------------------------------------------------
-
-def _open(action: StopClaude, ctx: ExecContext) -> int | None:
-    """A pidfd for exactly the Claude the plan saw, or None when it is gone or the pid now
-    names another process (then it is not ours to signal)."""
-    table = ProcessTable.lazy(ctx.identity)
-    stat = read_stat(action.pid)
-    if stat is None or stat.start != action.start or table.claude(action.pid) is None:
-        return None
-    try:
-        fd = os.pidfd_open(action.pid)
-    except ProcessLookupError:
-        return None
-    again = read_stat(action.pid)  # the pid could have been reused before the pidfd held it
-    if again is None or again.start != action.start:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _wait(fds: Sequence[int], timeout: float) -> set[int]:
-    """The pidfds whose process exited within ``timeout`` (a pidfd reads ready then)."""
-    poller = select.poll()
-    for fd in fds:
-        poller.register(fd, select.POLLIN)
-    done: set[int] = set()
-    deadline = time.monotonic() + timeout
-    while len(done) < len(fds):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        for fd, _event in poller.poll(int(left * 1000) + 1):
-            done.add(fd)
-            poller.unregister(fd)
-    return done
-
-
-def _pidfds_work() -> bool:
-    """pidfds need Linux 5.3; older kernels (RHEL 8's 4.18) get psutil's polling instead."""
-    try:
-        os.close(os.pidfd_open(os.getpid()))
-    except (AttributeError, OSError):
-        return False
-    return True
-
-
-PIDFDS = _pidfds_work()
-
-
-def stop_claudes(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Outcome]:
-    outcomes = _stop_with_pidfds(batch, ctx) if PIDFDS else _stop_with_psutil(batch, ctx)
-    ctx.checkpoint("stopped")
-    _learn_after_stop([a for a in batch if outcomes.get(a.key) is True], ctx)
-    return outcomes
-
-
-def _stop_with_pidfds(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Outcome]:
-    outcomes: dict[str, Outcome] = {}
-    fds: dict[str, int] = {}
-    try:
-        for action in batch:
-            fd = _open(action, ctx)
-            outcomes[action.key] = fd is not None
-            if fd is not None:
-                fds[action.key] = fd
-                with contextlib.suppress(ProcessLookupError):
-                    signal.pidfd_send_signal(fd, signal.SIGTERM)
-                ctx.checkpoint(f"SIGTERM {action.target}")
-        done = _wait(list(fds.values()), max((a.timeout for a in batch), default=0.0))
-        left = [fd for fd in fds.values() if fd not in done]
-        for fd in left:
-            with contextlib.suppress(ProcessLookupError):
-                signal.pidfd_send_signal(fd, signal.SIGKILL)
-        gone = _wait(left, KILL_GRACE)
-        for key, fd in fds.items():
-            if fd in left and fd not in gone:
-                outcomes[key] = TransientError("claude did not exit after SIGKILL")
-    finally:
-        for fd in fds.values():
-            os.close(fd)
-    return outcomes
-
-
-def _stop_with_psutil(batch: Sequence[StopClaude], ctx: ExecContext) -> dict[str, Outcome]:
-    """The same wave without pidfds: psutil remembers each process's creation time and
-    refuses to signal a pid that has been reused since."""
-    import psutil  # noqa: PLC0415  (old kernels only)
-
-    outcomes: dict[str, Outcome] = {}
-    procs: dict[str, psutil.Process] = {}
-    for action in batch:
-        table = ProcessTable.lazy(ctx.identity)
-        stat = read_stat(action.pid)
-        outcomes[action.key] = False
-        if stat is None or stat.start != action.start or table.claude(action.pid) is None:
-            continue
-        try:
-            process = psutil.Process(action.pid)
-            process.terminate()
-        except psutil.NoSuchProcess:
-            continue
-        procs[action.key], outcomes[action.key] = process, True
-        ctx.checkpoint(f"SIGTERM {action.target}")
-    _gone, alive = psutil.wait_procs(list(procs.values()),
-                                     timeout=max((a.timeout for a in batch), default=0.0))
-    for process in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-    _gone, stuck = psutil.wait_procs(alive, timeout=KILL_GRACE)
-    for key, process in procs.items():
-        if process in stuck:
-            outcomes[key] = TransientError("claude did not exit after SIGKILL")
-    return outcomes
-
-
-def _learn_after_stop(stopped: Sequence[StopClaude], ctx: ExecContext) -> None:
-    watches = {a.target: Watch(a.target, a.pane_id, a.shell_pid, a.quiet_mark)
-               for a in stopped if a.quiet_mark is not None}
-    if not watches:
-        return
-    learned = learn_prompts(ctx, watches, PROMPT_TIMEOUT)
-    if learned:
-        ctx.learned(learned)
-        ctx.state.update_panes(prompts=learned)
-    ctx.checkpoint("prompts after stop")
-
-
-# -- launch ----------------------------------------------------------------------------
 
 def _buffer(pane_id: str) -> str:
     return f"reconciler-{pane_id.lstrip('%')}"
@@ -185,15 +39,21 @@ def _buffer(pane_id: str) -> str:
 
 def _typing(pane: PaneFact, line: str) -> list[list[str]]:
     """The line goes into a paste buffer (argv: no quoting by tmux), and is pasted only if
-    the pane is still as checked: same shell, no mode, cursor where it was."""
+    the pane is still as checked: same shell, no mode, cursor where it was, input on or
+    held by us. A held keyboard is given back in the same step, right before the line."""
     facts = pane.input
+    keys_pass = (f"#{{||:{tmux.fmt_eq('pane_input_off', 0)},"
+                 f"#{{==:#{{{HELD}}},1}}}}")
     unchanged = tmux.fmt_all(
         tmux.fmt_eq("pane_pid", pane.pane_pid), tmux.fmt_eq("pane_in_mode", 0),
-        tmux.fmt_eq("pane_dead", 0), tmux.fmt_eq("pane_input_off", 0),
+        tmux.fmt_eq("pane_dead", 0), keys_pass,
         tmux.fmt_eq("pane_synchronized", 0), tmux.fmt_eq("cursor_x", facts.cursor_x),
         tmux.fmt_eq("cursor_y", facts.cursor_y))
     pane_id, buffer = pane.pane_id, _buffer(pane.pane_id)
-    then = (f"paste-buffer -d -b {buffer} -t {pane_id} ; send-keys -t {pane_id} Enter ; "
+    give_back = (f"select-pane -e -t {pane_id} ; set-option -p -u -t {pane_id} {HELD} ; "
+                 if facts.held else "")
+    then = (f"{give_back}paste-buffer -d -b {buffer} -t {pane_id} ; "
+            f"send-keys -t {pane_id} Enter ; "
             f"display-message -p -t {pane_id} 'typed:#{{pane_id}}'")
     otherwise = f"delete-buffer -b {buffer}"
     return [["set-buffer", "-b", buffer, "--", line],
@@ -230,8 +90,10 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
     table = ProcessTable.lazy(ctx.identity)
     outcomes: dict[str, Outcome] = {}
     candidates: list[tuple[LaunchClaude, PaneFact]] = []
+    touched: set[str] = set()
     for action in batch:
         pane = by_id.get(action.pane_id) if action.pane_id else first.get(action.session_name)
+        touched |= {pane.pane_id} if pane is not None else set()
         checked = _check(action, pane, table, ctx)
         if isinstance(checked, PaneFact):
             candidates.append((action, checked))
@@ -255,6 +117,8 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
         commands += _typing(pane, line)
         typing.append((action, pane, prompt))
     typed = _type(ctx, commands) if commands else set()
+    ctx.held -= typed
+    release(ctx, touched & ctx.held)  # refused or changed: the keyboard goes back anyway
     waiting = []
     for action, pane, prompt in typing:
         if pane.pane_id in typed:
