@@ -16,7 +16,6 @@ from typing import NewType
 
 CONFIG_ENV = "CLAUDE_CONFIG_DIR"
 NEVER_SHARED = frozenset({".credentials.json", ".claude.json", "history.jsonl"})
-SESSION_STATUSES = frozenset({"busy", "idle", "waiting"})
 REDACTED = "<redacted>"
 
 SessionId = NewType("SessionId", str)

@@ -63,10 +63,15 @@ def run(server: Sequence[str], *args: str, timeout: float = DEFAULT_TIMEOUT) -> 
         raise TmuxCommandError(f"tmux {_what(args)}: {exc.strerror or exc}") from None
     if done.returncode == 0:
         return done.stdout
-    error = done.stderr.strip() or f"exit status {done.returncode}"
+    raise failure(args, done.returncode, done.stderr, done.stdout)
+
+
+def failure(args: Sequence[str], returncode: int, stderr: str, stdout: str = "") -> TmuxError:
+    """The error a failed tmux call is: no server on the socket, or a command error."""
+    error = stderr.strip() or f"exit status {returncode}"
     if any(marker in error for marker in _DOWN_MARKERS):
-        raise TmuxServerDownError(error, done.stdout)
-    raise TmuxCommandError(f"tmux {_what(args)}: {error}", done.stdout)
+        return TmuxServerDownError(error, stdout)
+    return TmuxCommandError(f"tmux {_what(args)}: {error}", stdout)
 
 
 def chained(server: Sequence[str], commands: Sequence[Sequence[str]],

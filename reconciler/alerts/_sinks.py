@@ -137,7 +137,6 @@ class Dispatcher:
         self.first_wait = first_wait
         self.log_line = log_line or log.warning
         self.secrets = [getattr(s, "token", "") for s in self.sinks]
-        self.sent = 0
         self.failed = 0
 
     def send(self, alert: Alert) -> None:
@@ -149,7 +148,6 @@ class Dispatcher:
                                         wait=wait_exponential(multiplier=self.first_wait, max=2)):
                     with attempt:
                         sink.send(alert)
-                self.sent += 1
             except Exception as exc:  # noqa: BLE001  (a sink must never stop the loop)
                 self.failed += 1
                 self.log_line(redact(f"alert sink {sink.name} failed: {exc}", self.secrets))

@@ -106,6 +106,10 @@ def status(args: argparse.Namespace, ui: Ui) -> int:
     observed = observe(desired, state)
     for line in _render.status_lines(desired, observed):
         ui.say(line)
+    service = _render.service_view(state.read_service(), state.read_active())
+    ui.say("")
+    for line in service[0]:
+        ui.say(line)
     lines, failover_doc = _failover(desired, state, observed, stuck=True)
     ui.say("")
     for line in lines:
@@ -118,7 +122,7 @@ def status(args: argparse.Namespace, ui: Ui) -> int:
             ui.say(f"  {item.get('time')}  {item.get('from')} -> {item.get('to')}"
                    f"  ({item.get('reason')})")
     ui.document({**_render.status_json(desired, observed), "swaps": swaps,
-                 "failover": failover_doc})
+                 "failover": failover_doc, "service": service[1]})
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.desired import DesiredState
 from reconciler.observe import Observed, TmuxStatus
 from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan
+from reconciler.statedir import ActiveRecord
 
 if TYPE_CHECKING:  # the applier (tenacity, psutil) is not loaded for plan and status
     from reconciler.apply import Report, Result
@@ -157,3 +158,28 @@ def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str]) 
                         "reason": decision.reason, "message": decision.message},
            "stuck": stuck}
     return ["Failover:", *lines], doc
+
+
+def service_view(service: dict[str, Any] | None,
+                 active: ActiveRecord | None) -> tuple[list[str], dict[str, Any]]:
+    """Whether ``reconcile run`` is running for this state dir, and who is active since
+    when; a pid that is gone (or no longer ours) reads as not running."""
+    running = False
+    if service is not None and isinstance(service.get("pid"), int):
+        cmdline = Path(f"/proc/{service['pid']}/cmdline")
+        try:
+            running = b"reconciler" in cmdline.read_bytes()
+        except OSError:
+            running = False
+    if running and service is not None:
+        lines = [f"service: running, pid {service['pid']} since {service.get('started')}, "
+                 f"{service.get('cycles')} cycle(s), last {service.get('last_cycle')}"]
+    else:
+        lines = ["service: not running (reconcile run, or install-service)"]
+    if active is not None:
+        lines.append(f"active: {active.account} since {active.since} ({active.reason})")
+    doc = {"running": running, **(service or {}),
+           "active": None if active is None else {"account": active.account,
+                                                  "since": active.since,
+                                                  "reason": active.reason}}
+    return lines, doc

@@ -34,6 +34,7 @@ from reconciler.observe._procs import (
     ProcessTable,
     ProcStat,
     environ_value,
+    parse_stat,
     read_stat,
 )
 from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
@@ -69,5 +70,6 @@ __all__ = [
     "parse_captures",
     "parse_panes",
     "parse_row",
+    "parse_stat",
     "read_stat",
 ]

@@ -20,7 +20,6 @@ from reconciler.claudecode import (
     CONFIG_ENV,
     Recognised,
     is_interpreter,
-    launch_words,
     recognise,
     script_argument,
 )
@@ -62,15 +61,22 @@ class ProcStat:
 
 def read_stat(pid: int) -> ProcStat | None:
     raw = _read(f"{_PROC}/{pid}/stat")
-    if raw is None:
-        return None
+    return parse_stat(pid, raw) if raw is not None else None
+
+
+def parse_stat(pid: int, raw: bytes) -> ProcStat | None:
+    """``/proc/<pid>/stat``; None when it does not have the fields it must have."""
     # comm may hold spaces and ')': the fields after the LAST ')' are fixed.
     close = raw.rfind(b")")
     fields = raw[close + 2:].split()
     if len(fields) < 20:
         return None
     comm = raw[raw.find(b"(") + 1:close].decode(errors="replace")
-    return ProcStat(pid, comm, int(fields[1]), int(fields[2]), int(fields[5]), int(fields[19]))
+    try:
+        return ProcStat(pid, comm, int(fields[1]), int(fields[2]), int(fields[5]),
+                        int(fields[19]))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -92,10 +98,6 @@ class Identity:
                 candidates.append(script)
         paths = {found for word in candidates if (found := _which(word, path)) is not None}
         return cls(frozenset(p for p in paths if not is_interpreter(p)), _login_shells())
-
-    @classmethod
-    def for_command(cls, command: str) -> Identity:
-        return cls.resolve(launch_words(command))
 
     def is_shell(self, exe: str) -> bool:
         name = PurePath(exe).name

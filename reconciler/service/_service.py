@@ -12,7 +12,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -271,10 +271,6 @@ class Service:
                 self._sleep()
         self.say("stopped")
         return 0
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
 
 
 def _origin(exc: BaseException) -> str:
