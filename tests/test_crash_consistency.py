@@ -18,9 +18,10 @@ from _fixtures import World
 from reconciler.apply import FAULT_ENV, TRACE_ENV
 
 DEDICATED = tuple((f"s{i}", f"src/p{i}") for i in range(5))
-CRASH_POINTS = 11
-"""remember (1 batched write), the link flip (1), a SIGTERM per Claude (5), all stopped (1),
-prompts learned after the stop (1), typed (1 chained call), launches recorded (1)."""
+CRASH_POINTS = 12
+"""the trust and disclaimer carried to the target account (1), remember (1 batched write),
+the link flip (1), a SIGTERM per Claude (5), all stopped (1), prompts learned after the
+stop (1), typed (1 chained call), launches recorded (1)."""
 
 
 class LinkWatcher(threading.Thread):

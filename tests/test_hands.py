@@ -194,7 +194,8 @@ def test_a_keyboard_left_held_by_a_crash_is_given_back(world: World) -> None:
     world.set_desired("active_account: work", "active_account: personal")
     trace = world.sandbox.root / "trace"
     world.reconcile("plan")  # nothing held yet
-    crashed = world.reconcile("apply", env={FAULT_ENV: "3", "RECONCILER_FAULT_TRACE": str(trace)})
+    # crash points: carry to personal, remember, link, then the first SIGTERM (panes held)
+    crashed = world.reconcile("apply", env={FAULT_ENV: "4", "RECONCILER_FAULT_TRACE": str(trace)})
     assert crashed.returncode == -9, trace.read_text()
     held = world.tmux("list-panes", "-a", "-F", "#{pane_input_off}#{@reconciler-held}").stdout
     assert "11" in held.split(), "a pane was left held by the crash"
@@ -528,6 +529,9 @@ def test_each_failing_cycle_alerts_once_and_resolves(world: World) -> None:
 def test_a_claude_already_on_the_target_account_is_not_restarted(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     world.start_by_hand("=ccl-auto-0:", "personal")
+    wait_for(lambda: "Quick safety check" in world.tmux("capture-pane", "-p", "-t",
+                                                        "=ccl-auto-0:").stdout)
+    world.type_in("=ccl-auto-0:", "1")  # the person trusts the folder for personal
     before = world.claudes_when(3)
     world.set_desired("active_account: work", "active_account: personal")
     assert world.reconcile("apply").returncode == 0

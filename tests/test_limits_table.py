@@ -63,6 +63,37 @@ POSITIVE = [
      "2026-11-24T03:00", LONDON, "session", "2026-11-24T05:00:00+01:00"),
     ("24-hour clock", "You've hit your limit · resets 17:00 (Europe/Berlin)",
      "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T17:00:00+01:00"),
+    # the families seen in 2.1.x and in public reports
+    ("2.1.197 session limit in UTC", "  ⎿  You've hit your session limit · resets 2:12am (UTC)",
+     "2026-11-25T01:00", BERLIN, "session", "2026-11-25T02:12:00+00:00"),
+    ("out of extra usage", "You're out of extra usage · resets 4pm (UTC)",
+     "2026-11-24T10:00", BERLIN, "extra", "2026-11-24T16:00:00+00:00"),
+    ("run out of credits, no reset", "You've run out of credits",
+     "2026-11-24T10:00", BERLIN, "extra", "2026-11-24T15:00:00+01:00"),
+    ("org monthly, no reset", "You've hit your org's monthly usage limit",
+     "2026-11-24T10:00", BERLIN, "monthly", "2026-11-24T15:00:00+01:00"),
+    ("bare usage limit", "You've hit your usage limit.",
+     "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T15:00:00+01:00"),
+    ("limit reached, short form", "Limit reached · resets 3am",
+     "2026-11-24T22:00", BERLIN, "usage", "2026-11-25T03:00:00+01:00"),
+    ("opus limit reached", "Opus limit reached ∙ resets 5pm (America/New_York)",
+     "2026-11-24T10:00", NY, "opus", "2026-11-24T17:00:00-05:00"),
+    ("have reached, weekly usage, in hours", "You have reached your weekly usage limit · "
+     "resets in 3 hours", "2026-11-24T10:00", BERLIN, "weekly", "2026-11-24T13:00:00+01:00"),
+    ("sonnet limit on a weekday", "You've hit your Sonnet limit · resets Monday 9am "
+     "(Europe/London)", "2026-11-25T10:00", LONDON, "sonnet", "2026-11-30T09:00:00+00:00"),
+    ("date only: the start of that day", "You've hit your weekly limit · resets Dec 1 "
+     "(Europe/Berlin)", "2026-11-26T10:00", BERLIN, "weekly", "2026-12-01T00:00:00+01:00"),
+    ("monthly resets on a date next month", "You've hit your org's monthly usage limit · "
+     "resets Dec 20", "2026-11-26T10:00", BERLIN, "monthly", "2026-12-20T00:00:00+01:00"),
+    ("the limit menu", "What do you want to do?\n\u276f 1. Stop and wait for limit to reset\n"
+     "  2. Upgrade your plan\nEnter to confirm · Esc to cancel",
+     "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T15:00:00+01:00"),
+    ("legacy, reset at 9pm", "Claude usage limit reached. Your limit will reset at 9pm.",
+     "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T21:00:00+01:00"),
+    ("across a DST change in Sydney", "You've hit your session limit · resets 3am "
+     "(Australia/Sydney)", "2026-04-05T01:00", ZoneInfo("Australia/Sydney"), "session",
+     "2026-04-05T03:00:00+10:00"),
 ]
 
 
@@ -86,6 +117,15 @@ NEGATIVE = [
     ("approaching warning", "Approaching usage limit · resets at 5am", "approaching"),
     ("approaching opus", "Approaching Opus usage limit", "approaching"),
     ("plain text", "All tests passed. The usage of limits in this module is fine.", "none"),
+    ("model fallback", "Claude Opus limit reached, now using Sonnet 4", "fallback"),
+    ("context limit", "Context limit reached · /compact or /clear to continue", "not_a_limit"),
+    ("prompt too long", "Prompt is too long", "not_a_limit"),
+    ("api key 429", 'API Error: 429 {"type":"error","error":{"type":"rate_limit_error"}}',
+     "not_a_limit"),
+    ("close to the limit", "You're close to your weekly limit", "approaching"),
+    ("approaching opus weekly", "Approaching Opus weekly limit · resets Monday", "approaching"),
+    ("talking about limits", "The function raises when the limit is exceeded by the caller.",
+     "none"),
 ]
 
 
@@ -111,6 +151,14 @@ def test_implausible_reset_far_out_falls_back() -> None:
     assert "implausible" in match.reason
 
 
+def test_date_only_reset_is_flagged_approximate() -> None:
+    now = datetime(2026, 11, 26, 10, tzinfo=BERLIN)
+    match = detect("You've hit your weekly limit · resets Dec 1", now=now, local=BERLIN)
+    assert match.approximate and match.resets_at == datetime(2026, 12, 1, tzinfo=BERLIN)
+    exact = detect("You've hit your weekly limit · resets Dec 1, 9am", now=now, local=BERLIN)
+    assert not exact.approximate
+
+
 def test_last_message_wins() -> None:
     text = "5-hour limit reached ∙ resets 5am\n...\nYou've hit your weekly limit · resets 9pm"
     now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
@@ -125,6 +173,7 @@ def test_limit_check_command() -> None:
     )
     assert json.loads(out.stdout) == {
         "limit": True, "kind": "session", "resets_at": "2026-11-25T05:00:00+01:00",
+        "approximate": False,
         "reason": "session limit, resets 2026-11-25T05:00:00+01:00 (clock, local zone)"}
 
 

@@ -1,76 +1,131 @@
-"""The reconciler with the real `claude` CLI from npm, in a sandbox.
+"""The reconciler with the real `claude` CLI from npm (pinned: see VERSION), offline,
+against the loopback API stand-in (``tests/_api.py``).
 
-Offline, the real CLI prints "Unable to connect to Anthropic services" and exits 1
-within a second: the launched process must carry the right argv and
-CLAUDE_CONFIG_DIR (read from /proc while it lives), and the crash-loop back-off and
-its alert must engage. Skipped, with the reason, where npm is missing.
+A 429 makes the real CLI fire its StopFailure hook, which the service picks up at once
+(with a 30 s interval) and every Claude moves to the next account with its own id,
+trusted there with no prompt; ``preempt_at`` moves them on the status line's usage
+before any 429; the user's own status line still prints. Skipped, with the reason, only
+where npm cannot fetch the CLI.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from _api import Api
 from _fixtures import World, wait_for
 
-CACHE = Path(os.environ.get("RECONCILER_CLAUDE_NPM_CACHE", "/tmp/reconciler-claude-npm"))
-PACKAGE = "@anthropic-ai/claude-code"
+VERSION = "2.1.197"
+PACKAGE = f"@anthropic-ai/claude-code@{VERSION}"
+CACHE = Path(os.environ.get("RECONCILER_CLAUDE_NPM_CACHE",
+                            f"/tmp/reconciler-claude-npm-{VERSION}"))
+SLOW = 60.0
 
 pytestmark = pytest.mark.realcli
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def real_claude() -> Path:
     binary = CACHE / "node_modules" / ".bin" / "claude"
-    if binary.exists():
-        return binary
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.skip("npm is not installed: the real claude CLI cannot be fetched")
-    done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix", str(CACHE),
-                           PACKAGE], capture_output=True, text=True, timeout=300, check=False)
-    if done.returncode != 0 or not binary.exists():
-        pytest.skip(f"npm install {PACKAGE} failed: {done.stderr.strip()[-300:]}")
+    if not binary.exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            pytest.skip("npm is not installed: the real claude CLI cannot be fetched")
+        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--prefix",
+                               str(CACHE), PACKAGE], capture_output=True, text=True,
+                              timeout=600, check=False)
+        if done.returncode != 0 or not binary.exists():
+            pytest.skip(f"npm install {PACKAGE} failed: {done.stderr.strip()[-300:]}")
+    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
+                             timeout=60, check=False, env={**os.environ,
+                                                           "DISABLE_AUTOUPDATER": "1"})
+    assert version.stdout.startswith(VERSION), version.stdout + version.stderr
     return binary
 
 
-def test_real_claude_is_launched_right_and_backs_off(world: World, real_claude: Path) -> None:
-    flags = "claude --dangerously-skip-permissions"
+def with_real_claude(world: World, claude: Path, api: Api, interval: str,
+                     failover: str = "failover: {cooldown: 0s, grace: 0s}") -> World:
+    """The sandbox's launch command becomes the real CLI, offline, as the facts say; the
+    user has a status line of their own in the work account."""
+    tmp = world.sandbox.root / "tmp"
+    tmp.mkdir()
+    env = {"ANTHROPIC_BASE_URL": api.url, "CLAUDE_CODE_OAUTH_TOKEN": "sk-ant-oat-offline",
+           "IS_SANDBOX": "1", "DISABLE_AUTOUPDATER": "1",
+           "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1", "TMPDIR": str(tmp)}
     text = world.desired.read_text()
-    command = next(line for line in text.splitlines() if "--dangerously-skip-permissions" in line)
-    world.set_desired(command, f"  command: {real_claude}")  # as root the CLI refuses that flag
-    assert flags not in world.desired.read_text().replace(str(world.sandbox.bin_dir), "")
-    world.add_alert_file_sink()
+    command = next(line for line in text.splitlines() if "command:" in line and "claude" in line)
+    text = text.replace(command, f"  command: {claude} --dangerously-skip-permissions")
+    text = text.replace("  start_timeout: 5s", f"  start_timeout: 30s\n  env: {json.dumps(env)}")
+    text = text.replace("service: {interval: 1s}", f"service: {{interval: {interval}}}")
+    text = text.replace("failover: {cooldown: 0s, grace: 0s}", failover)
+    world.desired.write_text(text)
+    settings = world.sandbox.account_home("work") / "settings.json"
+    mine = json.loads(settings.read_text())
+    mine["statusLine"] = {"type": "command", "command": "echo USER-STATUS-LINE"}
+    settings.write_text(json.dumps(mine))
+    return world
+
+
+def on(world: World, account: str) -> dict[str, str] | None:
+    found = world.claudes()
+    if len(found) == 2 and all(r["account"] == account and r["session_id"]
+                               for r in found.values()):
+        return {t: r["session_id"] for t, r in found.items()}
+    return None
+
+
+def screen(world: World, session: str) -> str:
+    return world.tmux("capture-pane", "-p", "-J", "-S", "-60", "-t", f"={session}:").stdout
+
+
+def ready(world: World) -> dict[str, str]:
+    """Both real Claudes up on work, at their prompt, the user's status line showing."""
+    ids: dict[str, str] = wait_for(lambda: on(world, "work"), SLOW, interval=0.2)
+    wait_for(lambda: all("USER-STATUS-LINE" in screen(world, s) for s in ("api", "web")),
+             SLOW, interval=0.2)
+    return ids
+
+
+def test_a_429_moves_every_claude_at_once_and_nothing_strands(
+        world_with: Callable[..., World], real_claude: Path, claude_api: Api) -> None:
+    world = with_real_claude(world_with(autonomous_min=0), real_claude, claude_api, "30s")
     world.start_service()
-    seen: dict[str, object] = {}
-
-    def catch() -> bool:
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = Path(entry.path, "cmdline").read_bytes().split(b"\0")
-                if argv[0].decode() != str(real_claude):
-                    continue
-                env = Path(entry.path, "environ").read_bytes().split(b"\0")
-            except (OSError, IndexError):
-                continue
-            seen["argv"] = [a.decode() for a in argv if a]
-            seen["env"] = [e.decode() for e in env if e.startswith(b"CLAUDE_CONFIG_DIR=")]
-            return True
-        return False
-
-    wait_for(catch, 30, interval=0.005)
-    argv = seen["argv"]
-    assert isinstance(argv, list) and argv[1] == "--session-id" and len(argv) == 3
-    assert seen["env"] == [f"CLAUDE_CONFIG_DIR={world.sandbox.home}/.claude-work"]
-    wait_for(lambda: any(a["kind"] == "crashloop" for a in world.alerts()), 60)
+    ids = ready(world)
+    claude_api.mode = "limit"
     cycles = world.service_cycles()
-    wait_for(lambda: world.service_cycles() >= cycles + 2, 30)  # two more cycles: no hot loop
-    pane = world.tmux("capture-pane", "-p", "-J", "-S", "-200", "-t", "=api:").stdout
-    assert "Unable to connect to Anthropic services" in pane
-    tries = pane.count("--session-id")
-    assert 2 <= tries <= 6, f"{tries} launches: back-off must keep this far from a hot loop"
+    started = time.monotonic()
+    world.type_in("=api:", "hello")
+    moved = wait_for(lambda: on(world, "personal"), SLOW, interval=0.1)
+    took = time.monotonic() - started
+    print(f"\n429 -> every Claude resumed on personal: {took:.2f} s")
+    assert moved == ids
+    assert world.service_cycles() <= cycles + 4, "moved by the hook, not by the 30 s clock"
+    record = json.loads((world.sandbox.state_dir / "limits.json").read_text())["work"]
+    assert record["source"] == "hook" and "session limit" in record["text"]
+    claude_api.mode = "reply"
+    for session in ("api", "web"):  # at the prompt on personal, not at a trust/disclaimer one
+        wait_for(lambda s=session: "bypass permissions on" in screen(world, s).split(
+            "Resume this session")[-1], SLOW, interval=0.2)
+        assert "Quick safety check" not in screen(world, session)
+        assert "Bypass Permissions mode" not in screen(world, session)
+
+
+def test_preempt_moves_on_the_status_line_before_any_429(
+        world_with: Callable[..., World], real_claude: Path, claude_api: Api) -> None:
+    world = with_real_claude(world_with(autonomous_min=0), real_claude, claude_api, "2s",
+                             "failover: {cooldown: 0s, grace: 0s, preempt_at: 40}")
+    claude_api.five_hour = 0.42
+    world.start_service()
+    ids = ready(world)
+    world.type_in("=api:", "hello")  # a reply: its headers put 42 % in the status line
+    assert wait_for(lambda: on(world, "personal"), SLOW, interval=0.2) == ids
+    assert not [r for r in claude_api.requests if r.endswith(" limit")], "before any 429"
+    record = json.loads((world.sandbox.state_dir / "limits.json").read_text())["work"]
+    assert record["source"] == "status line" and record["kind"] == "preempt five_hour"

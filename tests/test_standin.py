@@ -148,6 +148,7 @@ def test_other_ways_out_print_the_hint_too(start: Any, how: str) -> None:
 
 
 def test_no_flag_is_a_new_uuid4_in_the_default_home(sandbox: Sandbox, start: Any) -> None:
+    (sandbox.home / ".claude").symlink_to(sandbox.account_home("work"))
     claude = start(account=None)  # no CLAUDE_CONFIG_DIR: ~/.claude of the sandbox HOME
     body = claude.session()
     assert uuid.UUID(body["sessionId"]).version == 4
@@ -228,15 +229,15 @@ def test_status_commands_limit_and_user_rows(start: Any) -> None:
     claude.type("/limit 90")
     claude.type("/exit")
     _code, out, _err = claude.finish()
-    assert "You've hit your limit · resets 8am (Europe/London)" in out
+    assert "You've hit your session limit · resets " in out and "(UTC)" in out
+    assert "What do you want to do?" in out, "the limit menu, as 2.1.197 opens it"
     errors = [r for r in claude.transcript(sid) if r.get("isApiErrorMessage")]
     assert len(errors) == 2 and all(r["type"] == "assistant" for r in errors)
+    assert all(r["error"] == "rate_limit" and r["apiErrorStatus"] == 429 for r in errors)
     texts = [r["message"]["content"][0]["text"] for r in errors]
-    assert all(t.startswith("Claude AI usage limit reached|") for t in texts)
-    now = time.time()
-    first, second = (int(t.rpartition("|")[2]) for t in texts)
-    assert now < first <= now + 25 * 3600  # the next 8am in London
-    assert now + 80 < second <= now + 100
+    assert texts[0].startswith("You've hit your session limit · resets ")
+    second = int(texts[1].rpartition("|")[2])
+    assert time.time() + 80 < second <= time.time() + 100
     assert f"Claude AI usage limit reached|{second}" in out
 
 
@@ -304,7 +305,7 @@ def _registered(home: Path) -> dict[str, Any] | None:
 @needs_tmux
 def test_in_a_pane_sigterm_prints_the_hint_and_the_shell_stays(sandbox: Sandbox) -> None:
     target = _pane(sandbox)
-    home = sandbox.account_home("personal")
+    home = sandbox.account_home("work")
     sid = str(uuid.uuid4())
     _type(sandbox, target, f"CLAUDE_CONFIG_DIR={home} {sandbox.bin_dir}/claude "
                            f"--dangerously-skip-permissions --session-id {sid}")
@@ -336,7 +337,7 @@ def test_in_a_pane_commands_flip_the_status_and_ctrl_d_exits(sandbox: Sandbox) -
     _type(sandbox, target, "/busy")
     wait_for(lambda: (_registered(home) or {}).get("status") == "busy")
     _type(sandbox, target, "/limit")
-    wait_for(lambda: "You've hit your limit" in _screen(sandbox, target))
+    wait_for(lambda: "You've hit your session limit" in _screen(sandbox, target))
     tmux(sandbox, "send-keys", "-t", target, "C-d")  # EOF on a tty
     wait_for(lambda: not list((home / "sessions").glob("*.json")))
     assert f"claude --resume {body['sessionId']}" in _screen(sandbox, target)

@@ -1,6 +1,7 @@
 """Apply: the only hands. Runs a plan's actions in order, one executor per action kind
 taking a batch, with retries, under one lock per state dir."""
 
+from reconciler.apply._claude_config import remove_signals
 from reconciler.apply._context import FAULT_ENV, TRACE_ENV, ExecContext
 from reconciler.apply._errors import ActionError, RefusedError, TransientError
 from reconciler.apply._lock import LockTimeoutError, state_lock
@@ -27,5 +28,6 @@ __all__ = [
     "Status",
     "TransientError",
     "apply_plan",
+    "remove_signals",
     "state_lock",
 ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
 
-from reconciler.apply import _fs_ops, _launch, _session_ops, _stop
+from reconciler.apply import _claude_config, _fs_ops, _launch, _session_ops, _stop
 from reconciler.apply._context import Checkpoints, ExecContext, Executor, Outcome, each
 from reconciler.apply._keyboard import release
 from reconciler.desired import DesiredState
@@ -22,9 +22,11 @@ from reconciler.errors import RefusedError, TransientError
 from reconciler.observe import Identity
 from reconciler.plan import (
     Action,
+    CarryAcceptances,
     Conflict,
     CreateSession,
     EnsureSafetyHook,
+    InstallSignals,
     KillSession,
     LaunchClaude,
     MakeDir,
@@ -50,6 +52,8 @@ EXECUTORS: dict[type[Action], Executor] = {  # type: ignore[type-arg]
     KillSession: _session_ops.kill_sessions,
     LaunchClaude: _launch.launch_claudes,
     ReleaseInput: _session_ops.release_inputs,
+    InstallSignals: _claude_config.install_signals_batch,
+    CarryAcceptances: each(_claude_config.carry_acceptances),
 }
 _TRANSIENT = (TransientError, BlockingIOError, InterruptedError)
 

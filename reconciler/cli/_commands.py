@@ -30,12 +30,13 @@ def validate(args: argparse.Namespace, ui: Ui) -> int:
 def _failover(desired: DesiredState, state: StateDir, observed: Observed,
               stuck: bool) -> tuple[list[str], dict[str, Any]]:
     limits, decision = failover.preview(desired, state, observed.now)
+    usage = failover.usage_view(desired, state, observed.now)
     found: dict[str, str] = {}
     if stuck:
         panes = failover.claude_panes(desired, observed)
         texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
         found = failover.stuck_panes(texts, panes)
-    return _render.failover_view(limits, decision, found)
+    return _render.failover_view(limits, decision, found, usage, observed.now)
 
 
 def plan(args: argparse.Namespace, ui: Ui) -> int:

@@ -70,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("text", help="the message, or - for stdin")
     check.add_argument("--now", help="pin the clock (ISO 8601)")
     check.add_argument("--tz", help="pin the local zone (IANA name)")
+    limits = sub.add_parser(
+        "limits", parents=[common], help="known usage limits: list, clear, import",
+        description="With no action: every known limit (account, kind, reset, where it was "
+                    "read, the session and Claude's words), each account's usage from its "
+                    "status line, and the history. `clear ACCOUNT` forgets a limit (a running "
+                    "service honours it at once); `import FILE|-` takes limits another host "
+                    "saw (the JSON `limits --json` prints); a later reset always wins.")
+    limits.add_argument("action", nargs="?", choices=["list", "clear", "import"],
+                        default="list")
+    limits.add_argument("target", nargs="?", help="ACCOUNT for clear; FILE or - for import")
+    signals = sub.add_parser(
+        "signals", parents=[common], help="remove Claude's limit signals from every home",
+        description="`remove` takes the StopFailure hook and the status-line wrapper out of "
+                    "every account's settings.json and gives back your own status line. "
+                    "(They come back on the next apply unless failover.signals is false.)")
+    signals.add_argument("action", choices=["remove"])
     demo = sub.add_parser("demo", parents=[common], help="run a throw-away sandbox end to end")
     demo.add_argument("--keep", action="store_true", help="keep the sandbox and its tmux server")
     return parser
@@ -148,6 +164,10 @@ def _handler(command: str) -> Callable[[argparse.Namespace, Ui], int]:
         from reconciler.cli._limit_check import limit_check  # noqa: PLC0415
 
         return limit_check
+    if command in {"limits", "signals"}:
+        from reconciler.cli import _limits_commands  # noqa: PLC0415
+
+        return getattr(_limits_commands, command)  # type: ignore[no-any-return]
     if command in {"run", "drift", "install_service"}:
         from reconciler.cli import _service_commands  # noqa: PLC0415
 

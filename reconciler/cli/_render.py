@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -144,16 +145,15 @@ def status_lines(desired: DesiredState, observed: Observed) -> list[str]:
     return lines
 
 
-def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str]) -> tuple[
-        list[str], dict[str, Any]]:
-    """Limited accounts, the decision the next cycle would take, stuck sessions."""
-    lines = [f"  limited: {name} until {lim.resets_at.isoformat()} ({lim.kind})"
-             for name, lim in sorted(limits.items())]
+def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str],
+                  usage: dict[str, Any], now: datetime) -> tuple[list[str], dict[str, Any]]:
+    """Limited accounts (where it was read), usage, the next decision, stuck sessions."""
+    lines = [f"  {line}" for line in limit_lines(limits, usage, now)]
     lines.append(f"  next cycle: {decision.action}"
                  + (f" to {decision.to} ({decision.reason})" if decision.to else "")
                  + f": {decision.message}")
     lines += [f"  stuck: {message}" for message in stuck.values()]
-    doc = {"limits": {n: lim.to_json() for n, lim in limits.items()},
+    doc = {"limits": {n: lim.to_json() for n, lim in limits.items()}, "usage": usage,
            "decision": {"action": decision.action, "to": decision.to,
                         "reason": decision.reason, "message": decision.message},
            "stuck": stuck}
@@ -183,3 +183,21 @@ def service_view(service: dict[str, Any] | None,
                                                   "since": active.since,
                                                   "reason": active.reason}}
     return lines, doc
+
+
+def limit_lines(known: dict[str, Any], usage: dict[str, Any], now: datetime) -> list[str]:
+    """The limits and each account's usage, for ``limits`` and ``status``."""
+    lines = []
+    for name, lim in sorted(known.items()):
+        left = lim.resets_at - now
+        hours, rest = divmod(max(0, int(left.total_seconds())), 3600)
+        lines.append(f"limited: {name} ({lim.kind}) until {lim.resets_at.isoformat()} "
+                     f"(in {hours}h{rest // 60:02d}m), from the {lim.source}"
+                     + (f", session {lim.session}" if lim.session else ""))
+        if lim.text:
+            lines.append(f"  \u201c{lim.text}\u201d")
+    for name, windows in sorted(usage.items()):
+        for window, value in sorted(windows.items()):
+            lines.append(f"usage: {name} {window.replace('_', '-')} "
+                         f"{value['used_percentage']:g}% (resets {value['resets_at']})")
+    return lines or ["no known limits"]

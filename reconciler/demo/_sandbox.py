@@ -6,6 +6,7 @@ server."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import sys
@@ -130,16 +131,25 @@ def build_sandbox(
         log_path=root / "launches.jsonl",
     )
     home.mkdir(parents=True, exist_ok=True)
-    for name in accounts:
+    for _name, project in dedicated:
+        (home / project).mkdir(parents=True, exist_ok=True)
+    trusted = {str(home): {"hasTrustDialogAccepted": True},
+               **{str(home / p): {"hasTrustDialogAccepted": True} for _n, p in dedicated}}
+    for index, name in enumerate(accounts):
         account = sandbox.account_home(name)
         account.mkdir(parents=True, exist_ok=True)
+        # Like a real user: logged in everywhere, but the projects were trusted and the
+        # bypass disclaimer accepted in the first account only.
+        config = {"hasCompletedOnboarding": True, "sandbox": True, "account": name,
+                  **({"projects": trusted} if index == 0 else {})}
         for secret, body in ((".credentials.json", '{"sandbox": true}\n'),
-                             (".claude.json", f'{{"sandbox": true, "account": "{name}"}}\n')):
+                             (".claude.json", json.dumps(config, indent=2) + "\n")):
             path = account / secret
             path.write_text(body)
             path.chmod(0o600)
-    for _name, project in dedicated:
-        (home / project).mkdir(parents=True, exist_ok=True)
+        if index == 0:
+            (account / "settings.json").write_text(
+                '{\n  "skipDangerousModePermissionPrompt": true\n}\n')
     claude = install_standin(sandbox.bin_dir)
     (home / ".profile").write_text(PROFILE.format(bin=sandbox.bin_dir))
     sandbox.desired_path.write_text(DESIRED.format(

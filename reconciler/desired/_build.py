@@ -107,6 +107,7 @@ class Builder:
                 d["name"],
                 self.expand(d["project"], ("pool", "dedicated", i, "project")),
                 d.get("resume", True),
+                d.get("trust", False),
             )
             for i, d in enumerate(pool.get("dedicated", []))
         )
@@ -142,14 +143,18 @@ class Builder:
         return FailoverSpec(
             order=tuple(raw.get("order") or (a.name for a in accounts)),
             enabled=bool(raw.get("enabled", True)), cooldown=span("cooldown", "2m"),
-            grace=span("grace", "5m"), default_reset=span("default_reset", "5h"))
+            grace=span("grace", "5m"), default_reset=span("default_reset", "5h"),
+            signals=bool(raw.get("signals", True)),
+            preempt_at=float(raw["preempt_at"]) if raw.get("preempt_at") is not None else None,
+            preempt_wait=span("preempt_wait", "2m"))
 
     def _service(self, raw: dict[str, Any]) -> ServiceSpec:
         metrics = raw.get("metrics_file")
         return ServiceSpec(
             interval=parse_duration(raw.get("interval", 30)),
             metrics_file=self.expand(metrics, ("service", "metrics_file")) if metrics else None,
-            crashloop_window=parse_duration(raw.get("crashloop_window", 30)),
+            crashloop_window=parse_duration(raw["crashloop_window"])
+            if "crashloop_window" in raw else None,
             crashloop_max_backoff=parse_duration(raw.get("crashloop_max_backoff", 600)))
 
     def _sink(self, index: int, raw: dict[str, Any]) -> AlertSinkSpec:

@@ -76,6 +76,8 @@ class DedicatedSession:
     name: str
     project: Path
     resume: bool = True
+    trust: bool = False
+    """Accept Claude's trust prompt for this project on every account."""
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,9 @@ class ServiceSpec:
 
     interval: float = 30.0
     metrics_file: Path | None = None
-    crashloop_window: float = 30.0
-    """A Claude that exits sooner than this after its launch counts as a crash."""
+    crashloop_window: float | None = None
+    """A Claude that exits sooner than this after its launch counts as a crash (default:
+    three service intervals, so a crash is still young at the cycle that sees it)."""
     crashloop_max_backoff: float = 600.0
 
 
@@ -122,6 +125,12 @@ class FailoverSpec:
     cooldown: timedelta = timedelta(minutes=2)
     grace: timedelta = timedelta(minutes=5)
     default_reset: timedelta = timedelta(hours=5)
+    signals: bool = True
+    """Claude's own signals (a StopFailure hook, the status line) in every account home."""
+    preempt_at: float | None = None
+    """Percent of the five-hour or weekly window at which to move before the limit."""
+    preempt_wait: timedelta = timedelta(minutes=2)
+    """How long a pre-emptive move waits for busy Claudes to end their turn."""
 
     @property
     def primary(self) -> str:

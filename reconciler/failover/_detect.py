@@ -1,9 +1,16 @@
-"""Recognise Claude's usage-limit messages, and only those.
+"""Recognise that an account's usage is exhausted, by grammar rather than a list of
+sentences.
 
-Wordings differ across CLI versions; all known ones are matched here after the
-text is normalised (ANSI and box drawing stripped, wrapped lines joined, curly
-apostrophes and bullet separators folded). Rate limits, overloads and
-"approaching" warnings are not limits.
+A limit statement is a subject that says the usage is used up (``You've hit your
+weekly limit``, ``You're out of extra usage``, ``Opus weekly limit reached``,
+``Claude AI usage limit reached|<epoch>``, the ``/rate-limit-options`` menu), with
+or without a reset (``· resets 2:12am (UTC)``, ``Your limit will reset at 9am``,
+``resets Dec 1``, ``resets in 2 hours``). Text is normalised first (ANSI and box
+drawing off, wrapped lines joined, curly apostrophes and bullets folded).
+
+Never limits: overloads, "not your usage limit" throttling, API-key 429s
+("Rate limit reached"), warnings ("Approaching ..."), model fallbacks ("... limit
+reached, now using Sonnet") and context limits.
 """
 
 from __future__ import annotations
@@ -15,23 +22,41 @@ from datetime import datetime, timedelta, tzinfo
 from reconciler.failover._reset import parse_reset
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(?:\x07|\x1b\\)")
-_BOX = re.compile(r"[\u2500-\u259f\u25cf\u23bf]")
-_SEP = r"\s*[·∙•|-]\s*"
+_BOX = re.compile(r"[\u2500-\u259f\u25cf\u23bf\u276f]")
+_SEP = r"\s*[·∙•|\u2013\u2014-]\s*"
+_QUAL = (r"(?P<what>(?:(?:5-hour|five-hour|session|weekly|daily|monthly|opus|sonnet|haiku|"
+         r"model|org's|organization's|team's|extra|usage|plan)\s+)*)")
+_RESET = (rf"(?:(?:{_SEP}|,?\s+|\.\s*)(?:your limit will\s+)?(?:resets?|reset at|resets at)\s+"
+          r"(?P<reset>[^\n]+?))?\s*[.!]?\s*$")
+_STATEMENTS = (
+    re.compile(rf"you(?:'ve| have)\s+(?:hit|reached|exceeded|used up)\s+(?:your|the)\s+"
+               rf"{_QUAL}limit\b(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
+               re.IGNORECASE | re.MULTILINE),
+    re.compile(rf"you(?:'re| are)\s+out of\s+(?P<what>extra usage|usage|credits){_RESET}",
+               re.IGNORECASE | re.MULTILINE),
+    re.compile(rf"you(?:'ve| have)\s+run out of\s+(?P<what>extra usage|usage|credits){_RESET}",
+               re.IGNORECASE | re.MULTILINE),
+    re.compile(rf"^(?:claude\s+)?{_QUAL}limit reached\b"
+               rf"(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
+               re.IGNORECASE | re.MULTILINE),
+    re.compile(rf"^(?:claude\s+)?{_QUAL}limit (?:has been )?reached\.?\s*your limit will "
+               r"reset at\s+(?P<reset>[^\n]+?)\.?\s*$", re.IGNORECASE | re.MULTILINE),
+)
 _EPOCH = re.compile(r"Claude AI usage limit reached\|(\d{9,11})")
-_LEGACY = re.compile(
-    r"Claude usage limit reached\.?\s*Your limit will reset at\s+(?P<reset>.+?)\.?\s*$",
-    re.IGNORECASE | re.MULTILINE)
-_REACHED = re.compile(
-    rf"(?P<what>5-hour|weekly|daily|session|Opus weekly|Sonnet weekly|Opus|Sonnet)\s+limit "
-    rf"reached{_SEP}resets\s+(?P<reset>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_HIT = re.compile(
-    rf"You've hit your\s+(?:(?P<what>[\w-]+(?:\s+weekly)?)\s+)?limit{_SEP}resets\s+"
-    rf"(?P<reset>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_APPROACHING = re.compile(r"Approaching (?:\w+ )?(?:usage )?limit", re.IGNORECASE)
+_MENU = re.compile(r"What do you want to do\?\s*\n?.*?Stop and wait for (?:the )?limit to "
+                   r"reset", re.IGNORECASE | re.DOTALL)
 _NOT_LIMITS = (
-    re.compile(r"Rate limit reached", re.IGNORECASE),
-    re.compile(r"temporarily limiting requests", re.IGNORECASE),
-    re.compile(r"\b529\b.*Overloaded|Overloaded", re.IGNORECASE),
+    (re.compile(r"approaching\b[^\n]*\blimit|close to your\b[^\n]*\blimit", re.IGNORECASE),
+     "approaching", "a warning before the limit, not the limit"),
+    (re.compile(r"\blimit reached\s*,?\s*(?:now using|switching to|falling back)",
+                re.IGNORECASE), "fallback", "a model fallback: the session goes on"),
+    (re.compile(r"context (?:window|limit)|prompt is too long", re.IGNORECASE),
+     "not_a_limit", "a context limit, not a usage limit"),
+    (re.compile(r"not your usage limit|temporarily limiting requests", re.IGNORECASE),
+     "not_a_limit", "server throttling, not a usage limit"),
+    (re.compile(r"\brate limit reached|rate_limit_error|\b429\b", re.IGNORECASE),
+     "not_a_limit", "an API rate limit, not a usage limit"),
+    (re.compile(r"\b529\b|overloaded", re.IGNORECASE), "not_a_limit", "an overload"),
 )
 
 
@@ -43,11 +68,13 @@ class LimitMatch:
     reason: str
     warning: bool = False
     text: str = ""
+    approximate: bool = False
+    """The reset was a date without a time: the start of that day is assumed."""
 
     def to_json(self) -> dict[str, object]:
         return {"limit": self.limit, "kind": self.kind,
                 "resets_at": self.resets_at.isoformat() if self.resets_at else None,
-                "reason": self.reason}
+                "approximate": self.approximate, "reason": self.reason}
 
 
 def normalise(text: str) -> str:
@@ -58,7 +85,7 @@ def normalise(text: str) -> str:
     joined: list[str] = []
     for line in lines:
         if joined and joined[-1] and line and not re.match(r"^[>$#]", line) and (
-            joined[-1].endswith(("·", "∙", "at", ",", "resets", "reset", "|"))
+            joined[-1].endswith(("·", "∙", " at", ",", "resets", "reset", "|"))
             or re.match(r"^(resets|\(|[a-z])", line)
         ):
             joined[-1] = f"{joined[-1]} {line}"
@@ -67,60 +94,59 @@ def normalise(text: str) -> str:
     return "\n".join(joined)
 
 
-def _kind(what: str | None) -> str:
-    word = (what or "").lower()
-    if "opus" in word:
-        return "opus"
-    if "sonnet" in word:
-        return "sonnet"
-    if "weekly" in word:
-        return "weekly"
-    if word in {"5-hour", "session"}:
-        return "session"
-    if word == "daily":
-        return "daily"
+def kind_of(what: str | None) -> str:
+    words = (what or "").lower()
+    for needle, kind in (("opus", "opus"), ("sonnet", "sonnet"), ("haiku", "haiku"),
+                         ("weekly", "weekly"), ("monthly", "monthly"), ("org", "monthly"),
+                         ("extra", "extra"), ("credit", "extra"), ("5-hour", "session"),
+                         ("five-hour", "session"), ("session", "session"),
+                         ("daily", "daily")):
+        if needle in words:
+            return kind
     return "usage"
 
 
 def detect(
     text: str, *, now: datetime, local: tzinfo, default_reset: timedelta = timedelta(hours=5)
 ) -> LimitMatch:
-    """The last usage-limit message in ``text``, with its reset instant."""
+    """The last usage-limit statement in ``text``, with its reset instant."""
     plain = normalise(text)
-    best: tuple[int, str, str | None, str] | None = None
-    for pattern, what_group in ((_LEGACY, None), (_REACHED, "what"), (_HIT, "what")):
+    best: tuple[int, str | None, str | None, str] | None = None
+    for pattern in _STATEMENTS:
         for match in pattern.finditer(plain):
-            what = match.group(what_group) if what_group else None
             if best is None or match.start() >= best[0]:
-                best = (match.start(), match.group("reset"), what, match.group(0))
-    epoch = None
-    for match in _EPOCH.finditer(plain):
-        if best is None or match.start() >= best[0]:
-            epoch, best = match, None
-    if epoch is not None:
+                best = (match.start(), match.group("reset"), match.group("what"),
+                        match.group(0))
+    epoch = max(_EPOCH.finditer(plain), key=lambda m: m.start(), default=None)
+    if epoch is not None and (best is None or epoch.start() >= best[0]):
         stamp = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
         return _checked("usage", stamp, now, default_reset, epoch.group(0), how="epoch reset")
     if best is not None:
         _start, reset_text, what, line = best
+        if reset_text is None:
+            return _checked(kind_of(what), None, now, default_reset, line, how="no reset")
         instant, how = parse_reset(reset_text, now=now, local=local)
-        return _checked(_kind(what), instant, now, default_reset, line, how=how)
-    if _APPROACHING.search(plain):
-        return LimitMatch(False, "approaching", None, "approaching the usage limit (warning only)",
-                          warning=True)
-    for pattern in _NOT_LIMITS:
+        return _checked(kind_of(what), instant, now, default_reset, line, how=how)
+    if _MENU.search(plain):
+        return _checked("usage", None, now, default_reset, "the /rate-limit-options menu",
+                        how="the limit menu")
+    for pattern, kind, why in _NOT_LIMITS:
         if pattern.search(plain):
-            return LimitMatch(False, "not_a_limit", None,
-                              f"{pattern.pattern!r}: a transient API limit, not a usage limit")
+            return LimitMatch(False, kind, None, f"{why} ({pattern.pattern!r})",
+                              warning=kind == "approaching")
     return LimitMatch(False, "none", None, "no usage-limit message found")
 
 
 def _checked(kind: str, instant: datetime | None, now: datetime, default: timedelta,
              line: str, *, how: str) -> LimitMatch:
-    """A reset in the past or more than 8 days out is implausible: use the default."""
-    if instant is None or instant < now - timedelta(minutes=5) or instant > now + timedelta(days=8):
+    """A reset in the past or more than 35 days out is implausible: use the default."""
+    approximate = "date only" in how
+    if instant is None or instant < now - timedelta(minutes=5) or instant > now + timedelta(
+            days=35):
         fallback = now + default
-        why = "unparsable" if instant is None else f"implausible ({instant.isoformat()})"
+        why = "unparsable" if instant is None and how != "no reset" else (
+            "not given" if instant is None else f"implausible ({instant.isoformat()})")
         return LimitMatch(True, kind, fallback,
                           f"{kind} limit: reset {why}; assuming {fallback.isoformat()}", text=line)
     return LimitMatch(True, kind, instant, f"{kind} limit, resets {instant.isoformat()} ({how})",
-                      text=line)
+                      text=line, approximate=approximate)

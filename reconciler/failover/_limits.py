@@ -18,8 +18,15 @@ def last_auto_swap(state: StateDir) -> datetime | None:
     return active.automatic_at if active is not None else None
 
 
+def moved_by_limit(state: StateDir) -> bool:
+    """The active account was chosen by failover leaving a limited one."""
+    active = state.read_active()
+    return active is not None and active.reason == "limit"
+
+
 def preview(desired: DesiredState, state: StateDir, now: datetime) -> tuple[dict[str, Limit],
                                                                             Decision]:
     """Known limits and what the next cycle would decide, for plan and status views."""
     limits = state.read_limits()
-    return limits, decide(desired, limits, now, last_auto_swap(state))
+    return limits, decide(desired, limits, now, last_auto_swap(state),
+                          moved_by_limit=moved_by_limit(state))

@@ -33,7 +33,15 @@ def decide(
     limits: Mapping[str, Limit],
     now: datetime,
     last_auto_swap: datetime | None,
+    *,
+    moved_by_limit: bool = False,
 ) -> Decision:
+    """Stay, swap (leaving a limited account, or returning to a preferred one) or wait.
+
+    A preferred account is returned to once it is free again: after its known limit
+    has reset, or, when failover moved away from it (``moved_by_limit``), as soon as no
+    limit is known for it (``reconcile limits clear``).
+    """
     active = desired.active_account
     config = desired.failover
     if not config.enabled:
@@ -52,9 +60,11 @@ def decide(
         return Decision("swap", free[0], "limit",
                         f"{active} hit its limit ({limits[active].reason}); moving to {free[0]}")
     if active in order:
-        better = [a for a in order[: order.index(active)] if a in free and a in limits]
+        better = [a for a in order[: order.index(active)]
+                  if a in free and (a in limits or moved_by_limit)]
         if better and not cooling:
-            return Decision("swap", better[0], "return",
-                            f"{better[0]} reset at {limits[better[0]].resets_at.isoformat()}; "
-                            f"returning from {active}")
+            known = limits.get(better[0])
+            why = (f"{better[0]} reset at {known.resets_at.isoformat()}" if known is not None
+                   else f"{better[0]} has no known limit any more")
+            return Decision("swap", better[0], "return", f"{why}; returning from {active}")
     return Decision("stay", None, "", f"{active} is usable")

@@ -67,6 +67,8 @@ def parse_reset(text: str, *, now: datetime, local: tzinfo) -> tuple[datetime | 
             return None, "bad date"
         if not dated.group(3) and instant < now - timedelta(days=1):
             instant = _at(date(year + 1, month, int(dated.group(2))), clock or time(0), zone)
+        if clock is None:
+            return instant, f"date only: the start of that day, approximate; {zone_how}"
         return instant, f"date, {zone_how}"
     if clock is None:
         return None, "no time"

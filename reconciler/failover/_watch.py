@@ -1,100 +1,46 @@
-"""Each service cycle: look for usage limits, persist them, swap when the policy says.
+"""Each service cycle: read the limit evidence, keep the limits, swap when the policy says.
 
-Sources: the transcript rows Claude writes (``isApiErrorMessage`` assistant rows,
-only those after the session's launch) and the pane text after the launch line,
-minus any limit text the transcript already had before the launch (a replay).
+Evidence comes from Claude's own signals first (the StopFailure hook, the status line's
+usage), then transcripts, then pane text (see ``_evidence``). Every new limit is kept in
+``limits.json`` with its source and text, and written to the limits' history.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from datetime import datetime, timedelta, tzinfo
-from pathlib import Path
+from typing import Any
 
-from reconciler.claudecode import CONFIG_ENV, transcript_dir
 from reconciler.desired import DesiredState, swap_active_account
-from reconciler.failover._detect import LimitMatch, detect, normalise
-from reconciler.failover._limits import last_auto_swap
+from reconciler.failover._detect import LimitMatch, detect
+from reconciler.failover._evidence import (
+    SOURCES,
+    Evidence,
+    hook_evidence,
+    launched_at,
+    pane_key,
+    pane_text,
+    transcript_evidence,
+)
+from reconciler.failover._limits import last_auto_swap, moved_by_limit
 from reconciler.failover._policy import Decision, Limit, decide
 from reconciler.observe import Observed, PaneFact, capture_panes
 from reconciler.statedir import StateDir
 
-_TAIL_BYTES = 256 * 1024
+KEEP_EVIDENCE = timedelta(days=10)
 STUCK = {
     "What do you want to do?": "waiting at the usage-limit menu",
+    "Quick safety check": "waiting at the workspace-trust prompt",
     "Do you trust the files in this folder?": "waiting at the workspace-trust prompt",
+    "Bypass Permissions mode": "waiting at the bypass-permissions disclaimer",
     "Select login method": "waiting at the login prompt",
     "Please run /login": "not logged in",
     "Invalid API key": "not logged in (invalid API key)",
 }
 
-
-def _rows(path: Path) -> Iterator[dict[str, object]]:
-    try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - _TAIL_BYTES))
-            data = handle.read()
-    except OSError:
-        return
-    for line in data.splitlines():
-        try:
-            row = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(row, dict):
-            yield row
-
-
-def _row_text(row: dict[str, object]) -> str:
-    message = row.get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
-    return ""
-
-
-def _when(row: dict[str, object]) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(row.get("timestamp", "")).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def transcript_errors(
-    desired: DesiredState, cwd: str, session_id: str, launched: datetime | None
-) -> tuple[str, set[str]]:
-    """(limit-ish error text written after the launch, normalised lines written before)."""
-    homes = [a.home for a in desired.accounts] + [desired.shared.dir]
-    seen: set[Path] = set()
-    after: list[str] = []
-    before: set[str] = set()
-    for home in homes:
-        path = transcript_dir(home, cwd) / f"{session_id}.jsonl"
-        real = path.resolve()
-        if real in seen:
-            continue
-        seen.add(real)
-        for row in _rows(path):
-            if row.get("type") != "assistant" or not row.get("isApiErrorMessage"):
-                continue
-            when = _when(row)
-            if launched is not None and when is not None and when < launched:
-                before.update(normalise(_row_text(row)).splitlines())
-            else:
-                after.append(_row_text(row))
-    return "\n".join(after), before
-
-
-def pane_after_launch(text: str, replays: set[str]) -> str:
-    """Pane text after our launch line, without lines the transcript had before it."""
-    marker = text.rfind(CONFIG_ENV + "=")
-    if marker >= 0:
-        text = text[text.find("\n", marker) + 1:] if "\n" in text[marker:] else ""
-    return "\n".join(line for line in normalise(text).splitlines() if line not in replays)
+Conditions = dict[str, dict[str, str]]
+"""Alert kind -> every subject that is a problem now, with its message. The service's
+alert book turns them into one firing when a subject appears and one resolve when it
+goes: this wing says what is true, the alerts wing says it once."""
 
 
 def stuck_panes(texts: dict[str, str], panes: list[PaneFact]) -> dict[str, str]:
@@ -113,10 +59,24 @@ def claude_panes(desired: DesiredState, observed: Observed) -> list[PaneFact]:
             if p.claude is not None and desired.managed(p.session_name, observed.created)]
 
 
-Conditions = dict[str, dict[str, str]]
-"""Alert kind -> every subject that is a problem now, with its message. The service's
-alert book turns them into one firing when a subject appears and one resolve when it
-goes: this wing says what is true, the alerts wing says it once."""
+def usage(state: StateDir, account: str, now: datetime) -> dict[str, tuple[float, datetime]]:
+    """The account's windows from its Claudes' status lines: name -> (percent used,
+    reset), the newest window and the highest use; windows already reset are left out
+    (a Claude just resumed here has seen none yet)."""
+    found: dict[str, tuple[float, datetime]] = {}
+    for raw in state.read_usage(account):
+        limits = raw.get("rate_limits")
+        for name, window in (limits.items() if isinstance(limits, dict) else ()):
+            if not isinstance(window, dict):
+                continue
+            used, resets = window.get("used_percentage"), window.get("resets_at")
+            if not isinstance(used, int | float) or not isinstance(resets, int | float):
+                continue
+            reset = datetime.fromtimestamp(resets, tz=now.tzinfo)
+            old = found.get(str(name))
+            if reset > now and (old is None or (reset, used) > (old[1], old[0])):
+                found[str(name)] = (float(used), reset)
+    return found
 
 
 def _away(state: StateDir, order: tuple[str, ...], active: str) -> dict[str, str]:
@@ -134,50 +94,112 @@ class Failover:
 
     def __init__(self, local: tzinfo | None = None) -> None:
         self.local = local
-
-    def _detect(self, desired: DesiredState, observed: Observed, pane: PaneFact, text: str,
-                default: timedelta) -> LimitMatch:
-        claude = pane.claude
-        assert claude is not None  # noqa: S101
-        record = observed.records.get(pane.target)
-        launched = (datetime.fromisoformat(record.time)
-                    if record is not None and record.time and record.pid == claude.pid else None)
-        written, replays = "", set[str]()
-        if claude.session_id and claude.cwd:
-            written, replays = transcript_errors(desired, claude.cwd, claude.session_id, launched)
-        local = self.local or observed.now.astimezone().tzinfo
-        assert local is not None  # noqa: S101
-        combined = "\n".join([written, pane_after_launch(text, replays)])
-        return detect(combined, now=observed.now, local=local, default_reset=default)
+        self.preempt_since: datetime | None = None
 
     def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> Conditions:
-        config = desired.failover
+        now = observed.now
         limits = state.read_limits()
+        seen = state.read_evidence()
         panes = claude_panes(desired, observed)
         texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
-        for pane in panes:
-            text = texts.get(pane.pane_id, "")
-            account = pane.claude.account if pane.claude else None
-            if account is None:
+        found = self._evidence(desired, state, observed, panes, texts)
+        for evidence, match in found:
+            seen[evidence.key] = now.isoformat()
+            old = limits.get(evidence.account)
+            if old is not None and old.resets_at >= (match.resets_at or now):
                 continue
-            match = self._detect(desired, observed, pane, text, config.default_reset)
-            if match.limit and match.resets_at is not None:
-                old = limits.get(account)
-                if old is None or old.resets_at < match.resets_at:
-                    limits[account] = Limit(account, match.resets_at, match.kind, match.reason,
-                                            observed.now)
-        decision = decide(desired, limits, observed.now, last_auto_swap(state))
+            assert match.resets_at is not None  # noqa: S101  (a limit always has one)
+            limits[evidence.account] = Limit(
+                evidence.account, match.resets_at, match.kind, match.reason, now,
+                evidence.source, evidence.session, match.text or evidence.text[:300])
+            state.record_limit_event({"event": "detected", **limits[evidence.account].to_json()})
+        self._preempt(desired, state, observed, limits)
+        decision = decide(desired, limits, now, last_auto_swap(state),
+                          moved_by_limit=moved_by_limit(state))
         active = self._act(desired, state, decision)
-        for name in [n for n, lim in limits.items()
-                     if lim.resets_at + config.grace <= observed.now]:
+        config = desired.failover
+        for name in [n for n, lim in limits.items() if lim.resets_at + config.grace <= now]:
+            state.record_limit_event({"event": "reset", "account": name})
             del limits[name]
         state.write_limits(limits)
+        cutoff = (now - KEEP_EVIDENCE).isoformat()
+        state.write_evidence({k: t for k, t in seen.items() if t >= cutoff})
         return {
-            "limit": {n: f"{n}: {lim.reason}" for n, lim in limits.items()},
+            "limit": {n: f"{n}: {lim.reason} (from the {lim.source})" for n, lim in limits.items()},
             "stuck_session": stuck_panes(texts, panes),
             "all_limited": {"accounts": decision.message} if decision.action == "wait" else {},
             "failover": _away(state, config.order, active),
         }
+
+    def _evidence(self, desired: DesiredState, state: StateDir, observed: Observed,
+                  panes: list[PaneFact], texts: dict[str, str]) -> list[tuple[Evidence,
+                                                                               LimitMatch]]:
+        """New evidence of a limit, per account the most trusted source only."""
+        seen = state.read_evidence()
+        hooks, spooled = hook_evidence(state, desired)
+        candidates: list[Evidence] = list(hooks)
+        pane_texts: list[tuple[PaneFact, str]] = []
+        for pane in panes:
+            rows, replays = transcript_evidence(desired, pane, launched_at(observed, pane))
+            candidates += rows
+            pane_texts.append((pane, pane_text(texts.get(pane.pane_id, ""), replays)))
+        local = self.local or observed.now.astimezone().tzinfo
+        assert local is not None  # noqa: S101
+        default = desired.failover.default_reset
+        best: dict[str, tuple[Evidence, LimitMatch]] = {}
+        for evidence in candidates:
+            if evidence.key not in seen:
+                self._keep(best, evidence, detect(evidence.text, now=observed.now, local=local,
+                                                  default_reset=default))
+        for pane, text in pane_texts:
+            account = pane.claude.account if pane.claude else None
+            match = detect(text, now=observed.now, local=local, default_reset=default)
+            if account is None or not match.limit:
+                continue
+            evidence = Evidence(account, "pane", pane_key(pane, match.text), text,
+                                pane.claude.session_id if pane.claude else None)
+            if evidence.key not in seen:
+                self._keep(best, evidence, match)
+        state.consume_events(spooled)
+        return list(best.values())
+
+    @staticmethod
+    def _keep(best: dict[str, tuple[Evidence, LimitMatch]], evidence: Evidence,
+              match: LimitMatch) -> None:
+        if not match.limit or match.resets_at is None:
+            return
+        old = best.get(evidence.account)
+        if old is None or SOURCES.index(evidence.source) < SOURCES.index(old[0].source):
+            best[evidence.account] = (evidence, match)
+
+    def _preempt(self, desired: DesiredState, state: StateDir, observed: Observed,
+                 limits: dict[str, Limit]) -> None:
+        """``preempt_at``: the active account's status line says it is nearly used up.
+        It is treated as limited once its Claudes are between turns (none busy), or once
+        ``preempt_wait`` has passed, so a busy Claude is not cut mid-turn."""
+        at = desired.failover.preempt_at
+        active = desired.active_account
+        if at is None or active in limits:
+            self.preempt_since = None
+            return
+        windows = usage(state, active, observed.now)
+        over = {name: w for name, w in windows.items() if w[0] >= at}
+        if not over:
+            self.preempt_since = None
+            return
+        name, (used, reset) = max(over.items(), key=lambda item: item[1][0])
+        self.preempt_since = self.preempt_since or observed.now
+        busy = [p.target for p in claude_panes(desired, observed)
+                if p.claude and p.claude.account == active and p.claude.status == "busy"]
+        waited = observed.now - self.preempt_since
+        if busy and waited < desired.failover.preempt_wait:
+            return
+        limits[active] = Limit(
+            active, reset, f"preempt {name}",
+            f"{used:g}% of the {name.replace('_', '-')} window used (preempt_at {at:g}%)",
+            observed.now, "status line", None, "")
+        state.record_limit_event({"event": "preempted", **limits[active].to_json()})
+        self.preempt_since = None
 
     @staticmethod
     def _act(desired: DesiredState, state: StateDir, decision: Decision) -> str:
@@ -186,3 +208,10 @@ class Failover:
             return desired.active_account
         swap_active_account(desired.source, decision.to, reason=decision.reason, state=state)
         return decision.to
+
+
+def usage_view(desired: DesiredState, state: StateDir, now: datetime) -> dict[str, Any]:
+    """Per account: each window's percent used and reset, from the last status line."""
+    return {a.name: {name: {"used_percentage": used, "resets_at": reset.isoformat()}
+                     for name, (used, reset) in usage(state, a.name, now).items()}
+            for a in desired.accounts}

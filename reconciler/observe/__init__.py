@@ -18,7 +18,7 @@ from reconciler.observe._model import (
     TmuxStatus,
     pane_target,
 )
-from reconciler.observe._observe import observe
+from reconciler.observe._observe import observe, signal_commands
 from reconciler.observe._panes import (
     capture_panes,
     cursor_line,
@@ -72,4 +72,5 @@ __all__ = [
     "parse_row",
     "parse_stat",
     "read_stat",
+    "signal_commands",
 ]

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from reconciler.claudecode import SessionId
+from reconciler.observe._accounts import AccountFact, SignalCommands
 from reconciler.observe._settings import SettingsFact
 from reconciler.statedir import LaunchRecord, PromptRecord
 
@@ -190,6 +191,10 @@ class Observed:
     seed: str = ""
     """This host and state dir: new session ids are derived from it, so they are new per
     machine yet the same in a plan and in the apply that follows it."""
+    accounts: dict[str, AccountFact] = field(default_factory=dict)
+    """What each account home can take (login, trust, disclaimer, signals)."""
+    signals: SignalCommands | None = None
+    """The signal commands to install, when failover's signals are on."""
 
     def prompt_of(self, pane: PaneFact) -> str | None:
         """The empty prompt learned for this pane's current shell, if any."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from reconciler.claudecode import session_id_from_argv
 from reconciler.desired import DesiredState
+from reconciler.observe._accounts import SignalCommands, observe_account
 from reconciler.observe._fs import dir_fact, link_fact
 from reconciler.observe._model import ClaudeFact, Observed, PaneFact, TmuxFact, TmuxStatus
 from reconciler.observe._panes import capture_panes, cursor_line, observe_tmux
@@ -104,6 +106,7 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
     """Read the world; changes nothing and never starts a tmux server."""
     shared = desired.shared
     book = state.read_panes()
+    signals = signal_commands(desired, state)
     table = ProcessTable.scan(Identity.resolve(desired.launch.command))
     homes = [a.home for a in desired.accounts]
     registry = read_registry(homes, alive=lambda pid: table.claude(pid) is not None)
@@ -135,4 +138,21 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
         project_settings=_settings(desired),
         notes=(*book.ignored, *registry.notes),
         seed=f"{socket.gethostname()}|{state.root.absolute()}",
+        accounts={a.name: observe_account(
+            a.name, a.home, signals.for_account(a.name) if signals else None,
+            dict(desired.launch.env)) for a in desired.accounts},
+        signals=signals,
     )
+
+
+def signal_commands(desired: DesiredState, state: StateDir, *,
+                    force: bool = False) -> SignalCommands | None:
+    """The hook and status-line commands, by absolute path: hooks run in the pane's login
+    shell, whose PATH may not hold the reconciler. None when failover's signals are off
+    (unless ``force``: to find them in order to remove them)."""
+    failover = desired.failover
+    if not (failover.enabled and failover.signals) and not force:
+        return None
+    bin_dir = state.signals_dir.absolute() / "bin"
+    return SignalCommands(f"{shlex.quote(str(bin_dir / 'stop-failure'))}",
+                          f"{shlex.quote(str(bin_dir / 'statusline'))}")

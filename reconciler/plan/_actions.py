@@ -151,6 +151,33 @@ class EnsureSafetyHook(Action):
     command: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class InstallSignals(Action):
+    """Claude's own signals in an account's ``settings.json``: a StopFailure hook and a
+    status-line wrapper that still runs the user's own status line. Everything else in
+    the file is kept; ``reconcile signals remove`` gives the user's status line back."""
+
+    account: str
+    settings: Path
+    stop_failure: str
+    status_line: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CarryAcceptances(Action):
+    """Acceptances the user already gave (in another account, or ``trust: true``) merged
+    into this account's config, key by key under Claude's own lock: a Claude resumed here
+    then starts without the trust prompt or the bypass disclaimer."""
+
+    account: str
+    config: Path
+    """The home's ``.claude.json`` (project trust)."""
+    settings: Path
+    """The home's ``settings.json`` (the bypass disclaimer)."""
+    trust: tuple[str, ...] = ()
+    bypass: bool = False
+
+
 @dataclass(frozen=True)
 class Conflict:
     """Something the reconciler will not do on its own; the user must decide."""

@@ -80,16 +80,17 @@ def shared_dirs(desired: DesiredState, observed: Observed) -> Iterator[Action | 
 
 
 def homes(desired: DesiredState, observed: Observed) -> Iterator[Action | Conflict]:
+    """Account homes are the user's: never made here. A missing one would be an empty,
+    logged-out home that Claudes get moved into; what depends on it waits."""
     for account in desired.accounts:
         fact = observed.homes[account.name]
         if fact.kind is PathKind.DIR:
             continue
         key = dir_key(account.home)
         if fact.kind is PathKind.MISSING:
-            yield MakeDir(
-                key=key, kind=Kind.CREATE, path=account.home,
-                description=f"create home of account {account.name} {account.home}",
-            )
+            yield Conflict(key, f"account {account.name}: {account.home} does not exist; "
+                                f"create it and log in first (CLAUDE_CONFIG_DIR="
+                                f"{account.home} claude, then /login)")
         else:
             yield Conflict(key, f"home of {account.name} {account.home} is a {fact.kind.value}")
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from reconciler.desired import DesiredState
 from reconciler.observe import Observed
-from reconciler.plan import _files, _sessions
+from reconciler.plan import _accounts, _files, _sessions
 from reconciler.plan._actions import Action, Conflict, Plan
 
 
@@ -30,6 +30,7 @@ def plan(desired: DesiredState, observed: Observed) -> Plan:
         *_files.homes(desired, observed),
         *merges,
         *links,
+        *_accounts.signals(desired, observed),
         *sessions.remember,
         *_files.active_link(desired, observed),
         *sessions.stop,

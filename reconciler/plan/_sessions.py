@@ -20,6 +20,7 @@ from reconciler.observe import (
     TmuxStatus,
     pane_target,
 )
+from reconciler.plan._accounts import Readiness
 from reconciler.plan._actions import (
     Action,
     Conflict,
@@ -71,6 +72,9 @@ def plan_sessions(desired: DesiredState, observed: Observed) -> SessionPhases:
                 moving.add(pane.session_name)
     planner.dedicated(sessions)
     planner.autonomous(sessions, moving)
+    carry = planner.readiness.carry()
+    if carry is not None:
+        planner.phases.remember.insert(0, carry)
     return planner.phases
 
 
@@ -79,6 +83,8 @@ class _SessionPlanner:
         self.desired = desired
         self.observed = observed
         self.claims = Claims.of(observed)
+        self.readiness = Readiness(desired, observed)
+        self.trusting = {d.name for d in desired.dedicated if d.trust}
         self.phases = SessionPhases()
         self.now = observed.now.timestamp()
         home = desired.active
@@ -111,7 +117,12 @@ class _SessionPlanner:
         key = f"launch:{pane.target}"
         was = claude.account or f"unknown ({claude.config_dir or 'no CLAUDE_CONFIG_DIR'})"
         what = f"claude pid {claude.pid} in {pane.target} (on {was})"
-        why = self._cannot_move(pane)
+        why = self._cannot_move(pane) or self.readiness.refusal()
+        cwd = claude.cwd or pane.cwd
+        accept: tuple[str, ...] = ()
+        if why is None:
+            accept, why = self.readiness.prepare(
+                cwd, declared=pane.session_name in self.trusting, moving=True)
         if claude.session_id is None:
             why = (f"{what}: its session id is unknown (no sessions/{claude.pid}.json with a "
                    "UUID, no --resume/--session-id); not moving it")
@@ -122,7 +133,6 @@ class _SessionPlanner:
         assert sid is not None  # noqa: S101  (checked above)
         self.claims.release(sid)
         self.claims.take(sid, pane.target)
-        cwd = claude.cwd or pane.cwd
         remember, stop = f"remember:{pane.target}", f"stop:{pane.target}"
         self.phases.remember.append(RememberSession(
             key=remember, kind=Kind.CHANGE, target=pane.target, session_id=sid, cwd=cwd,
@@ -140,7 +150,8 @@ class _SessionPlanner:
                                "running session")
         self.phases.launch.append(self._launch(
             target=pane.target, session_name=pane.session_name, pane=pane, cwd=cwd,
-            choice=choice, relaunch=True, depends_on=(stop, remember, *self.ready, *safety)))
+            choice=choice, relaunch=True,
+            depends_on=(stop, remember, *self.ready, *safety, *accept)))
         return True
 
     def _cannot_move(self, pane: PaneFact) -> str | None:
@@ -197,9 +208,16 @@ class _SessionPlanner:
         if not terminal_safe(cwd):
             return Conflict(key, f"{target}: the working directory {cwd!r} has control "
                                  "characters; a launch line holding it is never typed")
+        refusal = self.readiness.refusal()
+        accept: tuple[str, ...] = ()
+        if refusal is None:
+            accept, refusal = self.readiness.prepare(
+                cwd, declared=session_name in self.trusting, moving=pending)
+        if refusal is not None:
+            return Conflict(key, refusal)
         self.claims.take(choice.session_id, target)
         return self._launch(target=target, session_name=session_name, pane=pane, cwd=cwd,
-                            choice=choice, relaunch=pending, depends_on=depends_on)
+                            choice=choice, relaunch=pending, depends_on=(*depends_on, *accept))
 
     def _safety(self, session_name: str) -> tuple[str, ...]:
         """The safety hook a dedicated project needs before Claude starts there."""

@@ -76,7 +76,7 @@ class Service:
         self.cycles = 0
         self.started = now_iso()
         self.noted: set[str] = set()
-        self.crashes = CrashLoops(self.state, self.config.crashloop_window,
+        self.crashes = CrashLoops(self.state, self.config.crashloop_window or 90.0,
                                   self.config.crashloop_max_backoff)
         self.stopping = False
         self.reload_requested = True
@@ -112,7 +112,7 @@ class Service:
         self.dispatcher = Dispatcher(sinks, log_line=self.say)
         for problem in problems:
             self.say(f"warning: {problem}")
-        self.crashes.window = self.config.crashloop_window
+        self.crashes.window = self.config.crashloop_window or 3 * self.interval
         self.crashes.max_backoff = self.config.crashloop_max_backoff
         self._record_hand_swap(desired)
         self._emit(self.book.update("invalid_desired", {}))
@@ -236,10 +236,13 @@ class Service:
         }, self.by_result)
 
     def _sleep(self) -> None:
-        """Sleep one interval, waking early for a stop, a reload or a desired-file edit."""
+        """Sleep one interval, waking early for a stop, a reload, a desired-file edit, or
+        a signal Claude sent (a StopFailure event in the spool)."""
         deadline = time.monotonic() + self.interval
         while not self.stopping and time.monotonic() < deadline:
             if self.reload_requested or _stat_key(self.path) != self.seen:
+                return
+            if self.state.has_events():
                 return
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 

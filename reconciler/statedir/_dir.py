@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -220,6 +221,87 @@ class StateDir:
 
     def write_crashloops(self, states: Mapping[str, CrashRecord]) -> None:
         self._write("crashloops.json", {t: asdict(s) for t, s in states.items()})
+
+    # -- Claude's signals: StopFailure events and status-line snapshots ----------------
+
+    @property
+    def signals_dir(self) -> Path:
+        """Where the hook and status-line scripts write (they are installed there too)."""
+        return self._path("signals")
+
+    def events_dir(self) -> Path:
+        return self.signals_dir / "events"
+
+    def read_events(self) -> list[tuple[Path, dict[str, Any] | None]]:
+        """Events the StopFailure hook spooled, oldest first (None: not JSON)."""
+        try:
+            entries = sorted(os.scandir(self.events_dir()), key=lambda e: e.name)
+        except OSError:
+            return []
+        events: list[tuple[Path, dict[str, Any] | None]] = []
+        for entry in entries:
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                raw = read_json(Path(entry.path))
+                events.append((Path(entry.path), raw if isinstance(raw, dict) else None))
+        return events
+
+    def has_events(self) -> bool:
+        try:
+            return any(not e.name.startswith(".") for e in os.scandir(self.events_dir()))
+        except OSError:
+            return False
+
+    def consume_events(self, paths: Iterable[Path]) -> None:
+        """Our own spool, read: removed, so an event counts once."""
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def read_usage(self, account: str) -> list[dict[str, Any]]:
+        """The last status-line JSON each Claude of ``account`` was given."""
+        try:
+            entries = list(os.scandir(self.signals_dir / "status" / account))
+        except OSError:
+            return []
+        found = []
+        old = time.time() - 8 * 86400  # every window has reset since: the Claude is gone
+        for entry in entries:
+            if entry.name.endswith(".json") and not entry.name.startswith("."):
+                with contextlib.suppress(OSError):
+                    if entry.stat().st_mtime < old:
+                        Path(entry.path).unlink()
+                        continue
+                raw = read_json(Path(entry.path))
+                if isinstance(raw, dict):
+                    found.append(raw)
+        return found
+
+    def read_evidence(self) -> dict[str, str]:
+        """Limit evidence already counted (key -> when), so a statement counts once."""
+        raw = read_json(self._path("evidence.json"))
+        return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+    def write_evidence(self, seen: Mapping[str, str]) -> None:
+        self._write("evidence.json", dict(sorted(seen.items())))
+
+    def record_limit_event(self, event: Mapping[str, Any]) -> None:
+        """The limits' history: detected, cleared, reset, imported; one line each."""
+        ensure_private_dir(self.root)
+        fd = os.open(self._path("limits-history.jsonl"),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(json.dumps({"time": now_iso(), **event}) + "\n")
+
+    def read_limit_history(self, last: int = 20) -> list[dict[str, Any]]:
+        try:
+            lines = self._path("limits-history.jsonl").read_text().splitlines()
+        except OSError:
+            return []
+        out = []
+        for line in lines[-last:]:
+            with contextlib.suppress(ValueError):
+                out.append(json.loads(line))
+        return out
 
     def read_service(self) -> dict[str, Any] | None:
         raw = read_json(self._path("service.json"))

@@ -34,13 +34,28 @@ def ensure_private_dir(path: Path) -> Path:
     return path
 
 
+def make_private_parents(folder: Path) -> None:
+    """Create ``folder`` and any missing parent 0700, whatever the umask; directories
+    that exist keep their permissions (one may be the user's project)."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(mode=DIR_MODE, exist_ok=True)
+        with contextlib.suppress(PermissionError):
+            created.chmod(DIR_MODE)
+
+
 def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool = True) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never half.
 
     A missing parent is created private; an existing one keeps its permissions
     (it may be the user's project or config dir).
     """
-    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    make_private_parents(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

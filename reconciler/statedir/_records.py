@@ -127,25 +127,36 @@ class Converged:
 
 @dataclass(frozen=True)
 class LimitRecord:
-    """An account's usage limit as the reconciler knows it."""
+    """An account's usage limit as the reconciler knows it, and what told it so."""
 
     account: str
     resets_at: datetime
     kind: str
     reason: str
     detected_at: datetime
+    source: str = "pane"
+    """``hook`` (StopFailure), ``status line``, ``transcript``, ``pane``, ``import``."""
+    session: str | None = None
+    text: str = ""
+    """The statement as Claude wrote it."""
 
-    def to_json(self) -> dict[str, str]:
+    def to_json(self) -> dict[str, str | None]:
         return {"account": self.account, "resets_at": self.resets_at.isoformat(),
                 "kind": self.kind, "reason": self.reason,
-                "detected_at": self.detected_at.isoformat()}
+                "detected_at": self.detected_at.isoformat(), "source": self.source,
+                "session": self.session, "text": self.text}
 
     @classmethod
     def from_json(cls, raw: Any) -> LimitRecord:
         """The limit, or ValueError/KeyError/TypeError when the record is not one."""
-        return cls(str(raw["account"]), datetime.fromisoformat(str(raw["resets_at"])),
-                   str(raw.get("kind", "usage")), str(raw.get("reason", "")),
-                   datetime.fromisoformat(str(raw["detected_at"])))
+        resets = datetime.fromisoformat(str(raw["resets_at"]))
+        detected = datetime.fromisoformat(str(raw["detected_at"]))
+        if resets.tzinfo is None or detected.tzinfo is None:
+            raise ValueError("times must carry a zone")
+        session = raw.get("session")
+        return cls(str(raw["account"]), resets, str(raw.get("kind", "usage")),
+                   str(raw.get("reason", "")), detected, str(raw.get("source", "pane")),
+                   session if isinstance(session, str) else None, str(raw.get("text", ""))[:500])
 
 
 @dataclass(frozen=True)
@@ -157,12 +168,15 @@ class CrashRecord:
     """ISO time before which no launch is tried."""
     last_launch: str
     """Launch-record time already counted, so one crash is counted once."""
+    reason: str = ""
+    """What the pane said when the Claude left (``No conversation found``...)."""
 
     @classmethod
     def from_json(cls, raw: Any) -> CrashRecord | None:
         if not isinstance(raw, dict):
             return None
         try:
-            return cls(int(raw["count"]), str(raw["until"]), str(raw["last_launch"]))
+            return cls(int(raw["count"]), str(raw["until"]), str(raw["last_launch"]),
+                       str(raw.get("reason", ""))[:300])
         except (KeyError, TypeError, ValueError):
             return None

@@ -1,0 +1,121 @@
+"""``reconcile limits`` (list, clear, import) and ``reconcile signals remove``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
+from reconciler.cli._render import limit_lines
+from reconciler.desired import DesiredState, load_desired
+from reconciler.failover import preview, usage_view
+from reconciler.statedir import LimitRecord, StateDir
+
+
+def _home(path: Path) -> str:
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if text.startswith(home + "/") else text
+
+
+def limits(args: argparse.Namespace, ui: Ui) -> int:
+    desired = load_desired(desired_path(args))
+    state = StateDir(state_dir(args))
+    if args.action == "clear":
+        return _clear(desired, state, args.target, ui)
+    if args.action == "import":
+        return _import(desired, state, args.target, ui)
+    now = datetime.now(UTC)
+    known, decision = preview(desired, state, now)
+    usage = usage_view(desired, state, now)
+    history = state.read_limit_history()
+    for line in limit_lines(known, usage, now):
+        ui.say(line)
+    ui.say(f"next cycle: {decision.action}" + (f" to {decision.to}" if decision.to else "")
+           + f": {decision.message}")
+    if history:
+        ui.say("")
+        ui.say("history:")
+        for item in history[-10:]:
+            ui.say(f"  {item.get('time')}  {item.get('event')}  {item.get('account')}"
+                   + (f"  until {item['resets_at']}" if item.get("resets_at") else "")
+                   + (f"  ({item['source']})" if item.get("source") else ""))
+    ui.document({"limits": {n: lim.to_json() for n, lim in known.items()}, "usage": usage,
+                 "decision": {"action": decision.action, "to": decision.to,
+                              "message": decision.message},
+                 "history": history})
+    return EXIT_OK
+
+
+def _clear(desired: DesiredState, state: StateDir, account: str | None, ui: Ui) -> int:
+    names = [a.name for a in desired.accounts]
+    if account not in names:
+        ui.error(f"error: limits clear ACCOUNT: one of {', '.join(names)}")
+        return EXIT_ERROR
+    known = state.read_limits()
+    old = known.pop(account, None)
+    if old is None:
+        ui.say(f"{account} has no known limit")
+    else:
+        state.write_limits(known)
+        state.record_limit_event({"event": "cleared", "account": account})
+        ui.say(f"cleared the limit of {account} (was until {old.resets_at.isoformat()})")
+    ui.document({"ok": True, "cleared": old is not None})
+    return EXIT_OK
+
+
+def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui) -> int:
+    """Limits another host saw; for each account the later reset wins, so importing the
+    same file twice, or an older one, changes nothing."""
+    try:
+        text = sys.stdin.read() if source in (None, "-") else Path(str(source)).read_text()
+        raw = json.loads(text)
+    except (OSError, ValueError) as exc:
+        ui.error(f"error: limits import {source}: {exc}")
+        return EXIT_ERROR
+    items = raw.get("limits", raw) if isinstance(raw, dict) else None
+    if not isinstance(items, dict):
+        ui.error(f"error: limits import {source}: expected the JSON `limits --json` prints")
+        return EXIT_ERROR
+    names = {a.name for a in desired.accounts}
+    known = state.read_limits()
+    taken = []
+    for name, item in items.items():
+        try:
+            record = LimitRecord.from_json(item)
+        except (KeyError, TypeError, ValueError) as exc:
+            ui.error(f"warning: limits import: {name}: {exc}; skipped")
+            continue
+        if record.account not in names or record.resets_at <= datetime.now(UTC):
+            continue
+        old = known.get(record.account)
+        if old is None or record.resets_at > old.resets_at:
+            known[record.account] = record
+            taken.append(record.account)
+            state.record_limit_event({"event": "imported", **record.to_json()})
+    if taken:
+        state.write_limits(known)
+    ui.say(f"imported: {', '.join(taken) or 'nothing new'}")
+    ui.document({"ok": True, "imported": taken})
+    return EXIT_OK
+
+
+def signals(args: argparse.Namespace, ui: Ui) -> int:
+    from reconciler.apply import remove_signals  # noqa: PLC0415
+    from reconciler.observe import signal_commands  # noqa: PLC0415
+
+    desired = load_desired(desired_path(args))
+    state = StateDir(state_dir(args))
+    base = signal_commands(desired, state, force=True)
+    assert base is not None  # noqa: S101  (force)
+    for account in desired.accounts:
+        mine = base.for_account(account.name)
+        settings = account.home / "settings.json"
+        changed = remove_signals(settings, account.name, state,
+                                 (mine.stop_failure, mine.status_line))
+        ui.say(f"{'removed from' if changed else 'nothing in'} {_home(settings)}")
+    ui.document({"ok": True})
+    return EXIT_OK

@@ -1,0 +1,159 @@
+"""Where a usage limit is read from, most trusted first.
+
+1. ``hook``: the StopFailure event Claude itself fired (``error: rate_limit``), spooled
+   by the hook the reconciler installs; it arrives within a second.
+2. ``transcript``: the API-error row Claude wrote (``isApiErrorMessage``), only rows
+   written after this Claude's launch (older ones are a resumed session's history).
+3. ``pane``: what the pane shows after the launch line, minus any line the user typed
+   at Claude's prompt (its ``U+276F`` prompt lines) and minus lines the transcript had
+   before the launch.
+
+Every piece of evidence has a key; a key counts once (``evidence.json``), so a replayed
+line, a restart, or ``reconcile limits clear`` never brings an old limit back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reconciler.claudecode import CONFIG_ENV, transcript_dir
+from reconciler.desired import DesiredState
+from reconciler.failover._detect import normalise
+from reconciler.observe import Observed, PaneFact
+from reconciler.statedir import StateDir
+
+SOURCES = ("hook", "status line", "transcript", "pane")
+"""Most trusted first."""
+_TAIL_BYTES = 256 * 1024
+_INPUT_LINE = re.compile(r"^\s*(?:\u276f|>)(?!\s*\d+\.\s)")
+"""A line of Claude's prompt (what a person typed, or typed before): never a signal. The
+limit menu's cursor line (``U+276F 1. Stop and wait ...``) is not one."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    account: str
+    source: str
+    key: str
+    """Counts once: the event, the transcript row, the pane's statement."""
+    text: str
+    session: str | None
+
+
+def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence], list[Path]]:
+    """Spooled StopFailure events that say ``rate_limit``, and every spool file read."""
+    names = {a.name for a in desired.accounts}
+    found: list[Evidence] = []
+    paths: list[Path] = []
+    for path, raw in state.read_events():
+        paths.append(path)
+        event = raw.get("event") if raw is not None else None
+        account = raw.get("account") if raw is not None else None
+        if not isinstance(event, dict) or account not in names:
+            continue
+        if event.get("error") != "rate_limit":
+            continue
+        session = event.get("session_id")
+        text = str(event.get("last_assistant_message") or "You've hit your usage limit")
+        marker = event.get("prompt_id") or path.name
+        found.append(Evidence(str(account), "hook", f"hook:{session}:{marker}", text,
+                              session if isinstance(session, str) else None))
+    return found, paths
+
+
+def _rows(path: Path) -> Iterator[dict[str, object]]:
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - _TAIL_BYTES))
+            data = handle.read()
+    except OSError:
+        return
+    for line in data.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict):
+            yield row
+
+
+def _row_text(row: dict[str, object]) -> str:
+    message = row.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+    return ""
+
+
+def _when(row: dict[str, object]) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(row.get("timestamp", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def transcript_evidence(desired: DesiredState, pane: PaneFact,
+                        launched: datetime | None) -> tuple[list[Evidence], set[str]]:
+    """API-error rows written after the launch, and the normalised lines of those written
+    before it (a resumed session's old limit, shown again in its new pane)."""
+    claude = pane.claude
+    if claude is None or not claude.session_id or not claude.cwd or not claude.account:
+        return [], set()
+    seen: set[Path] = set()
+    found: list[Evidence] = []
+    before: set[str] = set()
+    for home in [*(a.home for a in desired.accounts), desired.shared.dir]:
+        path = transcript_dir(home, claude.cwd) / f"{claude.session_id}.jsonl"
+        real = path.resolve()
+        if real in seen:
+            continue
+        seen.add(real)
+        for row in _rows(path):
+            if row.get("type") != "assistant" or not row.get("isApiErrorMessage"):
+                continue
+            text = _row_text(row)
+            when = _when(row)
+            if launched is not None and when is not None and when < launched:
+                before.update(normalise(text).splitlines())
+                continue
+            marker = row.get("uuid") or hashlib.sha256(
+                f"{row.get('timestamp')}|{text}".encode()).hexdigest()[:16]
+            found.append(Evidence(claude.account, "transcript", f"row:{marker}", text,
+                                  claude.session_id))
+    return found, before
+
+
+def pane_text(text: str, replays: set[str]) -> str:
+    """The pane after our launch line, without the prompt's lines (what a person typed)
+    and without lines the transcript had before the launch."""
+    marker = text.rfind(CONFIG_ENV + "=")
+    if marker >= 0:
+        text = text[text.find("\n", marker) + 1:] if "\n" in text[marker:] else ""
+    kept = "\n".join(line for line in text.splitlines() if not _INPUT_LINE.match(line))
+    return "\n".join(line for line in normalise(kept).splitlines() if line not in replays)
+
+
+def pane_key(pane: PaneFact, statement: str) -> str:
+    """The same statement in the same session is the same evidence, in any pane."""
+    session = pane.claude.session_id if pane.claude else None
+    digest = hashlib.sha256(normalise(statement).encode()).hexdigest()[:16]
+    return f"pane:{session}:{digest}"
+
+
+def launched_at(observed: Observed, pane: PaneFact) -> datetime | None:
+    record = observed.records.get(pane.target)
+    if record is None or not record.time or pane.claude is None or record.pid != pane.claude.pid:
+        return None
+    try:
+        return datetime.fromisoformat(record.time)
+    except ValueError:
+        return None

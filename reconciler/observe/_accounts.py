@@ -1,0 +1,101 @@
+"""What each account home can take: is it logged in, which projects has it trusted,
+has it accepted the bypass-permissions disclaimer, are the reconciler's signals in its
+``settings.json``. A Claude is moved only to a home that can take it, so a resume never
+strands at a login, trust or disclaimer prompt.
+
+``.claude.json`` can be large; it is parsed again only when its size or mtime changes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+AUTH_ENV = ("CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
+"""A Claude started with one of these does not need the home's stored login."""
+
+
+@dataclass(frozen=True)
+class SignalCommands:
+    """The commands the reconciler installs in an account's settings."""
+
+    stop_failure: str
+    status_line: str
+
+    def for_account(self, name: str) -> SignalCommands:
+        """Each home's copy names its account (a checked name: letters, digits, _ and -)."""
+        return SignalCommands(f"{self.stop_failure} {name}", f"{self.status_line} {name}")
+
+
+@dataclass(frozen=True)
+class AccountFact:
+    name: str
+    logged_in: bool
+    """Credentials stored in the home (``.credentials.json``), or a token in the launch
+    environment."""
+    trusted: frozenset[str]
+    """Project directories whose trust prompt this account has accepted."""
+    bypass_accepted: bool
+    """``skipDangerousModePermissionPrompt`` (or the older ``bypassPermissionsModeAccepted``)."""
+    signals: str
+    """``installed``, ``missing`` or ``broken: <why>`` (the settings file cannot be read)."""
+
+
+@lru_cache(maxsize=64)
+def _load(path: str, _stamp: tuple[int, int]) -> Any:
+    try:
+        with open(path, "rb") as handle:  # noqa: PTH123
+            return json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+
+
+def read_json_cached(path: Path) -> Any:
+    """The parsed file (None when missing or broken), parsed again only when it changed."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _load(str(path), (st.st_mtime_ns, st.st_size))
+
+
+def _signals_state(settings_path: Path, settings: Any, commands: SignalCommands | None) -> str:
+    if commands is None:
+        return "installed"
+    if settings is None and settings_path.exists():
+        return "broken: not valid JSON"
+    if settings is not None and not isinstance(settings, dict):
+        return "broken: not a JSON object"
+    settings = settings or {}
+    line = settings.get("statusLine")
+    status_ok = isinstance(line, dict) and line.get("command") == commands.status_line
+    hooks = settings.get("hooks")
+    entries = hooks.get("StopFailure") if isinstance(hooks, dict) else None
+    hook_ok = isinstance(entries, list) and any(
+        isinstance(e, dict) and any(isinstance(h, dict) and h.get("command") ==
+                                    commands.stop_failure for h in e.get("hooks") or [])
+        for e in entries)
+    return "installed" if status_ok and hook_ok else "missing"
+
+
+def observe_account(name: str, home: Path, commands: SignalCommands | None,
+                    launch_env: dict[str, str]) -> AccountFact:
+    config = read_json_cached(home / ".claude.json")
+    settings_path = home / "settings.json"
+    settings = read_json_cached(settings_path)
+    projects = config.get("projects") if isinstance(config, dict) else None
+    trusted = frozenset(
+        str(d) for d, p in (projects.items() if isinstance(projects, dict) else ())
+        if isinstance(p, dict) and p.get("hasTrustDialogAccepted") is True)
+    bypass = (isinstance(settings, dict) and settings.get("skipDangerousModePermissionPrompt")
+              is True) or (isinstance(config, dict)
+                           and config.get("bypassPermissionsModeAccepted") is True)
+    credentials = home / ".credentials.json"
+    logged_in = (credentials.is_file() and credentials.stat().st_size > 2) or any(
+        launch_env.get(k) or os.environ.get(k) for k in AUTH_ENV)
+    return AccountFact(name, bool(logged_in), trusted, bool(bypass),
+                       _signals_state(settings_path, settings, commands))
