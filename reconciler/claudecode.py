@@ -16,6 +16,10 @@ from typing import NewType
 
 CONFIG_ENV = "CLAUDE_CONFIG_DIR"
 NEVER_SHARED = frozenset({".credentials.json", ".claude.json", "history.jsonl"})
+HOME_FILES = frozenset({*NEVER_SHARED, "settings.json", "settings.local.json", "CLAUDE.md",
+                        "keybindings.json"})
+"""Files, not directories, in a config home: a shared entry is a directory linked into
+every home, so none of these can be one (settings.json carries each account's hooks)."""
 REDACTED = "<redacted>"
 
 SessionId = NewType("SessionId", str)

@@ -347,3 +347,46 @@ def world_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 
     with stack:
         yield build
+
+
+def deep_tree(root: Path, depth: int) -> None:
+    """``root/d/d/.../d``, made level by level through directory fds (no long paths)."""
+    root.mkdir()
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(depth):
+            os.mkdir("d", dir_fd=fd)
+            child = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        Path(f"/proc/self/fd/{fd}", "f").write_text("deep\n")
+    finally:
+        os.close(fd)
+
+
+def remove_deep_tree(root: Path) -> None:
+    """Undo ``deep_tree`` level by level: rmtree would recurse past Python's limit."""
+    while (child := root / "d").is_dir():
+        for entry in child.iterdir():
+            if entry.name != "d":
+                entry.unlink()
+        if (child / "d").is_dir():
+            (child / "d").rename(root / "d.next")
+            child.rmdir()
+            (root / "d.next").rename(child)
+        else:
+            child.rmdir()
+    root.rmdir()
+
+
+@contextlib.contextmanager
+def mounted(*argv: str, target: Path) -> Iterator[None]:
+    """A real mount (tmpfs, read-only bind) for the test, skipped where not permitted."""
+    done = subprocess.run(["mount", *argv, str(target)], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount here: {done.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)

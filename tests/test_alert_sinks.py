@@ -109,3 +109,81 @@ def test_book_fires_once_and_resolves_once_across_restarts(tmp_path: Path) -> No
     assert again.update("drift", {"s": "m"}) == []
     assert [a.state for a in again.update("drift", {})] == ["resolved"]
     assert again.update("drift", {}) == []
+
+
+class Redirector(BaseHTTPRequestHandler):
+    """Answers every POST with a redirect to ``Redirector.to`` (another host)."""
+
+    to: ClassVar[str] = ""
+    code: ClassVar[int] = 307
+
+    def do_POST(self) -> None:
+        self.send_response(Redirector.code)
+        self.send_header("Location", Redirector.to)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        return
+
+
+class Elsewhere(BaseHTTPRequestHandler):
+    """The other host: records every request and its headers."""
+
+    seen: ClassVar[list[dict[str, str]]] = []
+
+    def do_GET(self) -> None:
+        Elsewhere.seen.append(dict(self.headers))
+        self.send_response(200)
+        self.end_headers()
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+    def log_message(self, *_args: object) -> None:
+        return
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_webhook_follows_no_redirect_and_sends_no_header_elsewhere(code: int) -> None:
+    Elsewhere.seen = []
+    other = HTTPServer(("127.0.0.2", 0), Elsewhere)  # another loopback address: another host
+    redirector = HTTPServer(("127.0.0.1", 0), Redirector)
+    for httpd in (other, redirector):
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    Redirector.to, Redirector.code = f"http://127.0.0.2:{other.server_address[1]}/steal", code
+    try:
+        sink = build_sinks([WebhookSinkSpec(
+            f"http://127.0.0.1:{redirector.server_address[1]}/hook", timeout=2,
+            headers=(("Authorization", f"Bearer {TOKEN}"),))])[0][0]
+        lines: list[str] = []
+        dispatcher = Dispatcher([sink], log_line=lines.append, first_wait=0.01,
+                                secrets=[f"Bearer {TOKEN}"])
+        dispatcher.send(Alert("drift", "firing", "s", "m"))
+    finally:
+        other.shutdown()
+        redirector.shutdown()
+    assert Elsewhere.seen == [], "nothing, and no Authorization header, reached the other host"
+    assert dispatcher.failed == 1
+    assert any("redirect to http://127.0.0.2" in line and "not followed" in line
+               for line in lines), lines
+    assert all(TOKEN not in line for line in lines)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "data:,x"])
+def test_webhook_speaks_http_and_https_only(url: str) -> None:
+    sink = build_sinks([WebhookSinkSpec(url, timeout=1)])[0][0]
+    lines: list[str] = []
+    dispatcher = Dispatcher([sink], log_line=lines.append, first_wait=0.01)
+    dispatcher.send(Alert("drift", "firing", "s", "m"))
+    assert dispatcher.failed == 1
+    assert any("alerts go over http or https only" in line for line in lines), lines
+
+
+def test_the_book_keeps_and_sends_no_secret(tmp_path: Path) -> None:
+    """Pane text carried a launch.env value into a condition: the book redacts it before
+    alerts.json and every sink see it."""
+    state = StateDir(tmp_path / "st")
+    book = AlertBook(state, redact=lambda text: text.replace(TOKEN, "<redacted>"))
+    fired = book.update("crashloop", {"api/0": f"exited: MY_TOKEN={TOKEN} claude: not found"})
+    assert fired[0].message == "exited: MY_TOKEN=<redacted> claude: not found"
+    assert TOKEN not in (tmp_path / "st" / "alerts.json").read_text()

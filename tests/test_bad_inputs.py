@@ -3,6 +3,7 @@ touches nothing (no file in HOME, no tmux server, no state)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import shlex
 import subprocess
@@ -13,6 +14,7 @@ from _builders import desired_yaml
 
 from reconciler.claudecode import SessionId, launch_line
 from reconciler.cli import main
+from reconciler.cli._main import build_parser
 
 BASE = desired_yaml(
     tmux="{socket_name: SOCKET}",
@@ -109,6 +111,56 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
      'stop_timeout: 5s, env: {X: "a\\nb"}}', 13, "launch.env.X"),
     ("failover order names no account", "version: 1",
      "version: 1\nfailover: {order: [work, nobody]}", 2, "failover.order[1]"),
+    # durations: finite, bounded, never a hang or a traceback at run time
+    ("interval infinite", "version: 1", "version: 1\nservice: {interval: .inf}", 2,
+     "service.interval"),
+    ("interval not a number", "version: 1", "version: 1\nservice: {interval: .nan}", 2,
+     "service.interval"),
+    ("interval negative", "version: 1", "version: 1\nservice: {interval: -5}", 2,
+     "service.interval"),
+    ("interval spins", "version: 1", "version: 1\nservice: {interval: 0.1}", 2,
+     "service.interval"),
+    ("interval absurd", "version: 1", "version: 1\nservice: {interval: 9999999999d}", 2,
+     "service.interval"),
+    ("stop timeout infinite", "stop_timeout: 5s", "stop_timeout: .inf", 13,
+     "launch.stop_timeout"),
+    ("start timeout zero", "stop_timeout: 5s", "stop_timeout: 5s, start_timeout: 0", 13,
+     "launch.start_timeout"),
+    ("crash-loop window of years", "version: 1",
+     "version: 1\nservice: {crashloop_window: 1000d}", 2, "service.crashloop_window"),
+    ("cooldown infinite", "version: 1", "version: 1\nfailover: {cooldown: .inf}", 2,
+     "failover.cooldown"),
+    ("default reset of seconds", "version: 1", "version: 1\nfailover: {default_reset: 10s}",
+     2, "failover.default_reset"),
+    ("preempt_at not a number", "version: 1", "version: 1\nfailover: {preempt_at: .nan}", 2,
+     "failover.preempt_at"),
+    ("alert timeout infinite", "version: 1",
+     "version: 1\nalerts: [{type: command, command: [cat], timeout: .inf}]", 2,
+     "alerts[0].timeout"),
+    # YAML built to exhaust the loader
+    ("billion laughs", BASE, "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 10)}]\n"
+        for i in range(8)), 1, ""),
+    ("nesting 20,000 deep", BASE, "[" * 20000 + "]" * 20000 + "\n", 1, ""),
+    # paths that would share what must not be shared, or loop
+    ("link inside the shared dir", "link: ~/.claude", "link: ~/.claude-shared/active", 6,
+     "link"),
+    ("link is a shared entry", "link: ~/.claude", "link: ~/.claude-shared/todos", 6, "link"),
+    ("identity shared", "entries: [projects, todos]", "entries: [projects, .claude.json]", 7,
+     "shared.entries[1]"),
+    ("settings shared", "entries: [projects, todos]", "entries: [settings.json]", 7,
+     "shared.entries[0]"),
+    ("CLAUDE.md shared", "entries: [projects, todos]", "entries: [todos, CLAUDE.md]", 7,
+     "shared.entries[1]"),
+    # secrets: the problem names the key, never the value
+    ("launch env value not a string", "stop_timeout: 5s}",
+     "stop_timeout: 5s, env: {API_KEY: [sk-planted-secret]}}", 13, "launch.env.API_KEY"),
+    ("webhook over ftp", "version: 1",
+     "version: 1\nalerts: [{type: webhook, url: 'ftp://x/sk-planted-secret'}]", 2,
+     "alerts[0].url"),
+    ("webhook header not a string", "version: 1",
+     "version: 1\nalerts: [{type: webhook, url: 'https://x', headers: "
+     "{Authorization: [sk-planted-secret]}}]", 2, "alerts[0].headers.Authorization"),
 ]
 
 
@@ -142,10 +194,12 @@ def test_broken_file_is_refused_and_nothing_is_touched(
     assert subprocess.run(["tmux", "-L", socket, "ls"], capture_output=True,
                           check=False).returncode != 0
     assert not Path("pwned").exists() and not (sandbox_home / "pwned").exists()
+    assert "sk-planted-secret" not in err, "a problem names the key, never the value"
+    assert "Traceback" not in err
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CORPUS) >= 40
+    assert len(CORPUS) >= 70
 
 
 def test_launch_line_quotes_every_value(tmp_path: Path) -> None:
@@ -175,3 +229,49 @@ def test_symlink_loop_and_huge_and_binary(tmp_path: Path, sandbox_home: Path,
         assert main(["validate", "-f", str(path)]) == 1
         assert capsys.readouterr().err.startswith(f"{path}:{line}: ")
     assert list(sandbox_home.iterdir()) == []
+
+
+def test_a_desired_file_that_is_not_a_regular_file_is_refused_without_blocking(
+        tmp_path: Path, sandbox_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A FIFO nobody writes to would block a plain open() forever: refused at once."""
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    for path, what in ((fifo, "is a FIFO"), (Path("/dev/zero"), "is a device"),
+                       (tmp_path, "is a directory")):
+        assert main(["validate", "-f", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"{path}:1: <document>: {what}"), err
+    assert list(sandbox_home.iterdir()) == []
+
+
+def test_two_accounts_resolving_to_one_directory(tmp_path: Path, sandbox_home: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``~/.claude-personal`` is a link to ``~/.claude-work``: one home cannot be two
+    accounts (their Claudes would share one login and one identity)."""
+    (sandbox_home / ".claude-work").mkdir()
+    (sandbox_home / ".claude-personal").symlink_to(sandbox_home / ".claude-work")
+    path = tmp_path / "desired.yaml"
+    path.write_text(BASE.replace("SOCKET", "reconciler-bad-x"))
+    assert main(["validate", "-f", str(path)]) == 1
+    assert capsys.readouterr().err.startswith(
+        f"{path}:5: accounts[1].home: same directory as accounts[0].home")
+
+
+@pytest.mark.parametrize(("given", "seconds"), [("1h", 3600.0), ("90", 90.0), ("1m30s", 90.0),
+                                                ("2.5s", 2.5)])
+def test_interval_flag_takes_the_file_forms(given: str, seconds: float) -> None:
+    assert build_parser().parse_args(["run", "--interval", given]).interval == seconds
+
+
+@pytest.mark.parametrize(("given", "words"), [
+    ("-5", "is not a duration"), ("inf", "is not a duration"), ("nan", "is not a duration"),
+    ("0.1", "must be at least 1s"), ("2d", "must be at most 86400s (1 day)"),
+    ("soon", "is not a duration"),
+])
+def test_interval_flag_refuses_what_the_file_refuses(
+        given: str, words: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["run", f"--interval={given}"])
+    assert exited.value.code == 2  # argparse's usage error
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err, err

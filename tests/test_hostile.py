@@ -9,26 +9,11 @@ import os
 import signal
 import stat
 import subprocess
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from _fixtures import World, wait_for
+from _fixtures import World, mounted, wait_for
 
 SLOW = 30.0
-
-
-@contextlib.contextmanager
-def mounted(*argv: str, target: Path) -> Iterator[None]:
-    """A real mount (tmpfs, read-only bind) for the test, skipped where not permitted."""
-    done = subprocess.run(["mount", *argv, str(target)], capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount here: {done.stderr.strip()}")
-    try:
-        yield
-    finally:
-        subprocess.run(["umount", "-l", str(target)], capture_output=True, check=False)
 
 
 def test_read_only_shared_dir_is_a_clear_failure_and_loses_nothing(world: World) -> None:
@@ -53,7 +38,7 @@ def test_read_only_shared_dir_is_a_clear_failure_and_loses_nothing(world: World)
 def test_full_state_disk_is_reported_and_the_loop_keeps_running(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     state = world.sandbox.state_dir
-    with mounted("-t", "tmpfs", "-o", "size=64k", "tmpfs", target=state):
+    with mounted("-t", "tmpfs", "-o", "size=64k,mode=700", "tmpfs", target=state):
         with contextlib.suppress(OSError), (state / "filler").open("wb") as filler:
             filler.write(b"x" * (1 << 20))
         done = world.reconcile("apply")
@@ -174,9 +159,14 @@ def test_pane_that_never_returns_to_a_prompt_is_a_conflict_not_a_loop(world: Wor
 
 def test_modes_and_secrets(world: World) -> None:
     token = "999999:PLANTED-secret-token"  # noqa: S105
+    env_value = "sk-PLANTED-launch-env-value"
+    header = "Bearer PLANTED-webhook-header"
     world.set_desired("service: {interval: 1s}", "service: {interval: 1s}\nalerts:\n"
                       "  - {type: telegram, chat_id: '1', token_env: PLANTED_TG, "
-                      "api_base: 'http://127.0.0.1:9'}")
+                      "api_base: 'http://127.0.0.1:9'}\n"
+                      "  - {type: webhook, url: 'http://127.0.0.1:9/PLANTED-hook-path', "
+                      f"headers: {{Authorization: '{header}'}}}}")
+    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{MY_KEY: {env_value}}}")
     env = {"PLANTED_TG": token}
     assert world.reconcile("apply", env=env).returncode == 0
     world.set_desired("active_account: work", "active_account: personal")
@@ -203,6 +193,22 @@ def test_modes_and_secrets(world: World) -> None:
     assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
     for backup in world.sandbox.home.glob("*.reconciler-backup"):
         assert stat.S_IMODE(backup.stat().st_mode) == 0o700
-    assert token not in text
+    for secret in (token, env_value, header, "PLANTED-hook-path"):
+        assert secret not in text, secret
     assert json.loads(outputs[0].stdout)["active_account"] == "personal"
     assert os.environ.get("PLANTED_TG") is None
+
+
+def test_an_invalid_desired_alert_names_the_key_not_the_value(world: World) -> None:
+    secret = "sk-PLANTED-secret-in-a-broken-file"  # noqa: S105
+    world.add_alert_file_sink()
+    world.start_service()
+    wait_for(lambda: world.service_cycles() >= 1, SLOW)
+    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{MY_KEY: [{secret}]}}")
+    wait_for(lambda: any(a["kind"] == "invalid_desired" for a in world.alerts()), SLOW)
+    alert = next(a for a in world.alerts() if a["kind"] == "invalid_desired")
+    assert "launch.env.MY_KEY: must be of type string (the value is not shown" in alert["message"]
+    log = (world.sandbox.root / "service.log").read_text()
+    state = "".join(p.read_text(errors="replace") for p in world.sandbox.state_dir.rglob("*")
+                    if p.is_file())
+    assert secret not in json.dumps(world.alerts()) + log + state

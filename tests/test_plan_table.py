@@ -54,9 +54,8 @@ CASES: list[tuple[str, Callable[[Observed], Observed], list[str]]] = [
     ("projects is a real dir: merge then link",
      with_entry("personal", "projects", PathKind.DIR, count=3),
      ["merge:personal:projects", "entry:personal:projects"]),
-    ("todos is a file: move aside then link",
-     with_entry("work", "todos", PathKind.FILE),
-     ["aside:/h/.claude-work/todos", "entry:work:todos"]),
+    ("todos is a file: a conflict, never made a link to an empty dir",
+     with_entry("work", "todos", PathKind.FILE), []),
     ("entry links elsewhere: relink", with_entry("work", "todos", PathKind.LINK, Path("/x")),
      ["entry:work:todos"]),
     ("link points at the other account: flip only", swapped_link, ["link"]),
@@ -194,3 +193,32 @@ def test_missing_project_is_a_conflict(desired: DesiredState) -> None:
     result = plan(desired, world)
     assert "session:api" in [c.key for c in result.conflicts]
     assert "launch:api/0" in [a.key for a, _ in result.blocked]
+
+
+# (id, change, the conflict key and words it must give); the planner never moves or uses
+# what is not clearly ours.
+REFUSALS: list[tuple[str, Callable[[Observed], Observed], str, str]] = [
+    ("a home entry that is a file", with_entry("work", "todos", PathKind.FILE),
+     "entry:work:todos", "is a file; todos is shared as a directory"),
+    ("a shared entry that is a file",
+     lambda o: replace(o, shared_entries={**o.shared_entries, "todos": PathFact(
+         o.shared_entries["todos"].path, PathKind.FILE)}),
+     "dir:/h/.claude-shared/todos", "is a file, not a directory"),
+    ("a shared dir another user owns",
+     lambda o: replace(o, shared_dir=replace(o.shared_dir, foreign_owner=4242)),
+     "dir:/h/.claude-shared", "owned by uid 4242, not by you"),
+    ("a home another user owns",
+     lambda o: replace(o, homes={**o.homes, "work": replace(o.homes["work"],
+                                                            foreign_owner=4242)}),
+     "dir:/h/.claude-work", "owned by uid 4242"),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "key", "words"), REFUSALS,
+                         ids=[c[0] for c in REFUSALS])
+def test_plan_refuses(desired: DesiredState, name: str, change: Callable[[Observed], Observed],
+                      key: str, words: str) -> None:
+    the_plan = plan(desired, change(converged(desired)))
+    assert any(c.key == key and words in c.message for c in the_plan.conflicts), \
+        the_plan.conflicts
+    assert not [a for a in the_plan.actions if a.key.startswith("aside:")]

@@ -6,7 +6,7 @@ an alert nor forgets to resolve it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +39,12 @@ class Alert:
 class AlertBook:
     """What is firing now, by (kind, subject); transitions become alerts."""
 
-    def __init__(self, state: StateDir | None) -> None:
+    def __init__(self, state: StateDir | None,
+                 redact: Callable[[str], str] = lambda text: text) -> None:
         self.state = state
+        self.redact = redact
+        """Applied to every subject and message before it is kept or sent: pane text
+        and Claude's words may carry a ``launch.env`` value."""
         self.firing: dict[str, dict[str, str]] = state.read_alerts() if state else {}
 
     def _save(self) -> None:
@@ -51,6 +55,7 @@ class AlertBook:
         """``current`` is every subject of ``kind`` that is a problem now, with its message."""
         alerts: list[Alert] = []
         known = self.firing.setdefault(kind, {})
+        current = {self.redact(s): self.redact(m) for s, m in current.items()}
         for subject, message in current.items():
             if subject not in known:
                 known[subject] = message

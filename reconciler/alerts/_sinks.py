@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import subprocess
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,13 +51,40 @@ class CommandSink:
                        timeout=self.timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an error: following one would send the alert, and its headers (an
+    Authorization token), to wherever the answer points."""
+
+    def redirect_request(  # noqa: PLR0917  (the signature urllib calls)
+            self, req: urllib.request.Request, fp: Any, code: int, msg: str,
+            headers: Any, newurl: str) -> None:
+        where = urllib.parse.urlsplit(newurl)
+        raise urllib.error.HTTPError(
+            req.full_url, code, f"{msg}: redirect to {where.scheme}://{where.netloc} not "
+            "followed (set the final URL in the desired file)", headers, fp)
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    """http and https only (no file:, ftp: or data:), proxies from the environment, and
+    no redirects."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.ProxyHandler(), urllib.request.HTTPHandler(),
+                    urllib.request.HTTPSHandler(), urllib.request.HTTPDefaultErrorHandler(),
+                    urllib.request.HTTPErrorProcessor(), _NoRedirect()):
+        opener.add_handler(handler)
+    return opener
+
+
 def _post_json(url: str, body: Mapping[str, Any], timeout: float,
                headers: Mapping[str, str] | None = None) -> None:
-    request = urllib.request.Request(  # noqa: S310  (scheme checked by the schema)
+    scheme = urllib.parse.urlsplit(url).scheme
+    if scheme not in ("http", "https"):
+        raise ValueError(f"{scheme or 'no'} scheme: alerts go over http or https only")
+    request = urllib.request.Request(  # noqa: S310  (the scheme is checked above)
         url, data=json.dumps(body).encode(), method="POST",
         headers={"Content-Type": "application/json", **(headers or {})},
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+    with _opener().open(request, timeout=timeout) as response:
         response.read()
 
 
@@ -131,12 +160,13 @@ class Dispatcher:
     """Sends each alert to the log and to every sink; a failing sink is only logged."""
 
     def __init__(self, sinks: Sequence[Sink], *, attempts: int = 3, first_wait: float = 0.2,
-                 log_line: Callable[[str], None] | None = None) -> None:
+                 log_line: Callable[[str], None] | None = None,
+                 secrets: Sequence[str] = ()) -> None:
         self.sinks = list(sinks)
         self.attempts = attempts
         self.first_wait = first_wait
         self.log_line = log_line or log.warning
-        self.secrets = [getattr(s, "token", "") for s in self.sinks]
+        self.secrets = [*(getattr(s, "token", "") for s in self.sinks), *secrets]
         self.failed = 0
 
     def send(self, alert: Alert) -> None:

@@ -1,39 +1,17 @@
 """Filesystem executors. Each checks first (idempotent) and never deletes data:
-things in the way are moved aside into a dated backup directory."""
+what is in the way is moved aside, never removed; directories made on the way are 0700."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
-import shutil
-from pathlib import Path
 
-from reconciler.apply._errors import ActionError, TransientError
-from reconciler.plan import EnsureSafetyHook, MakeDir, MergeIntoShared, MoveAside, Symlink
-from reconciler.statedir import DIR_MODE, write_atomic
+from reconciler.apply._errors import ActionError
+from reconciler.apply._merge import free_name, merge_tree
+from reconciler.plan import EnsureSafetyHook, MakeDir, MergeIntoShared, Symlink
+from reconciler.statedir import make_private_parents, write_atomic
 
 CHANGED, OK = True, False
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``path.1``, ``path.2`` ... whichever does not exist yet."""
-    candidate, n = path, 0
-    while os.path.lexists(candidate):
-        n += 1
-        candidate = path.with_name(f"{path.name}.{n}")
-    return candidate
-
-
-def _move(source: Path, dest: Path) -> None:
-    """Rename, or copy-then-remove across filesystems (shutil.move): a move, never a loss."""
-    dest.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    try:
-        source.rename(dest)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
-            raise
-        shutil.move(str(source), str(dest))
 
 
 def make_dir(action: MakeDir) -> bool:
@@ -41,47 +19,18 @@ def make_dir(action: MakeDir) -> bool:
         return OK
     if os.path.lexists(action.path):
         raise ActionError(f"{action.path} exists and is not a directory")
-    action.path.mkdir(parents=True, mode=DIR_MODE)
-    return CHANGED
-
-
-def move_aside(action: MoveAside) -> bool:
-    if not os.path.lexists(action.path) or action.path.is_symlink():
-        return OK
-    _move(action.path, _free_name(action.backup / action.path.name))
+    make_private_parents(action.path)
     return CHANGED
 
 
 def merge_into_shared(action: MergeIntoShared) -> bool:
+    """See ``_merge``: renames on one filesystem, copy-verify-move-aside across two."""
     source = action.source
     if source.is_symlink() or not source.is_dir():
         return OK
-    action.dest.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-    _merge_tree(source, action.dest, action.backup)
-    try:
-        source.rmdir()
-    except OSError as exc:
-        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
-            raise TransientError(f"{source} got new files during the merge") from exc
-        raise
+    make_private_parents(action.dest)
+    merge_tree(source, action.dest, action.backup)
     return CHANGED
-
-
-def _real_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink()
-
-
-def _merge_tree(source: Path, dest: Path, backup: Path) -> None:
-    """Move every entry of ``source`` into ``dest``; directories merge, clashes go to backup."""
-    for entry in sorted(source.iterdir()):
-        target = dest / entry.name
-        if not os.path.lexists(target):
-            _move(entry, target)
-        elif _real_dir(entry) and _real_dir(target):
-            _merge_tree(entry, target, backup / entry.name)
-            entry.rmdir()
-        else:
-            _move(entry, _free_name(backup / entry.name))
 
 
 def symlink(action: Symlink) -> bool:
@@ -91,10 +40,10 @@ def symlink(action: Symlink) -> bool:
         return OK
     if os.path.lexists(path) and not path.is_symlink():
         raise ActionError(f"{path} is a real {'directory' if path.is_dir() else 'file'}; refusing")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    make_private_parents(path.parent)
     temp = path.with_name(f".{path.name}.reconciler-{os.getpid()}")
-    if os.path.lexists(temp):
-        temp.unlink()
+    if os.path.lexists(temp):  # not ours to delete, whatever it is: moved aside
+        temp.rename(free_name(temp.with_name(f"{temp.name}.aside")))
     temp.symlink_to(target)
     temp.replace(path)
     return CHANGED

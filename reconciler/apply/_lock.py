@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from reconciler.statedir import FILE_MODE, ensure_private_dir
+from reconciler.statedir import ensure_private_dir, open_private, read_private
 
 
 class LockTimeoutError(Exception):
@@ -18,7 +18,7 @@ class LockTimeoutError(Exception):
 
 def _holder(path: Path) -> str:
     with contextlib.suppress(OSError):
-        pid = path.read_text().strip()
+        pid = read_private(path).decode(errors="replace").strip()
         if pid:
             return f"pid {pid}"
     return "another process"
@@ -35,7 +35,7 @@ def state_lock(
     """Hold the lock file ``path`` (the state dir names it); wait up to ``timeout`` s
     (None = forever), saying why once."""
     ensure_private_dir(path.parent)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    fd = open_private(path, os.O_RDWR | os.O_CREAT)
     try:
         deadline = None if timeout is None else time.monotonic() + timeout
         told = False

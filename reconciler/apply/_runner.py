@@ -31,7 +31,6 @@ from reconciler.plan import (
     LaunchClaude,
     MakeDir,
     MergeIntoShared,
-    MoveAside,
     Plan,
     ReleaseInput,
     RememberSession,
@@ -42,7 +41,6 @@ from reconciler.statedir import StateDir
 
 EXECUTORS: dict[type[Action], Executor] = {  # type: ignore[type-arg]
     MakeDir: each(_fs_ops.make_dir),
-    MoveAside: each(_fs_ops.move_aside),
     MergeIntoShared: each(_fs_ops.merge_into_shared),
     Symlink: each(_fs_ops.symlink),
     EnsureSafetyHook: each(_fs_ops.ensure_safety_hook),

@@ -21,9 +21,12 @@ def _load(args: argparse.Namespace) -> DesiredState:
 
 def validate(args: argparse.Namespace, ui: Ui) -> int:
     desired = _load(args)
+    for warning in desired.warnings:
+        ui.error(f"warning: {warning}")
     ui.say(f"ok: {desired.source} is valid: {len(desired.accounts)} account(s), active "
            f"{desired.active_account}, {len(desired.dedicated)} dedicated session(s)")
-    ui.document({"ok": True, "desired": str(desired.source), "digest": desired.digest})
+    ui.document({"ok": True, "desired": str(desired.source), "digest": desired.digest,
+                 "warnings": [str(w) for w in desired.warnings]})
     return EXIT_OK
 
 
@@ -40,7 +43,11 @@ def _failover(desired: DesiredState, state: StateDir, observed: Observed,
 
 
 def plan(args: argparse.Namespace, ui: Ui) -> int:
-    desired = _load(args)
+    return _show_plan(_load(args), args, ui)
+
+
+def _show_plan(desired: DesiredState, args: argparse.Namespace, ui: Ui,
+               extra: dict[str, Any] | None = None) -> int:
     state = StateDir(state_dir(args))
     observed = observe(desired, state)
     the_plan = make_plan(desired, observed)
@@ -49,7 +56,7 @@ def plan(args: argparse.Namespace, ui: Ui) -> int:
     lines, doc = _failover(desired, state, observed, stuck=False)
     for line in lines:
         ui.say(line)
-    ui.document({**_render.plan_json(the_plan, desired), "failover": doc})
+    ui.document({**(extra or {}), **_render.plan_json(the_plan, desired), "failover": doc})
     if the_plan.conflicts:
         return EXIT_ERROR
     return EXIT_CHANGES if the_plan.actions else EXIT_OK
@@ -87,17 +94,23 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def swap(args: argparse.Namespace, ui: Ui) -> int:
-    root = state_dir(args)
+    dry_run = bool(getattr(args, "dry_run", False))
     previous, desired = swap_active_account(
-        desired_path(args), args.account, reason="command", state=StateDir(root)
-    )
+        desired_path(args), args.account, reason="command",
+        state=None if dry_run else StateDir(state_dir(args)), dry_run=dry_run)
+    moved = {"from": previous, "to": desired.active_account}
     if previous == desired.active_account:
         ui.say(f"{desired.active_account} is already the active account")
+    elif dry_run:
+        ui.say(f"would make {desired.active_account} active ({previous} now); {desired.source}"
+               " is unchanged. What an apply would then do:")
     else:
         ui.say(f"active account: {previous} -> {desired.active_account} ({desired.source})")
+    if dry_run:
+        return _show_plan(desired, args, ui, {"swap": moved, "dry_run": True})
     if getattr(args, "then_apply", False):
         return apply(args, ui)
-    ui.document({"ok": True, "from": previous, "to": desired.active_account})
+    ui.document({"ok": True, **moved})
     return EXIT_OK
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,20 @@ from typing import Any
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 DESIRED_ENV = "RECONCILER_DESIRED"
 STATE_ENV = "RECONCILER_STATE_DIR"
+
+
+def interval_arg(text: str) -> float:
+    """``--interval``: the desired file's duration forms and bounds (1s to 1 day)."""
+    from reconciler.desired._build import BOUNDS, duration_problem, parse_duration  # noqa: PLC0415
+
+    form = re.fullmatch(r"\s*([0-9]+(\.[0-9]+)?\s*(ms|s|m|h|d)\s*)+|[0-9]+(\.[0-9]+)?", text)
+    if form is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (30, 30s, 5m, 1h)")
+    seconds = parse_duration(float(text) if form.group(1) is None else text)
+    why = duration_problem(seconds, BOUNDS["service.interval"])
+    if why is not None:
+        raise argparse.ArgumentTypeError(f"{text!r}: {why}")
+    return seconds
 
 
 def _common() -> argparse.ArgumentParser:
@@ -51,14 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(name, parents=[common], help=text, description=text)
     swap = sub.add_parser("swap", parents=[common], help="make ACCOUNT the active account",
                           description="Rewrite active_account in the desired file (only that "
-                          "value) and record the swap; --apply converges right away.")
+                          "value) and record the swap; --apply converges right away; --dry-run "
+                          "writes and records nothing and shows what an apply would do.")
     swap.add_argument("account")
     swap.add_argument("--apply", action="store_true", dest="then_apply",
                       help="apply the new desired state now")
     run = sub.add_parser("run", parents=[common], help="the periodic loop service",
                          description="Observe, plan and apply every interval; alert on drift.")
-    run.add_argument("--interval", type=float, help="seconds between cycles (default: "
-                     "service.interval in the desired file, else 30)")
+    run.add_argument("--interval", type=interval_arg, help="time between cycles, as in the "
+                     "file (30, 30s, 5m, 1h; default: service.interval, else 30s)")
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
     sub.add_parser("drift", parents=[common],
                    help="print drift from the last converge; exit 0 none, 2 drift, 1 error")
@@ -134,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = "plan"
     ui = Ui(bool(_opt(args, "json", False)))
     from reconciler.desired import DesiredStateError  # noqa: PLC0415
+    from reconciler.errors import ReconcilerError  # noqa: PLC0415
 
     handler = _handler(command)
     try:
@@ -142,6 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             ui.error(str(problem))
         ui.document({"ok": False, "errors": [str(p) for p in exc.problems]})
+        return EXIT_ERROR
+    except ReconcilerError as exc:
+        ui.error(f"error: {exc}")
+        ui.document({"ok": False, "errors": [str(exc)]})
         return EXIT_ERROR
     except KeyboardInterrupt:
         ui.error("interrupted")

@@ -8,6 +8,7 @@ their line, for the loader to report with the rest.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import timedelta
@@ -41,11 +42,42 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
+DAY = 86400.0
+BOUNDS: dict[str, tuple[float, float]] = {
+    "service.interval": (1.0, DAY),
+    "service.crashloop_window": (1.0, DAY),
+    "service.crashloop_max_backoff": (1.0, DAY),
+    "launch.stop_timeout": (0.0, 3600.0),
+    "launch.start_timeout": (0.1, 3600.0),
+    "failover.cooldown": (0.0, 30 * DAY),
+    "failover.grace": (0.0, 30 * DAY),
+    "failover.default_reset": (60.0, 35 * DAY),
+    "failover.preempt_wait": (0.0, DAY),
+}
+"""(least, most) seconds per duration key: a .inf, a .nan or ``9999999999d`` would hang a
+loop or overflow a timer; an interval under a second would spin."""
+ALERT_TIMEOUT = (0.1, 300.0)
+
+
 def parse_duration(value: float | int | str) -> float:
-    """Seconds from ``30``, ``"30s"``, ``"1h30m"`` (the schema checked the form)."""
+    """Seconds from ``30``, ``"30s"``, ``"1h30m"`` (the schema checked the form); may be
+    infinite or NaN for ``.inf``/``.nan``: callers check with ``duration_problem``."""
     if isinstance(value, int | float):
         return float(value)
     return sum(float(n) * _UNITS[u] for n, u in _DURATION_PART.findall(value))
+
+
+def duration_problem(seconds: float, bounds: tuple[float, float]) -> str | None:
+    """Why ``seconds`` cannot be used, or None."""
+    least, most = bounds
+    if not math.isfinite(seconds):
+        return "must be a finite duration"
+    if seconds < least:
+        return f"must be at least {least:g}s"
+    if seconds > most:
+        days = most / DAY
+        return f"must be at most {most:g}s ({days:g} day{'' if days == 1 else 's'})"
+    return None
 
 
 class Builder:
@@ -70,6 +102,16 @@ class Builder:
         elif not Path(text).is_absolute():
             self._problem(where, f"{value!r} is relative; use an absolute path or '~/'")
         return Path(os.path.normpath(text))
+
+    def duration(self, raw: dict[str, Any], section: str, key: str,
+                 default: float | str) -> float:
+        """A duration of ``section.key``, checked against its bounds (a problem if not)."""
+        seconds = parse_duration(raw.get(key, default))
+        why = duration_problem(seconds, BOUNDS[f"{section}.{key}"])
+        if why is not None:
+            self._problem((section, key), why)
+            return parse_duration(default)
+        return seconds
 
     def _problem(self, where: KeyPath, message: str) -> None:
         self.problems.append(Problem(self.path, self.doc.line_of(where), dotted(where), message))
@@ -115,8 +157,8 @@ class Builder:
         launch = LaunchSpec(
             command=self._launch_words(launch_raw.get("command", "claude")),
             env=tuple(sorted((launch_raw.get("env") or {}).items())),
-            stop_timeout=parse_duration(launch_raw.get("stop_timeout", 10)),
-            start_timeout=parse_duration(launch_raw.get("start_timeout", 10)),
+            stop_timeout=self.duration(launch_raw, "launch", "stop_timeout", 10),
+            start_timeout=self.duration(launch_raw, "launch", "start_timeout", 10),
         )
         return DesiredState(
             source=self.path,
@@ -138,27 +180,39 @@ class Builder:
 
     def _failover(self, raw: dict[str, Any], accounts: tuple[Account, ...]) -> FailoverSpec:
         def span(key: str, default: str) -> timedelta:
-            return timedelta(seconds=parse_duration(raw.get(key, default)))
+            return timedelta(seconds=self.duration(raw, "failover", key, default))
 
         return FailoverSpec(
             order=tuple(raw.get("order") or (a.name for a in accounts)),
             enabled=bool(raw.get("enabled", True)), cooldown=span("cooldown", "2m"),
             grace=span("grace", "5m"), default_reset=span("default_reset", "5h"),
             signals=bool(raw.get("signals", True)),
-            preempt_at=float(raw["preempt_at"]) if raw.get("preempt_at") is not None else None,
+            preempt_at=self._percent(raw.get("preempt_at")),
             preempt_wait=span("preempt_wait", "2m"))
+
+    def _percent(self, value: Any) -> float | None:
+        if value is None:
+            return None
+        if not math.isfinite(float(value)):
+            self._problem(("failover", "preempt_at"), "must be a finite percent")
+            return None
+        return float(value)
 
     def _service(self, raw: dict[str, Any]) -> ServiceSpec:
         metrics = raw.get("metrics_file")
         return ServiceSpec(
-            interval=parse_duration(raw.get("interval", 30)),
+            interval=self.duration(raw, "service", "interval", 30),
             metrics_file=self.expand(metrics, ("service", "metrics_file")) if metrics else None,
-            crashloop_window=parse_duration(raw["crashloop_window"])
+            crashloop_window=self.duration(raw, "service", "crashloop_window", 0)
             if "crashloop_window" in raw else None,
-            crashloop_max_backoff=parse_duration(raw.get("crashloop_max_backoff", 600)))
+            crashloop_max_backoff=self.duration(raw, "service", "crashloop_max_backoff", 600))
 
     def _sink(self, index: int, raw: dict[str, Any]) -> AlertSinkSpec:
         timeout = parse_duration(raw.get("timeout", 5))
+        why = duration_problem(timeout, ALERT_TIMEOUT)
+        if why is not None:
+            self._problem(("alerts", index, "timeout"), why)
+            timeout = 5.0
         if raw["type"] == "command":
             return CommandSinkSpec(tuple(raw["command"]), timeout)
         if raw["type"] == "webhook":

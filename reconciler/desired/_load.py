@@ -11,13 +11,16 @@ import functools
 import hashlib
 import json
 import os
+import re
+import stat
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from reconciler.claudecode import CONFIG_ENV, NEVER_SHARED, terminal_safe
+from reconciler.claudecode import CONFIG_ENV, HOME_FILES, NEVER_SHARED, terminal_safe
 from reconciler.desired._build import Builder
 from reconciler.desired._errors import DesiredStateError, Problem
 from reconciler.desired._model import DesiredState
@@ -84,8 +87,14 @@ class _ValidatedCache:
 
 def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> DesiredState:
     """The validated desired state; raises DesiredStateError listing every problem."""
+    return load_desired_bytes(path, read_desired_bytes(path), environ)
+
+
+def load_desired_bytes(path: Path, raw: bytes,
+                       environ: Mapping[str, str] | None = None) -> DesiredState:
+    """The desired state ``raw`` would be as the file ``path`` (a swap checks its new
+    text with this before it writes); problems name ``path``."""
     env = os.environ if environ is None else environ
-    raw = _read_bytes(path)
     doc = _parse(path, raw)
     cache = _ValidatedCache(env)
     key = cache.key(raw)
@@ -101,18 +110,40 @@ def load_desired(path: Path, environ: Mapping[str, str] | None = None) -> Desire
         raise DesiredStateError(problems)
     if not cached:
         cache.remember(key)
-    return state
+    return replace(state, warnings=tuple(_missing_homes(path, doc, state, home)))
 
 
-def _read_bytes(path: Path) -> bytes:
+def _missing_homes(path: Path, doc: LocatedDocument, state: DesiredState,
+                   home: Path) -> Iterator[Problem]:
+    """A home that is not there yet: fine to write down, but nothing may move into it."""
+    for i, account in enumerate(state.accounts):
+        if not account.home.is_dir():
+            shown = f"~/{account.home.relative_to(home)}" if account.home.is_relative_to(
+                home) else str(account.home)
+            yield Problem(path, doc.line_of(("accounts", i, "home")), f"accounts[{i}].home",
+                          f"account {account.name}: {shown} does not exist; create it and "
+                          f"log in first (CLAUDE_CONFIG_DIR={shown} claude, then /login)")
+
+
+def read_desired_bytes(path: Path) -> bytes:
+    """The file's bytes: a regular file of bounded size, read without ever blocking."""
     def fail(message: str) -> DesiredStateError:
         return DesiredStateError([Problem(path, 1, "", message)])
 
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise fail(f"file is {size} bytes; a desired file is at most {MAX_FILE_BYTES}")
-        with path.open("rb") as handle:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            what = ("a directory" if stat.S_ISDIR(st.st_mode) else
+                    "a FIFO (reading it could wait forever)" if stat.S_ISFIFO(st.st_mode) else
+                    "a device or a socket")
+            raise fail(f"is {what}; a desired file is a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise fail(f"file is {st.st_size} bytes; a desired file is at most {MAX_FILE_BYTES}")
+        # O_NONBLOCK: should it have become a FIFO since the stat, the open must not hang.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise fail("is not a regular file")
             return handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise fail(f"cannot read: {exc.strerror or exc}") from None
@@ -135,7 +166,10 @@ def _parse(path: Path, raw: bytes) -> LocatedDocument:
         line = mark.line + 1 if mark else 1
         what = " ".join(filter(None, [exc.context, exc.problem]))
         raise DesiredStateError([Problem(path, line, "", f"YAML syntax: {what}")]) from None
-    except (yaml.YAMLError, RecursionError) as exc:
+    except RecursionError:
+        raise DesiredStateError([Problem(path, 1, "", "YAML: nested too deeply; a desired "
+                                         "file is a few levels deep")]) from None
+    except yaml.YAMLError as exc:
         raise DesiredStateError([Problem(path, 1, "", f"YAML: {exc}")]) from None
     if doc.duplicates:
         raise DesiredStateError(
@@ -174,11 +208,31 @@ def _explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
             yield from _explain(path, doc, deepest)
             return
     message = error.message
-    if error.validator == "pattern":
+    if _secret(where):
+        message = _without_value(error)
+    elif error.validator == "pattern":
         message = f"{error.instance!r} has characters that are not allowed here"
     elif error.validator == "oneOf":
         message = f"{error.instance!r} is not one of the allowed forms"
     yield Problem(path, doc.line_of(where), dotted(where), message)
+
+
+_SECRET_KEY = re.compile(r"(?i)token|secret|passw|api.?key|auth|credential|cookie|headers|url")
+
+
+def _secret(where: KeyPath) -> bool:
+    """A value that may be a credential: ``launch.env``, webhook headers and URL, and
+    any key named like a secret. Its problems name the key, never the value."""
+    return where[:2] == ("launch", "env") or any(
+        isinstance(key, str) and _SECRET_KEY.search(key) for key in where)
+
+
+def _without_value(error: Any) -> str:
+    rule = {"type": f"must be of type {error.validator_value}",
+            "pattern": "has characters that are not allowed here",
+            "minLength": "is too short", "maxLength": "is too long"}.get(
+        error.validator, f"fails the {error.validator} check")
+    return f"{rule} (the value is not shown: it may be a secret)"
 
 
 def _matching_branch(error: Any) -> list[Any]:
@@ -223,9 +277,18 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
             yield problem(("accounts", i, "home"), f"{home} is inside the shared dir")
     if _inside(state.shared.dir, state.link) or state.shared.dir == state.link:
         yield problem(("shared", "dir"), "is inside the link; it would move with every swap")
+    elif _inside(state.link, state.shared.dir):
+        entry = state.link.relative_to(state.shared.dir).parts[0]
+        what = f"the shared entry {entry}" if entry in state.shared.entries else "the shared dir"
+        yield problem(("link",), f"{state.link} is inside {what}; every account would see "
+                      "it, and a merge would move it")
     for i, entry in enumerate(state.shared.entries):
         if entry in NEVER_SHARED:
             yield problem(("shared", "entries", i), f"{entry} belongs to one account; never share")
+        elif entry in HOME_FILES:
+            yield problem(("shared", "entries", i), f"{entry} is a file each account keeps "
+                          "for itself; shared entries are directories (projects, todos...)")
+
     for key, value in state.launch.env:
         if key == CONFIG_ENV:
             yield problem(("launch", "env", key), f"{CONFIG_ENV} is set per account by the "

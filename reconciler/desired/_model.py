@@ -12,7 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from reconciler.desired._errors import Problem
+
 _CANONICAL_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
+MIN_SECRET = 4
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,9 @@ class DesiredState:
     drift: DriftSpec = DriftSpec()
     alerts: tuple[AlertSinkSpec, ...] = ()
     safety_hook: SafetyHook | None = None
+    warnings: tuple[Problem, ...] = ()
+    """Fine to write down, not yet usable (a home that does not exist): ``validate``
+    prints them, ``swap`` refuses to move onto them."""
 
     @property
     def active(self) -> Account:
@@ -194,6 +200,25 @@ class DesiredState:
             if account.name == name:
                 return account
         raise KeyError(name)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values never shown in a log, a plan, a state file or an alert: every
+        ``launch.env`` value and webhook header, and a webhook URL's path (a Slack or
+        Discord URL is itself the credential). Very short values are left: they would
+        blank out ordinary words."""
+        found = [value for _, value in self.launch.env]
+        for sink in self.alerts:
+            if isinstance(sink, WebhookSinkSpec):
+                found += [value for _, value in sink.headers]
+                found.append(sink.url.split("://", 1)[-1].partition("/")[2])
+        return tuple(sorted({s for s in found if len(s) >= MIN_SECRET}, key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret of ``secrets`` replaced by ``<redacted>``."""
+        for secret in self.secrets:
+            text = text.replace(secret, "<redacted>")
+        return text
 
     def managed(self, session_name: str, created: Collection[str] = ()) -> bool:
         """Sessions outside these names are never touched."""

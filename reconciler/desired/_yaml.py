@@ -13,6 +13,13 @@ from typing import Any
 import yaml
 
 KeyPath = tuple[str | int, ...]
+MAX_NODES = 100_000
+"""Nodes a document may expand to, aliases followed: a "billion laughs" file of 1 KiB
+expands to billions, and must fail at once instead of taking gigabytes."""
+
+
+class TooLargeError(yaml.YAMLError):
+    """The document expands (through its aliases) to more nodes than any desired file has."""
 
 
 @dataclass(frozen=True)
@@ -44,9 +51,28 @@ def load_located(text: str) -> LocatedDocument:
     duplicates: list[tuple[KeyPath, int]] = []
     if node is None:
         return LocatedDocument(None, {(): 1}, duplicates)
+    _count(node)
     _walk(node, (), lines, duplicates)
     data = yaml.SafeLoader(text).get_single_data()
     return LocatedDocument(data, lines, duplicates)
+
+
+def _count(root: yaml.Node) -> None:
+    """Count the nodes the document expands to, aliases followed, and stop at MAX_NODES:
+    iterative, so neither depth nor expansion can take the stack or the memory."""
+    total = 0
+    stack: list[yaml.Node] = [root]
+    while stack:
+        node = stack.pop()
+        total += 1
+        if total > MAX_NODES:
+            raise TooLargeError(f"the document expands to more than {MAX_NODES} nodes "
+                                "(aliases followed); a desired file is far smaller")
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack += (key, value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
 
 
 def _walk(

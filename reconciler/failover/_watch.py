@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from reconciler.desired import DesiredState, swap_active_account
+from reconciler.desired import DesiredState, DesiredStateError, swap_active_account
 from reconciler.failover._detect import LimitMatch, detect
 from reconciler.failover._evidence import (
     SOURCES,
@@ -111,12 +111,13 @@ class Failover:
             assert match.resets_at is not None  # noqa: S101  (a limit always has one)
             limits[evidence.account] = Limit(
                 evidence.account, match.resets_at, match.kind, match.reason, now,
-                evidence.source, evidence.session, match.text or evidence.text[:300])
+                evidence.source, evidence.session,
+                desired.redact(match.text or evidence.text[:300]))
             state.record_limit_event({"event": "detected", **limits[evidence.account].to_json()})
         self._preempt(desired, state, observed, limits)
         decision = decide(desired, limits, now, last_auto_swap(state),
                           moved_by_limit=moved_by_limit(state))
-        active = self._act(desired, state, decision)
+        active, refused = self._act(desired, state, decision)
         config = desired.failover
         for name in [n for n, lim in limits.items() if lim.resets_at + config.grace <= now]:
             state.record_limit_event({"event": "reset", "account": name})
@@ -128,7 +129,7 @@ class Failover:
             "limit": {n: f"{n}: {lim.reason} (from the {lim.source})" for n, lim in limits.items()},
             "stuck_session": stuck_panes(texts, panes),
             "all_limited": {"accounts": decision.message} if decision.action == "wait" else {},
-            "failover": _away(state, config.order, active),
+            "failover": {**_away(state, config.order, active), **refused},
         }
 
     def _evidence(self, desired: DesiredState, state: StateDir, observed: Observed,
@@ -202,12 +203,20 @@ class Failover:
         self.preempt_since = None
 
     @staticmethod
-    def _act(desired: DesiredState, state: StateDir, decision: Decision) -> str:
-        """Swap when the policy says so; the account active after this cycle."""
+    def _act(desired: DesiredState, state: StateDir,
+             decision: Decision) -> tuple[str, dict[str, str]]:
+        """Swap when the policy says so: the account active after this cycle, and a swap
+        that was refused (the target's home is missing, the file cannot be rewritten)."""
         if decision.action != "swap" or decision.to is None:
-            return desired.active_account
-        swap_active_account(desired.source, decision.to, reason=decision.reason, state=state)
-        return decision.to
+            return desired.active_account, {}
+        try:
+            swap_active_account(desired.source, decision.to, reason=decision.reason,
+                                state=state)
+        except DesiredStateError as exc:
+            why = "; ".join(p.message for p in exc.problems)
+            return desired.active_account, {f"swap:{decision.to}": f"cannot move to "
+                                            f"{decision.to}: {why}"}
+        return decision.to, {}
 
 
 def usage_view(desired: DesiredState, state: StateDir, now: datetime) -> dict[str, Any]:

@@ -23,12 +23,25 @@ def _target(path: Path) -> Path:
 
 
 def count_files(path: Path) -> int:
+    """Files below ``path``, links not followed, up to MAX_COUNT: iterative, so a tree
+    thousands of levels deep costs no stack; an unreadable directory counts as empty."""
     total = 0
-    for _root, _dirs, files in os.walk(path, followlinks=False):
-        total += len(files)
-        if total >= MAX_COUNT:
-            break
-    return total
+    pending = [str(path)]
+    while pending and total < MAX_COUNT:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    else:
+                        total += 1
+        except OSError:
+            continue
+    return min(total, MAX_COUNT)
+
+
+def _foreign(st: os.stat_result) -> int | None:
+    return st.st_uid if st.st_uid != os.geteuid() else None
 
 
 def link_fact(path: Path, *, count: bool = True) -> PathFact:
@@ -54,4 +67,6 @@ def dir_fact(path: Path) -> PathFact:
         return PathFact(path, PathKind.MISSING)
     except OSError:
         return PathFact(path, PathKind.FILE)
-    return PathFact(path, PathKind.DIR if stat.S_ISDIR(st.st_mode) else PathKind.FILE)
+    if not stat.S_ISDIR(st.st_mode):
+        return PathFact(path, PathKind.FILE)
+    return PathFact(path, PathKind.DIR, foreign_owner=_foreign(st))

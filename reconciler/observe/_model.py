@@ -32,6 +32,9 @@ class PathFact:
     """For a link: where it points, made absolute against the link's directory."""
     file_count: int = 0
     """For a real directory: files below it (what a merge would move)."""
+    foreign_owner: int | None = None
+    """For a directory another user owns: their uid (a shared dir or a home that is not
+    ours is a conflict: its owner may read what every account writes, or swap it out)."""
 
     def links_to(self, target: Path) -> bool:
         return self.kind is PathKind.LINK and self.target == target

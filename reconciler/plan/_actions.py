@@ -46,14 +46,6 @@ class MergeIntoShared(Action):
 
 
 @dataclass(frozen=True, kw_only=True)
-class MoveAside(Action):
-    """A file stands where a directory or link belongs: move it into ``backup``."""
-
-    path: Path
-    backup: Path
-
-
-@dataclass(frozen=True, kw_only=True)
 class Symlink(Action):
     """Make ``path`` a symlink to ``target``, replacing an old link atomically."""
 

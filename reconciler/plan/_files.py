@@ -15,7 +15,6 @@ from reconciler.plan._actions import (
     Kind,
     MakeDir,
     MergeIntoShared,
-    MoveAside,
     Symlink,
 )
 
@@ -42,37 +41,38 @@ def dir_key(path: Path) -> str:
 LINK_KEY = "link"
 
 
-def _ensure_dir(fact: PathFact, backup: Path, what: str) -> Iterator[Action | Conflict]:
-    """A directory that must exist: create it, or move a file out of its way first."""
+def _foreign(fact: PathFact, what: str) -> Conflict | None:
+    if fact.kind is PathKind.DIR and fact.foreign_owner is not None:
+        return Conflict(dir_key(fact.path), f"{what} {fact.path} is owned by uid "
+                        f"{fact.foreign_owner}, not by you; refusing to use it (its owner "
+                        "could read or replace what every account keeps there)")
+    return None
+
+
+def _ensure_dir(fact: PathFact, what: str) -> Iterator[Action | Conflict]:
+    """A directory that must exist: create it when missing. Anything else in its place
+    (a file, a dangling link, another user's directory) is the user's to sort out."""
     key = dir_key(fact.path)
+    foreign = _foreign(fact, what)
+    if foreign is not None:
+        yield foreign
     if fact.kind is PathKind.DIR:
         return
     if fact.kind is PathKind.LINK:
         yield Conflict(key, f"{what} {fact.path} is a dangling link to {fact.target}")
-        return
-    deps: tuple[str, ...] = ()
-    if fact.kind is PathKind.FILE:
-        aside = f"aside:{fact.path}"
-        yield MoveAside(
-            key=aside,
-            kind=Kind.CHANGE,
-            description=f"move file {fact.path} aside to {backup} ({what} must be a directory)",
-            path=fact.path,
-            backup=backup,
-        )
-        deps = (aside,)
-    yield MakeDir(
-        key=key, kind=Kind.CREATE, description=f"create {what} {fact.path}", path=fact.path,
-        depends_on=deps,
-    )
+    elif fact.kind is PathKind.FILE:
+        yield Conflict(key, f"{what} {fact.path} is a file, not a directory; move it away "
+                            "(or take it out of shared.entries), then run again")
+    else:
+        yield MakeDir(key=key, kind=Kind.CREATE, description=f"create {what} {fact.path}",
+                      path=fact.path)
 
 
 def shared_dirs(desired: DesiredState, observed: Observed) -> Iterator[Action | Conflict]:
-    backup = backup_root(desired, observed.now) / "shared"
-    yield from _ensure_dir(observed.shared_dir, backup, "shared dir")
+    yield from _ensure_dir(observed.shared_dir, "shared dir")
     for entry in desired.shared.entries:
         fact = observed.shared_entries[entry]
-        for item in _ensure_dir(fact, backup, "shared entry"):
+        for item in _ensure_dir(fact, "shared entry"):
             if isinstance(item, Action):
                 yield replace(item, depends_on=(*item.depends_on, dir_key(desired.shared.dir)))
             else:
@@ -84,6 +84,9 @@ def homes(desired: DesiredState, observed: Observed) -> Iterator[Action | Confli
     logged-out home that Claudes get moved into; what depends on it waits."""
     for account in desired.accounts:
         fact = observed.homes[account.name]
+        foreign = _foreign(fact, f"home of {account.name}")
+        if foreign is not None:
+            yield foreign
         if fact.kind is PathKind.DIR:
             continue
         key = dir_key(account.home)
@@ -122,12 +125,12 @@ def merges_and_links(
                 ))
                 deps.append(merge)
             elif fact.kind is PathKind.FILE:
-                aside = f"aside:{fact.path}"
-                merges.append(MoveAside(
-                    key=aside, kind=Kind.CHANGE, path=fact.path, backup=backup,
-                    description=f"move file {fact.path} aside to {backup}",
-                ))
-                deps.append(aside)
+                # A file where a shared directory belongs is the user's (perhaps written
+                # by a newer Claude): never turned into a link to an empty directory.
+                links.append(Conflict(entry_key(account.name, entry), (
+                    f"{fact.path} is a file; {entry} is shared as a directory. Move the "
+                    f"file away (or take {entry} out of shared.entries), then run again")))
+                continue
             was = f" (was -> {fact.target})" if fact.kind is PathKind.LINK else ""
             links.append(Symlink(
                 key=entry_key(account.name, entry),

@@ -109,7 +109,8 @@ class Service:
         self.desired = desired
         self.config = desired.service
         sinks, problems = build_sinks(desired.alerts)
-        self.dispatcher = Dispatcher(sinks, log_line=self.say)
+        self.dispatcher = Dispatcher(sinks, log_line=self.say, secrets=desired.secrets)
+        self.book.redact = desired.redact
         for problem in problems:
             self.say(f"warning: {problem}")
         self.crashes.window = self.config.crashloop_window or 3 * self.interval

@@ -25,10 +25,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reconciler.statedir._files import (
-    FILE_MODE,
+    UnsafeStateError,
+    append_line,
+    check_private_dir,
     ensure_private_dir,
     now_iso,
     read_json,
+    read_private,
     write_atomic,
     write_json,
 )
@@ -50,6 +53,7 @@ class StateDir:
     """Paths and records under one state directory."""
 
     def __init__(self, root: Path) -> None:
+        check_private_dir(root)
         self.root = root
 
     def _path(self, name: str) -> Path:
@@ -143,10 +147,7 @@ class StateDir:
         ensure_private_dir(self.root)
         now = now_iso()
         line = json.dumps({"time": now, "from": previous, "to": account, "reason": reason})
-        fd = os.open(self._path("swaps.jsonl"), os.O_WRONLY | os.O_APPEND | os.O_CREAT,
-                     FILE_MODE)
-        with os.fdopen(fd, "a") as handle:
-            handle.write(line + "\n")
+        append_line(self._path("swaps.jsonl"), line)
         old = self.read_active()
         automatic = now if reason in AUTOMATIC else (old.last_automatic if old else None)
         self._write("active.json", asdict(ActiveRecord(account, now, reason, automatic)))
@@ -163,9 +164,18 @@ class StateDir:
             return record.account
         return None
 
+    def check_writable(self) -> None:
+        """Before a change that must then be recorded (a swap): the dir is safe, and no
+        journal is a planted link, so the record cannot fail after the change."""
+        ensure_private_dir(self.root)
+        for name in ("swaps.jsonl", "active.json", "limits-history.jsonl", "lock"):
+            if self._path(name).is_symlink():
+                raise UnsafeStateError(f"{self._path(name)} is a symbolic link; the state dir "
+                                       "never follows one (remove it if you did not make it)")
+
     def read_swaps(self, last: int = 10) -> list[dict[str, Any]]:
         try:
-            lines = self._path("swaps.jsonl").read_text().splitlines()
+            lines = read_private(self._path("swaps.jsonl")).decode(errors="replace").splitlines()
         except OSError:
             return []
         swaps = []
@@ -178,8 +188,7 @@ class StateDir:
 
     def count_swaps(self) -> int:
         try:
-            with self._path("swaps.jsonl").open("rb") as handle:
-                return sum(1 for _line in handle)
+            return read_private(self._path("swaps.jsonl")).count(b"\n")
         except OSError:
             return 0
 
@@ -287,14 +296,12 @@ class StateDir:
     def record_limit_event(self, event: Mapping[str, Any]) -> None:
         """The limits' history: detected, cleared, reset, imported; one line each."""
         ensure_private_dir(self.root)
-        fd = os.open(self._path("limits-history.jsonl"),
-                     os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
-        with os.fdopen(fd, "a") as handle:
-            handle.write(json.dumps({"time": now_iso(), **event}) + "\n")
+        append_line(self._path("limits-history.jsonl"), json.dumps({"time": now_iso(), **event}))
 
     def read_limit_history(self, last: int = 20) -> list[dict[str, Any]]:
         try:
-            lines = self._path("limits-history.jsonl").read_text().splitlines()
+            lines = read_private(self._path("limits-history.jsonl")).decode(
+                errors="replace").splitlines()
         except OSError:
             return []
         out = []

@@ -1,16 +1,25 @@
 """Atomic, private files: every write is temp file + fsync + rename, mode 0600 in a
-0700 directory, so a crash never leaves half a record and no other user reads one."""
+0700 directory, so a crash never leaves half a record and no other user reads one.
+
+A state dir another user owns, or others may write, is refused (they could plant a
+record or a link); every read and append opens with ``O_NOFOLLOW``, so a symlink planted
+as ``lock`` or ``swaps.jsonl`` is never followed, and ``O_NONBLOCK``, so a FIFO planted
+there never hangs a reader."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from reconciler.errors import ReconcilerError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -27,11 +36,69 @@ def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
     return base / "reconciler"
 
 
+class UnsafeStateError(ReconcilerError):
+    """The state dir, or a file in it, is not safely ours: nothing was read or written."""
+
+
+def check_private_dir(path: Path) -> None:
+    """Refuse a directory another user owns or group/others may write (missing is fine)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeStateError(f"state dir {path} is not a directory")
+    if st.st_uid != os.geteuid():
+        raise UnsafeStateError(f"state dir {path} is owned by uid {st.st_uid}, not by you "
+                               f"(uid {os.geteuid()}); refusing to use it")
+    if st.st_mode & 0o022:
+        raise UnsafeStateError(
+            f"state dir {path} is writable by group or others (mode "
+            f"{stat.S_IMODE(st.st_mode):04o}): anyone could plant a record or a link there; "
+            f"refusing to use it. If it is yours: chmod 700 {path}")
+
+
 def ensure_private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    """The directory, made 0700 if it is new; an existing one must already be safe."""
+    try:
+        path.mkdir(parents=True, mode=DIR_MODE)
+    except FileExistsError:
+        check_private_dir(path)
+        return path
     with contextlib.suppress(PermissionError):
         path.chmod(DIR_MODE)
     return path
+
+
+def _unsafe(path: Path, exc: OSError) -> OSError | UnsafeStateError:
+    if exc.errno == errno.ELOOP:
+        return UnsafeStateError(f"{path} is a symbolic link; the state dir never follows "
+                                "one (remove it if you did not make it)")
+    return exc
+
+
+def read_private(path: Path) -> bytes:
+    """A state file's bytes: no link followed, no FIFO waited on (OSError otherwise)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        return handle.read()
+
+
+def open_private(path: Path, flags: int) -> int:
+    """``os.open`` for a state file we write: created 0600, never through a link."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, FILE_MODE)
+    except OSError as exc:
+        raise _unsafe(path, exc) from None
+
+
+def append_line(path: Path, line: str) -> None:
+    """One line appended to a journal (``swaps.jsonl``): one write, never via a link."""
+    fd = open_private(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    with os.fdopen(fd, "a") as handle:
+        handle.write(line + "\n")
 
 
 def make_private_parents(folder: Path) -> None:
@@ -78,6 +145,6 @@ def write_json(path: Path, value: Any) -> None:
 def read_json(path: Path) -> Any:
     """The parsed file, or None when it is missing or unreadable (a record is advisory)."""
     try:
-        return json.loads(path.read_bytes())
+        return json.loads(read_private(path))
     except (OSError, ValueError):
         return None
