@@ -8,6 +8,7 @@ rule, the same idea of a session id, the same resume hint and the same idea of
 from __future__ import annotations
 
 import enum
+import os
 import re
 import shlex
 from collections.abc import Collection, Sequence
@@ -50,6 +51,14 @@ def session_id(value: object) -> SessionId | None:
 def project_slug(cwd: str | PurePath) -> str:
     """Directory name Claude uses under ``projects/`` for an absolute cwd."""
     return _SLUG_UNSAFE.sub("-", str(cwd))
+
+
+def home_key(home: str | PurePath) -> str:
+    """How the signal scripts name a config home: its physical path (``pwd -P``) as a
+    slug. A Claude started without ``CLAUDE_CONFIG_DIR`` reports the home ``~/.claude``
+    links to at that moment, so every event names an account's real directory. Byte by
+    byte, as ``tr -c 'A-Za-z0-9' '-'`` does it."""
+    return re.sub(rb"[^A-Za-z0-9]", b"-", os.fsencode(os.path.realpath(home))).decode()
 
 
 def transcript_dir(home: Path, cwd: str | PurePath) -> Path:

@@ -25,6 +25,8 @@ class Api:
         self.mode = "reply"
         self.five_hour = 0.10
         """Utilization (0-1) of the five-hour window sent with each reply."""
+        self.text = "Hello from the stand-in API."
+        """What the model answers."""
         self.requests: list[str] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self.server.server_address[1]
@@ -103,7 +105,7 @@ class Api:
                                              "content_block": {"type": "text", "text": ""}}),
                     ("content_block_delta", {"type": "content_block_delta", "index": 0,
                                              "delta": {"type": "text_delta",
-                                                       "text": "Hello from the stand-in API."}}),
+                                                       "text": api.text}}),
                     ("content_block_stop", {"type": "content_block_stop", "index": 0}),
                     ("message_delta", {"type": "message_delta", "delta": {
                         "stop_reason": "end_turn", "stop_sequence": None},

@@ -278,6 +278,13 @@ class World:
             handle.write(f"alerts:\n  - {{type: command, command: [sh, -c, 'cat >> \"$0\"; "
                          f"echo >> \"$0\"', {path}]}}\n")
 
+    def stop_services(self) -> None:
+        """SIGTERM every running service and wait for it to finish its cycle and go."""
+        for service in self.services:
+            if service.poll() is None:
+                service.terminate()
+                service.wait(30)
+
     def type_in(self, target: str, line: str) -> None:
         self.tmux("send-keys", "-t", target, "-l", line, ";", "send-keys", "-t", target, "Enter")
 

@@ -126,6 +126,10 @@ NEGATIVE = [
     ("approaching opus weekly", "Approaching Opus weekly limit · resets Monday", "approaching"),
     ("talking about limits", "The function raises when the limit is exceeded by the caller.",
      "none"),
+    ("someone reached the limit", "I think you have reached the limit.", "none"),
+    ("an error about some limit", "Error: you have exceeded the limit", "none"),
+    ("bare limit reached", "Limit reached", "none"),
+    ("bare limit reached in bash output", "  ⎿  Limit reached", "none"),
 ]
 
 
@@ -183,3 +187,25 @@ def test_limit_check_reads_stdin() -> None:
         capture_output=True, text=True, check=True, timeout=30,
     )
     assert json.loads(out.stdout)["limit"] is False
+
+
+def test_a_reset_read_late_is_over_not_tomorrow() -> None:
+    """Printed at 01:00 ("resets 2:12am"), read at 02:13: the limit has passed."""
+    utc = ZoneInfo("UTC")
+    said, now = datetime(2026, 11, 25, 1, tzinfo=utc), datetime(2026, 11, 25, 2, 13, tzinfo=utc)
+    text = "You've hit your session limit · resets 2:12am (UTC)"
+    late = detect(text, now=now, local=utc, said_at=said)
+    assert not late.limit and "has already passed" in late.reason
+    on_time = detect(text, now=said, local=utc, said_at=said)
+    assert on_time.limit and on_time.resets_at == datetime(2026, 11, 25, 2, 12, tzinfo=utc)
+
+
+@pytest.mark.parametrize("text", [
+    "1. You've hit your limit · resets in 99999999999 hours",
+    "You've hit your limit · resets Dec 31, 9999 11pm (America/Los_Angeles)",
+    "You've hit your limit · resets Jan 1, 1 12am",
+])
+def test_absurd_resets_never_overflow(text: str) -> None:
+    now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
+    match = detect(text, now=now, local=BERLIN)
+    assert match.limit and match.resets_at == now + timedelta(hours=5), match.reason

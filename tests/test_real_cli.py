@@ -22,6 +22,8 @@ import pytest
 from _api import Api
 from _fixtures import World, wait_for
 
+from reconciler.claudecode import home_key
+
 VERSION = "2.1.197"
 PACKAGE = f"@anthropic-ai/claude-code@{VERSION}"
 CACHE = Path(os.environ.get("RECONCILER_CLAUDE_NPM_CACHE",
@@ -129,3 +131,30 @@ def test_preempt_moves_on_the_status_line_before_any_429(
     assert not [r for r in claude_api.requests if r.endswith(" limit")], "before any 429"
     record = json.loads((world.sandbox.state_dir / "limits.json").read_text())["work"]
     assert record["source"] == "status line" and record["kind"] == "preempt five_hour"
+
+
+def test_words_that_look_like_a_limit_move_nothing(
+        world_with: Callable[..., World], real_claude: Path, claude_api: Api) -> None:
+    """Claude's own answer quoting a limit, a typed line numbered like the limit menu, a
+    two-line draft pasted into the input box and never sent: none is a limit."""
+    world = with_real_claude(world_with(autonomous_min=0), real_claude, claude_api, "2s")
+    world.start_service()
+    ids = ready(world)
+    claude_api.text = "That message means: You've hit your session limit · resets 8am"
+    world.type_in("=api:", "what does my last error mean?")
+    wait_for(lambda: "That message means" in screen(world, "api"), SLOW, interval=0.2)
+    world.type_in("=api:", "1. You've hit your session limit · resets 8am")
+    world.tmux("set-buffer", "-b", "draft", "please explain\nYou've hit your weekly limit "
+               "· resets 9am")
+    world.tmux("paste-buffer", "-p", "-d", "-b", "draft", "-t", "=web:")
+    wait_for(lambda: "please explain" in screen(world, "web"), SLOW, interval=0.2)
+    cycles = world.service_cycles()
+    wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW, interval=0.2)
+    assert on(world, "work") == ids
+    assert json.loads((world.sandbox.state_dir / "limits.json").read_text()
+                      if (world.sandbox.state_dir / "limits.json").exists() else "{}") == {}
+    assert "please explain" in screen(world, "web"), "the unsent draft is still there"
+    status = world.sandbox.state_dir / "signals" / "status" / home_key(
+        world.sandbox.account_home("work"))
+    assert {p.stem for p in status.glob("*.json")} <= set(ids.values()), \
+        "one status file per session, however many refreshes"

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from _fixtures import World, wait_for
+
+from reconciler.claudecode import home_key
 
 SLOW = 30.0
 MINE = {"model": "opus", "statusLine": {"type": "command", "command": "echo my-own-line",
@@ -60,13 +63,14 @@ def test_signals_are_merged_the_users_status_line_prints_and_removal_restores(
     assert merged["hooks"]["StopFailure"][0] == MINE["hooks"]["StopFailure"][0]
     assert len(merged["hooks"]["StopFailure"]) == 2
     assert merged["statusLine"]["padding"] == 2
-    assert merged["statusLine"]["command"].endswith("/signals/bin/statusline work")
+    assert merged["statusLine"]["command"].endswith("/signals/bin/statusline -- 'echo my-own-line'")
     world.claudes_when(2)
     wait_for(lambda: "my-own-line" in screen(world, "api"), SLOW)
     assert world.reconcile("apply").returncode == 0 and settings(world, "work") == merged
     assert world.reconcile("signals", "remove").returncode == 0
-    assert settings(world, "work") == original, "removing gives back exactly what was there"
-    assert "statusLine" not in settings(world, "personal")
+    assert path.read_text() == json.dumps(original, indent=1), "given back byte for byte"
+    assert not (world.sandbox.account_home("personal") / "settings.json").exists(), \
+        "a file the signals created, and nothing else wrote to, goes with them"
 
 
 def test_a_limit_from_the_hook_moves_everything_at_once(world: World) -> None:
@@ -106,8 +110,9 @@ def test_preempt_moves_before_the_limit_between_turns(world: World) -> None:
     world.type_in("=web:", "/busy")
     world.type_in("=api:", "/usage 85")
     wait_for(lambda: "five_hour" in "".join(
-        p.read_text() for p in (world.sandbox.state_dir / "signals" / "status" / "work")
-        .glob("*.json")), SLOW)
+        p.read_text() for p in (world.sandbox.state_dir / "signals" / "status" /
+                                home_key(world.sandbox.account_home("work"))).glob("*.json")),
+        SLOW)
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)
     assert active(world) == "work", "a busy Claude is not cut mid-turn"
@@ -130,17 +135,24 @@ def test_a_cleared_limit_brings_everything_back(world: World) -> None:
 
 
 def test_limits_import_keeps_the_later_reset(world: World, tmp_path: Path) -> None:
-    later = {"account": "work", "resets_at": "2099-01-01T00:00:00+00:00", "kind": "weekly",
-             "reason": "seen on host b", "detected_at": "2026-01-01T00:00:00+00:00",
+    now = datetime.now(UTC).replace(microsecond=0)
+    later = {"account": "work", "resets_at": (now + timedelta(days=3)).isoformat(),
+             "kind": "weekly", "reason": "seen on host b", "detected_at": now.isoformat(),
              "source": "hook"}
-    earlier = {**later, "resets_at": "2098-01-01T00:00:00+00:00"}
+    earlier = {**later, "resets_at": (now + timedelta(days=2)).isoformat()}
     for body, expected in ((later, ["work"]), (earlier, []), (later, [])):
         path = tmp_path / "limits.json"
         path.write_text(json.dumps({"limits": {"work": body}}))
         done = world.reconcile("limits", "import", str(path), "--json")
         assert json.loads(done.stdout)["imported"] == expected
-    assert limits(world)["limits"]["work"]["resets_at"] == "2099-01-01T00:00:00+00:00"
+    assert limits(world)["limits"]["work"]["resets_at"] == later["resets_at"]
     assert "limited: work (weekly)" in world.reconcile("status").stdout
+    path.write_text(json.dumps({"limits": {
+        "w": {**later, "account": "wrok"},
+        "p": {**later, "account": "personal", "resets_at": "9999-12-31T00:00:00+00:00"}}}))
+    done = world.reconcile("limits", "import", str(path), "--json")
+    assert json.loads(done.stdout)["imported"] == []
+    assert "no account 'wrok' here" in done.stderr and "more than 36 days out" in done.stderr
 
 
 def test_a_logged_out_target_is_refused_and_nothing_is_stopped(world: World) -> None:

@@ -1,13 +1,12 @@
-"""Executors that write into Claude's own config files, key by key.
-
-Both files are Claude's: every other key is kept, the file keeps its mode, the write
-is atomic, and it happens under Claude's own lock (``<file>.lock``, a directory, the
-way proper-lockfile makes it), so a Claude writing at the same moment waits for us or
-we for it. A file that is not valid JSON is left alone and reported.
+"""Executors that write into Claude's own config files, key by key (see ``_json_file``:
+every other key, the layout, the mode and a symlink are kept, under Claude's lock).
 
 * InstallSignals: the StopFailure hook and the status-line wrapper in ``settings.json``
-  (and the two small scripts they run, in the state dir). The user's own status line
-  is saved and run by the wrapper, and given back by ``reconcile signals remove``.
+  (and the two small scripts they run, in the state dir). Both commands are the same in
+  every home: the scripts tell the homes apart by ``CLAUDE_CONFIG_DIR``, so one settings
+  file linked into two homes is right for both. The user's own status line is carried
+  inside the wrapper's command (``statusline -- '<theirs>'``), run with the same input,
+  and given back exactly by ``reconcile signals remove``.
 * CarryAcceptances: project trust in ``.claude.json``, the bypass disclaimer in
   ``settings.json``.
 """
@@ -16,96 +15,60 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
-from collections.abc import Callable, Iterator, Sequence
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler.apply._context import ExecContext, Outcome, each
-from reconciler.apply._errors import ActionError, TransientError
+from reconciler.apply._errors import ActionError
+from reconciler.apply._json_file import edit_json
+from reconciler.claudecode import project_slug
 from reconciler.plan import CarryAcceptances, InstallSignals
 from reconciler.statedir import StateDir, write_atomic
 
-LOCK_STALE = 10.0
-LOCK_WAIT = 5.0
+_HOME = """\
+home=$(cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}" 2>/dev/null && pwd -P) || home=unknown
+key=$(printf '%s' "$home" | tr -c 'A-Za-z0-9' '-')
+"""
 
 STOP_FAILURE = """\
 #!/bin/sh
-# reconciler: Claude's StopFailure hook for account $1. Spools the event (Claude's JSON)
-# for the reconciler's service, which reads it within a second. Always exits 0.
+# reconciler: Claude's StopFailure hook. Spools the event (Claude's JSON), the home it
+# came from and when, for the reconciler's service, which reads it within a second.
+# Always exits 0.
+""" + _HOME + """\
 dir={events}
 umask 077
 mkdir -p "$dir" 2>/dev/null || exit 0
 tmp="$dir/.$$.tmp"
-{{ printf '{{"account": "%s", "event": ' "$1"; cat; printf '}}\\n'; }} > "$tmp" 2>/dev/null \\
-  && mv -f "$tmp" "$dir/$(date +%s%N)-$$.json"
+{{ printf '{{"home": "%s", "time": %s, "event": ' "$key" "$(date +%s)"; cat; printf '}}\\n'; \
+}} > "$tmp" 2>/dev/null && mv -f "$tmp" "$dir/$(date +%s%N)-$$.json"
 exit 0
 """
 
 STATUS_LINE = """\
 #!/bin/sh
-# reconciler: the status line of account $1. Keeps the JSON Claude gives it (its rate
-# limits say how close the account is to its limit), one file per Claude ($PPID), then
-# runs the user's own status line, if there is one, with that same input: it prints
-# exactly what that prints.
-dir={status}"/$1"
-user={user}"/$1.sh"
+# reconciler: Claude's status line. Keeps the JSON Claude gives it (its rate limits say
+# how close the account is to its limit), one file per session, then runs the user's own
+# status line ("$2" after --), if there is one, with that same input: it prints exactly
+# what that prints.
+""" + _HOME + """\
+dir={status}/"$key"
 umask 077
 mkdir -p "$dir" 2>/dev/null
 tmp="$dir/.$$.tmp"
 cat > "$tmp" 2>/dev/null || tmp=/dev/null
 code=0
-if [ -f "$user" ]; then /bin/sh "$user" < "$tmp"; code=$?; fi
-[ "$tmp" = /dev/null ] || mv -f "$tmp" "$dir/$PPID.json"
+if [ "$1" = "--" ] && [ -n "$2" ]; then /bin/sh -c "$2" < "$tmp"; code=$?; fi
+if [ "$tmp" != /dev/null ]; then
+  id=$(sed -n 's/.*"session_id"[[:space:]]*:[[:space:]]*"\\([0-9A-Za-z-]\\{{1,64\\}}\\)".*/\\1/p' \
+    "$tmp" | head -n 1)
+  mv -f "$tmp" "$dir/${{id:-$PPID}}.json"
+fi
 exit $code
 """
 
-
-@contextlib.contextmanager
-def claude_lock(path: Path) -> Iterator[None]:
-    """Claude's lock on ``path``: the directory ``<realpath>.lock``; one older than 10 s
-    is stale (its holder died), as proper-lockfile decides."""
-    lock = Path(str(path.resolve()) + ".lock")
-    deadline = time.monotonic() + LOCK_WAIT
-    while True:
-        try:
-            lock.mkdir()
-            break
-        except FileExistsError:
-            with contextlib.suppress(OSError):
-                if time.time() - lock.stat().st_mtime > LOCK_STALE:
-                    lock.rmdir()
-                    continue
-            if time.monotonic() > deadline:
-                raise TransientError(f"{path} is locked by Claude ({lock})") from None
-            time.sleep(0.05)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            lock.rmdir()
-
-
-def merge_json(path: Path, change: Callable[[dict[str, Any]], bool], mode: int = 0o600) -> bool:
-    """Read, change and write back a JSON object file under Claude's lock; True when
-    ``change`` changed something. A broken file is an error, and left as it is."""
-    with claude_lock(path):
-        try:
-            current = json.loads(path.read_text(encoding="utf-8"))
-            mode = path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            current = {}
-        except (OSError, ValueError) as exc:
-            raise ActionError(f"{path} is not readable JSON ({exc}); left alone") from exc
-        if not isinstance(current, dict):
-            raise ActionError(f"{path} is not a JSON object; left alone")
-        if not change(current):
-            return False
-        write_atomic(path, (json.dumps(current, indent=2) + "\n").encode(), mode=mode)
-        return True
-
-
-# -- signals -----------------------------------------------------------------------------
 
 def install_scripts(state: StateDir) -> None:
     """The two scripts the signals run, by absolute path (hooks run in the pane's login
@@ -113,8 +76,7 @@ def install_scripts(state: StateDir) -> None:
     root = state.signals_dir.absolute()
     bin_dir = root / "bin"
     for name, text in (("stop-failure", STOP_FAILURE.format(events=_q(root / "events"))),
-                       ("statusline", STATUS_LINE.format(status=_q(root / "status"),
-                                                         user=_q(root / "user-statusline")))):
+                       ("statusline", STATUS_LINE.format(status=_q(root / "status")))):
         path = bin_dir / name
         with contextlib.suppress(OSError):
             if path.read_text() == text:
@@ -123,77 +85,132 @@ def install_scripts(state: StateDir) -> None:
 
 
 def _q(path: Path) -> str:
-    return "'" + str(path).replace("'", "'\"'\"'") + "'"
+    return shlex.quote(str(path))
+
+
+def _ours(command: object, prefix: str) -> bool:
+    return isinstance(command, str) and (command == prefix or command.startswith(prefix + " "))
+
+
+def _theirs(command: str, prefix: str, state: StateDir) -> str | None:
+    """The user's status line inside our wrapper's command; an older wrapper named its
+    account instead, and saved the user's line in the state dir."""
+    words = shlex.split(command[len(prefix):])
+    if words[:1] == ["--"]:
+        return words[1] if len(words) > 1 else None
+    if len(words) == 1:
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            saved = json.loads((state.signals_dir / "user-statusline" / f"{words[0]}.json")
+                               .read_text())
+            return str(saved["command"])
+    return None
+
+
+def _wrapper(prefix: str, theirs: str | None) -> str:
+    return f"{prefix} -- {shlex.quote(theirs)}" if theirs else prefix
+
+
+def _created_marker(state: StateDir, settings: Path) -> Path:
+    return state.signals_dir / "created" / project_slug(settings.resolve())
 
 
 def install_signals(action: InstallSignals, state: StateDir) -> bool:
     install_scripts(state)
-    saved = state.signals_dir / "user-statusline"
+    hook, prefix = action.stop_failure, action.status_line
+    if not action.settings.exists():
+        write_atomic(_created_marker(state, action.settings), b"")
 
     def change(settings: dict[str, Any]) -> bool:
-        changed = False
-        hooks = settings.setdefault("hooks", {})
+        before = json.dumps(settings, sort_keys=True)
+        if settings.get("hooks") is None:
+            settings["hooks"] = {}
+        hooks = settings["hooks"]
         if not isinstance(hooks, dict):
             raise ActionError(f"{action.settings}: hooks is not an object; left alone")
-        entries = hooks.setdefault("StopFailure", [])
+        if hooks.get("StopFailure") is None:
+            hooks["StopFailure"] = []
+        entries = hooks["StopFailure"]
         if not isinstance(entries, list):
             raise ActionError(f"{action.settings}: hooks.StopFailure is not a list; left alone")
-        if not any(isinstance(h, dict) and h.get("command") == action.stop_failure
-                   for e in entries if isinstance(e, dict) for h in e.get("hooks") or []):
-            entries.append({"hooks": [{"type": "command", "command": action.stop_failure}]})
-            changed = True
+        present = [h for e in entries if isinstance(e, dict) for h in e.get("hooks") or []
+                   if isinstance(h, dict) and _ours(h.get("command"), hook)]
+        if [h.get("command") for h in present] != [hook]:
+            _drop_hooks(settings, hook)
+            settings.setdefault("hooks", {}).setdefault("StopFailure", []).append(
+                {"hooks": [{"type": "command", "command": hook}]})
         line = settings.get("statusLine")
-        if not (isinstance(line, dict) and line.get("command") == action.status_line):
-            if isinstance(line, dict) and isinstance(line.get("command"), str):
-                write_atomic(saved / f"{action.account}.json", json.dumps(line).encode())
-                write_atomic(saved / f"{action.account}.sh", (line["command"] + "\n").encode(),
-                             mode=0o700)
-            base = dict(line) if isinstance(line, dict) else {}
-            settings["statusLine"] = {**base, "type": "command", "command": action.status_line}
-            changed = True
-        return changed
+        if line is None or isinstance(line, dict):  # any other form is left as it is
+            line = dict(line or {})
+            command = line.get("command")
+            if _ours(command, prefix):
+                theirs = _theirs(str(command), prefix, state)
+            else:
+                theirs = command if isinstance(command, str) and command.strip() else None
+            settings["statusLine"] = {**line, "type": "command",
+                                      "command": _wrapper(prefix, theirs)}
+        return json.dumps(settings, sort_keys=True) != before
 
-    return merge_json(action.settings, change)
+    return edit_json(action.settings, change)
 
 
-def remove_signals(settings_path: Path, account: str, state: StateDir,
-                   commands: tuple[str, str]) -> bool:
-    """Take the signals out of an account's settings and give back the user's own
-    status line (or none, when there was none)."""
-    stop_failure, status_line = commands
-    saved = state.signals_dir / "user-statusline" / f"{account}.json"
+def _drop_hooks(settings: dict[str, Any], hook: str) -> bool:
+    """Every StopFailure hook of ours out; entries and keys left empty by that go too."""
+    hooks = settings.get("hooks")
+    entries = hooks.get("StopFailure") if isinstance(hooks, dict) else None
+    if not isinstance(hooks, dict) or not isinstance(entries, list):
+        return False
+    kept = []
+    for entry in entries:
+        inner = entry.get("hooks") if isinstance(entry, dict) else None
+        if not isinstance(inner, list):
+            kept.append(entry)
+            continue
+        mine = [h for h in inner if isinstance(h, dict) and _ours(h.get("command"), hook)]
+        if not mine:
+            kept.append(entry)
+        elif len(mine) < len(inner):
+            kept.append({**entry, "hooks": [h for h in inner if h not in mine]})
+    if kept == entries:
+        return False
+    if kept:
+        hooks["StopFailure"] = kept
+    else:
+        del hooks["StopFailure"]
+    if not hooks:
+        del settings["hooks"]
+    return True
 
-    def change(settings: dict[str, Any]) -> bool:
-        changed = False
-        hooks = settings.get("hooks")
-        entries = hooks.get("StopFailure") if isinstance(hooks, dict) else None
-        if isinstance(hooks, dict) and isinstance(entries, list):
-            kept = [e for e in entries if not (isinstance(e, dict) and any(
-                isinstance(h, dict) and h.get("command") == stop_failure
-                for h in e.get("hooks") or []))]
-            if kept != entries:
-                changed = True
-                if kept:
-                    hooks["StopFailure"] = kept
-                else:
-                    del hooks["StopFailure"]
-                if not hooks:
-                    del settings["hooks"]
-        line = settings.get("statusLine")
-        if isinstance(line, dict) and line.get("command") == status_line:
-            try:
-                settings["statusLine"] = json.loads(saved.read_text())
-            except (OSError, ValueError):
-                del settings["statusLine"]
-            changed = True
-        return changed
 
+def remove_signals(settings_path: Path, state: StateDir, commands: tuple[str, str]) -> bool:
+    """Take the signals out of a settings file and give back the user's own status line
+    (or none, when there was none); a file the signals created, left empty, goes."""
+    hook, prefix = commands
     if not settings_path.exists():
         return False
-    changed = merge_json(settings_path, change)
-    for path in (saved, saved.with_suffix(".sh")):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    marker = _created_marker(state, settings_path)
+    emptied = False
+
+    def change(settings: dict[str, Any]) -> bool:
+        nonlocal emptied
+        changed = _drop_hooks(settings, hook)
+        line = settings.get("statusLine")
+        if isinstance(line, dict) and _ours(line.get("command"), prefix):
+            theirs = _theirs(str(line["command"]), prefix, state)
+            rest = {k: v for k, v in line.items() if k not in ("type", "command")}
+            if theirs is not None:
+                settings["statusLine"] = {**line, "command": theirs}
+            elif rest:
+                settings["statusLine"] = rest
+            else:
+                del settings["statusLine"]
+            changed = True
+        emptied = not settings
+        return changed
+
+    changed = edit_json(settings_path, change)
+    if emptied and marker.exists():
+        settings_path.resolve().unlink()  # our own creation, now "{}": nothing of theirs
+        marker.unlink()
     return changed
 
 
@@ -214,7 +231,7 @@ def carry_acceptances(action: CarryAcceptances) -> bool:
                     done = True
             return done
 
-        changed |= merge_json(action.config, trust)
+        changed |= edit_json(action.config, trust)
     if action.bypass:
         def bypass(settings: dict[str, Any]) -> bool:
             if settings.get("skipDangerousModePermissionPrompt") is True:
@@ -222,7 +239,7 @@ def carry_acceptances(action: CarryAcceptances) -> bool:
             settings["skipDangerousModePermissionPrompt"] = True
             return True
 
-        changed |= merge_json(action.settings, bypass)
+        changed |= edit_json(action.settings, bypass)
     return changed
 
 

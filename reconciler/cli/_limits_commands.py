@@ -11,7 +11,7 @@ from pathlib import Path
 from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.cli._render import limit_lines
 from reconciler.desired import DesiredState, load_desired
-from reconciler.failover import preview, usage_view
+from reconciler.failover import MOST_AHEAD, preview, usage_view
 from reconciler.statedir import LimitRecord, StateDir
 
 
@@ -61,8 +61,12 @@ def _clear(desired: DesiredState, state: StateDir, account: str | None, ui: Ui) 
         ui.say(f"{account} has no known limit")
     else:
         state.write_limits(known)
+        off = state.read_preempt_off()
+        off[account] = old.resets_at  # else its status line's usage would preempt at once
+        state.write_preempt_off(off)
         state.record_limit_event({"event": "cleared", "account": account})
-        ui.say(f"cleared the limit of {account} (was until {old.resets_at.isoformat()})")
+        ui.say(f"cleared the limit of {account} (was until {old.resets_at.isoformat()}); "
+               f"preempt_at leaves {account} be until then")
     ui.document({"ok": True, "cleared": old is not None})
     return EXIT_OK
 
@@ -83,13 +87,22 @@ def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui) 
     names = {a.name for a in desired.accounts}
     known = state.read_limits()
     taken = []
+    now = datetime.now(UTC)
     for name, item in items.items():
         try:
             record = LimitRecord.from_json(item)
         except (KeyError, TypeError, ValueError) as exc:
             ui.error(f"warning: limits import: {name}: {exc}; skipped")
             continue
-        if record.account not in names or record.resets_at <= datetime.now(UTC):
+        why = (f"no account {record.account!r} here (known: {', '.join(sorted(names))})"
+               if record.account not in names else
+               f"resets {record.resets_at.isoformat()}, more than "
+               f"{MOST_AHEAD.days} days out" if record.resets_at > now + MOST_AHEAD else
+               None)
+        if why is not None:
+            ui.error(f"warning: limits import: {name}: {why}; skipped")
+            continue
+        if record.resets_at <= now:
             continue
         old = known.get(record.account)
         if old is None or record.resets_at > old.resets_at:
@@ -111,11 +124,13 @@ def signals(args: argparse.Namespace, ui: Ui) -> int:
     state = StateDir(state_dir(args))
     base = signal_commands(desired, state, force=True)
     assert base is not None  # noqa: S101  (force)
+    done: set[Path] = set()
     for account in desired.accounts:
-        mine = base.for_account(account.name)
         settings = account.home / "settings.json"
-        changed = remove_signals(settings, account.name, state,
-                                 (mine.stop_failure, mine.status_line))
+        if settings.resolve() in done:  # one file linked into two homes: once
+            continue
+        done.add(settings.resolve())
+        changed = remove_signals(settings, state, (base.stop_failure, base.status_line))
         ui.say(f"{'removed from' if changed else 'nothing in'} {_home(settings)}")
     ui.document({"ok": True})
     return EXIT_OK

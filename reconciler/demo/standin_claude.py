@@ -38,7 +38,8 @@ Lines on stdin: ``/exit``; ``/busy``, ``/idle``, ``/waiting`` (status); ``/usage
 (five-hour usage at P percent, shown to the status line); ``/limit`` (2.1.197's
 ``You've hit your session limit · resets 2:12am (UTC)``, five hours ahead, the limit
 menu, the transcript row, the StopFailure hooks); ``/limit N`` (the same with
-``Claude AI usage limit reached|<epoch N s ahead>``); anything else is a user row.
+``Claude AI usage limit reached|<epoch N s ahead>``); ``/say TEXT`` (Claude answers
+TEXT: an ordinary assistant row); anything else is a user row.
 It never touches ``.credentials.json``; it writes ``.claude.json`` and
 ``settings.json`` only when their prompt is accepted, like the real one.
 """
@@ -318,6 +319,10 @@ class Standin:
         elif text == "/limit" or text.startswith("/limit "):
             arg = text.removeprefix("/limit").strip()
             self.limit(int(arg) if arg.isdigit() else None)
+        elif text.startswith("/say "):  # Claude's own answer, whatever it says
+            print(f"\u23fa {text[5:]}", flush=True)
+            self.append({"type": "assistant", "message": {
+                "role": "assistant", "content": [{"type": "text", "text": text[5:]}]}})
         elif text:
             self.append({"type": "user", "message": {"role": "user", "content": text}})
         self.status_line()

@@ -3,7 +3,7 @@
 from reconciler.failover._detect import LimitMatch, detect, normalise
 from reconciler.failover._limits import last_auto_swap, preview
 from reconciler.failover._policy import Decision, Limit, available, decide
-from reconciler.failover._reset import parse_reset
+from reconciler.failover._reset import MOST_AHEAD, parse_reset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "MOST_AHEAD",
     "Decision",
     "Failover",
     "Limit",

@@ -24,18 +24,23 @@ from reconciler.failover._reset import parse_reset
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(?:\x07|\x1b\\)")
 _BOX = re.compile(r"[\u2500-\u259f\u25cf\u23bf\u276f]")
 _SEP = r"\s*[·∙•|\u2013\u2014-]\s*"
-_QUAL = (r"(?P<what>(?:(?:5-hour|five-hour|session|weekly|daily|monthly|opus|sonnet|haiku|"
-         r"model|org's|organization's|team's|extra|usage|plan)\s+)*)")
+_QUALIFIERS = (r"5-hour|five-hour|session|weekly|daily|monthly|opus|sonnet|haiku|model|org's|"
+               r"organization's|team's|extra|usage|plan")
+_QUAL = rf"(?P<what>(?:(?:{_QUALIFIERS})\s+)*)"
 _RESET = (rf"(?:(?:{_SEP}|,?\s+|\.\s*)(?:your limit will\s+)?(?:resets?|reset at|resets at)\s+"
           r"(?P<reset>[^\n]+?))?\s*[.!]?\s*$")
 _STATEMENTS = (
-    re.compile(rf"you(?:'ve| have)\s+(?:hit|reached|exceeded|used up)\s+(?:your|the)\s+"
-               rf"{_QUAL}limit\b(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
+    # "your limit" is Claude's; "the limit" only with what limit it is ("the limit" alone
+    # is how anyone talks about anything)
+    re.compile(rf"you(?:'ve| have)\s+(?:hit|reached|exceeded|used up)\s+(?:your|the(?=\s+"
+               rf"(?:{_QUALIFIERS})\s))\s+{_QUAL}limit\b"
+               rf"(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
                re.IGNORECASE | re.MULTILINE),
     re.compile(rf"you(?:'re| are)\s+out of\s+(?P<what>extra usage|usage|credits){_RESET}",
                re.IGNORECASE | re.MULTILINE),
     re.compile(rf"you(?:'ve| have)\s+run out of\s+(?P<what>extra usage|usage|credits){_RESET}",
                re.IGNORECASE | re.MULTILINE),
+    # "Limit reached" alone is anybody's sentence: it needs a subject or a reset
     re.compile(rf"^(?:claude\s+)?{_QUAL}limit reached\b"
                rf"(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
                re.IGNORECASE | re.MULTILINE),
@@ -106,29 +111,43 @@ def kind_of(what: str | None) -> str:
     return "usage"
 
 
+def _bare(match: re.Match[str]) -> bool:
+    """``Limit reached`` with no subject, no qualifier and no reset."""
+    return (match.group("reset") is None and not (match.group("what") or "").strip()
+            and not match.group(0).lower().startswith(("you", "claude")))
+
+
 def detect(
-    text: str, *, now: datetime, local: tzinfo, default_reset: timedelta = timedelta(hours=5)
+    text: str, *, now: datetime, local: tzinfo, default_reset: timedelta = timedelta(hours=5),
+    said_at: datetime | None = None,
 ) -> LimitMatch:
-    """The last usage-limit statement in ``text``, with its reset instant."""
+    """The last usage-limit statement in ``text``, with its reset instant.
+
+    A reset is read from the moment the text was printed (``said_at``: a hook event's or
+    a transcript row's time; else ``now``): "resets 2:12am" printed at 1:00 and read at
+    2:13 has passed, and the limit with it."""
     plain = normalise(text)
+    clock = _Clock(now, said_at or now, default_reset)
     best: tuple[int, str | None, str | None, str] | None = None
     for pattern in _STATEMENTS:
         for match in pattern.finditer(plain):
+            if _bare(match):
+                continue
             if best is None or match.start() >= best[0]:
                 best = (match.start(), match.group("reset"), match.group("what"),
                         match.group(0))
     epoch = max(_EPOCH.finditer(plain), key=lambda m: m.start(), default=None)
     if epoch is not None and (best is None or epoch.start() >= best[0]):
         stamp = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
-        return _checked("usage", stamp, now, default_reset, epoch.group(0), how="epoch reset")
+        return _checked("usage", stamp, clock, epoch.group(0), how="epoch reset")
     if best is not None:
         _start, reset_text, what, line = best
         if reset_text is None:
-            return _checked(kind_of(what), None, now, default_reset, line, how="no reset")
-        instant, how = parse_reset(reset_text, now=now, local=local)
-        return _checked(kind_of(what), instant, now, default_reset, line, how=how)
+            return _checked(kind_of(what), None, clock, line, how="no reset")
+        instant, how = parse_reset(reset_text, now=clock.said, local=local)
+        return _checked(kind_of(what), instant, clock, line, how=how)
     if _MENU.search(plain):
-        return _checked("usage", None, now, default_reset, "the /rate-limit-options menu",
+        return _checked("usage", None, clock, "the /rate-limit-options menu",
                         how="the limit menu")
     for pattern, kind, why in _NOT_LIMITS:
         if pattern.search(plain):
@@ -137,13 +156,29 @@ def detect(
     return LimitMatch(False, "none", None, "no usage-limit message found")
 
 
-def _checked(kind: str, instant: datetime | None, now: datetime, default: timedelta,
-             line: str, *, how: str) -> LimitMatch:
-    """A reset in the past or more than 35 days out is implausible: use the default."""
+@dataclass(frozen=True)
+class _Clock:
+    now: datetime
+    said: datetime
+    """When the text was printed."""
+    default: timedelta
+
+
+def _checked(kind: str, instant: datetime | None, clock: _Clock, line: str, *,
+             how: str) -> LimitMatch:
+    """A reset already passed (read late) ends the limit; one before the text was printed
+    or more than 35 days out is implausible: the default is used."""
+    now, said, default = clock.now, clock.said, clock.default
     approximate = "date only" in how
-    if instant is None or instant < now - timedelta(minutes=5) or instant > now + timedelta(
+    if instant is None and said + default <= now:
+        return LimitMatch(False, kind, said + default, f"{kind} limit printed at "
+                          f"{said.isoformat()}: its default reset has passed", text=line)
+    if instant is not None and said - timedelta(minutes=5) <= instant < now:
+        return LimitMatch(False, kind, instant, f"{kind} limit: its reset "
+                          f"{instant.isoformat()} has already passed", text=line)
+    if instant is None or instant < said - timedelta(minutes=5) or instant > said + timedelta(
             days=35):
-        fallback = now + default
+        fallback = said + default
         why = "unparsable" if instant is None and how != "no reset" else (
             "not given" if instant is None else f"implausible ({instant.isoformat()})")
         return LimitMatch(True, kind, fallback,

@@ -4,9 +4,14 @@
    by the hook the reconciler installs; it arrives within a second.
 2. ``transcript``: the API-error row Claude wrote (``isApiErrorMessage``), only rows
    written after this Claude's launch (older ones are a resumed session's history).
-3. ``pane``: what the pane shows after the launch line, minus any line the user typed
-   at Claude's prompt (its ``U+276F`` prompt lines) and minus lines the transcript had
-   before the launch.
+3. ``pane``: only for an account whose signals are not installed. A pane shows what
+   anyone prints: a person's pasted draft, Claude's own answer quoting a limit, a
+   command's output; so where Claude's own signals arrive, the pane is never a source.
+   Otherwise: the pane after the launch line, minus Claude's input box (between its two
+   rules), its prompt lines, and lines the transcript had before the launch.
+
+Each piece of evidence carries when it was printed (the hook's spool time, the row's
+timestamp), so a reset is read from then: an event read late is not a new limit.
 
 Every piece of evidence has a key; a key counts once (``evidence.json``), so a replayed
 line, a restart, or ``reconcile limits clear`` never brings an old limit back.
@@ -19,10 +24,10 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.claudecode import CONFIG_ENV, transcript_dir
+from reconciler.claudecode import CONFIG_ENV, home_key, transcript_dir
 from reconciler.desired import DesiredState
 from reconciler.failover._detect import normalise
 from reconciler.observe import Observed, PaneFact
@@ -34,6 +39,8 @@ _TAIL_BYTES = 256 * 1024
 _INPUT_LINE = re.compile(r"^\s*(?:\u276f|>)(?!\s*\d+\.\s)")
 """A line of Claude's prompt (what a person typed, or typed before): never a signal. The
 limit menu's cursor line (``U+276F 1. Stop and wait ...``) is not one."""
+_RULE = re.compile(r"^\s*\u2500{8,}\s*$")
+"""The horizontal rules above and below Claude's input box."""
 
 
 @dataclass(frozen=True)
@@ -44,26 +51,47 @@ class Evidence:
     """Counts once: the event, the transcript row, the pane's statement."""
     text: str
     session: str | None
+    said_at: datetime | None = None
+    """When Claude printed it; None for the pane (unknown: read as now)."""
+
+
+def _account_of(raw: dict[str, object], desired: DesiredState) -> str | None:
+    keys = {home_key(a.home): a.name for a in desired.accounts}
+    names = set(keys.values())
+    account = raw.get("account")  # the spool of an older hook named its account
+    if isinstance(account, str) and account in names:
+        return account
+    home = raw.get("home")
+    return keys.get(home) if isinstance(home, str) else None
+
+
+def _spooled_at(raw: dict[str, object], path: Path) -> datetime | None:
+    stamp = raw.get("time")
+    try:
+        seconds = float(stamp) if isinstance(stamp, int | float | str) else path.stat().st_mtime
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OSError, ValueError, OverflowError):
+        return None
 
 
 def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence], list[Path]]:
     """Spooled StopFailure events that say ``rate_limit``, and every spool file read."""
-    names = {a.name for a in desired.accounts}
     found: list[Evidence] = []
     paths: list[Path] = []
     for path, raw in state.read_events():
         paths.append(path)
         event = raw.get("event") if raw is not None else None
-        account = raw.get("account") if raw is not None else None
-        if not isinstance(event, dict) or account not in names:
+        account = _account_of(raw, desired) if raw is not None else None
+        if raw is None or not isinstance(event, dict) or account is None:
             continue
         if event.get("error") != "rate_limit":
             continue
         session = event.get("session_id")
         text = str(event.get("last_assistant_message") or "You've hit your usage limit")
         marker = event.get("prompt_id") or path.name
-        found.append(Evidence(str(account), "hook", f"hook:{session}:{marker}", text,
-                              session if isinstance(session, str) else None))
+        found.append(Evidence(account, "hook", f"hook:{session}:{marker}", text,
+                              session if isinstance(session, str) else None,
+                              _spooled_at(raw, path)))
     return found, paths
 
 
@@ -128,7 +156,7 @@ def transcript_evidence(desired: DesiredState, pane: PaneFact,
             marker = row.get("uuid") or hashlib.sha256(
                 f"{row.get('timestamp')}|{text}".encode()).hexdigest()[:16]
             found.append(Evidence(claude.account, "transcript", f"row:{marker}", text,
-                                  claude.session_id))
+                                  claude.session_id, when))
     return found, before
 
 
@@ -138,7 +166,11 @@ def pane_text(text: str, replays: set[str]) -> str:
     marker = text.rfind(CONFIG_ENV + "=")
     if marker >= 0:
         text = text[text.find("\n", marker) + 1:] if "\n" in text[marker:] else ""
-    kept = "\n".join(line for line in text.splitlines() if not _INPUT_LINE.match(line))
+    lines = text.splitlines()
+    rules = [i for i, line in enumerate(lines) if _RULE.match(line)]
+    if len(rules) >= 2:  # Claude's input box: a draft, a paste, never Claude's words
+        del lines[rules[-2]:rules[-1] + 1]
+    kept = "\n".join(line for line in lines if not _INPUT_LINE.match(line))
     return "\n".join(line for line in normalise(kept).splitlines() if line not in replays)
 
 

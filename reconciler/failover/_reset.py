@@ -48,12 +48,27 @@ def _clock(text: str) -> time | None:
     return time(int(match.group(1)), int(match.group(2))) if match else None
 
 
+MOST_AHEAD = timedelta(days=36)
+"""No usage window is longer: a reset further out (``in 99999999999 hours``, ``Dec 31,
+9999``) is not believed, and never reaches date arithmetic that would overflow."""
+
+
 def parse_reset(text: str, *, now: datetime, local: tzinfo) -> tuple[datetime | None, str]:
-    """(instant, how it was read); instant None when nothing in ``text`` is a time."""
+    """(instant, how it was read); instant None when nothing in ``text`` is a time, or
+    the time is implausibly far."""
+    try:
+        return _parse(text, now, local)
+    except (OverflowError, ValueError):
+        return None, "implausible"
+
+
+def _parse(text: str, now: datetime, local: tzinfo) -> tuple[datetime | None, str]:
     relative = _RELATIVE.search(text)
     if relative and (relative.group(1) or relative.group(2)):
-        delta = timedelta(hours=int(relative.group(1) or 0), minutes=int(relative.group(2) or 0))
-        return now + delta, "relative"
+        hours, minutes = int(relative.group(1) or 0), int(relative.group(2) or 0)
+        if hours * 60 + minutes > MOST_AHEAD.total_seconds() / 60:
+            return None, "implausible"
+        return now + timedelta(hours=hours, minutes=minutes), "relative"
     zone, zone_how = _zone(text, local)
     clock = _clock(text)
     today = now.astimezone(zone).date()
@@ -61,6 +76,8 @@ def parse_reset(text: str, *, now: datetime, local: tzinfo) -> tuple[datetime | 
     if dated:
         month = _MONTHS.index(dated.group(1)[:3].lower()) + 1
         year = int(dated.group(3)) if dated.group(3) else today.year
+        if not today.year - 1 <= year <= today.year + 1:
+            return None, "implausible year"
         try:
             instant = _at(date(year, month, int(dated.group(2))), clock or time(0), zone)
         except ValueError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
+from reconciler.claudecode import home_key
 from reconciler.desired import DesiredState, DesiredStateError, swap_active_account
 from reconciler.failover._detect import LimitMatch, detect
 from reconciler.failover._evidence import (
@@ -23,6 +24,7 @@ from reconciler.failover._evidence import (
 )
 from reconciler.failover._limits import last_auto_swap, moved_by_limit
 from reconciler.failover._policy import Decision, Limit, decide
+from reconciler.failover._reset import MOST_AHEAD
 from reconciler.observe import Observed, PaneFact, capture_panes
 from reconciler.statedir import StateDir
 
@@ -59,12 +61,24 @@ def claude_panes(desired: DesiredState, observed: Observed) -> list[PaneFact]:
             if p.claude is not None and desired.managed(p.session_name, observed.created)]
 
 
-def usage(state: StateDir, account: str, now: datetime) -> dict[str, tuple[float, datetime]]:
+def _instant(stamp: float, now: datetime) -> datetime | None:
+    """A status line's ``resets_at`` (epoch seconds; milliseconds are recognised), or
+    None when it is not a plausible moment."""
+    seconds = stamp / 1000 if stamp > 1e11 else stamp
+    try:
+        reset = datetime.fromtimestamp(seconds, tz=now.tzinfo)
+    except (OverflowError, ValueError, OSError):
+        return None
+    return reset if reset <= now + MOST_AHEAD else None
+
+
+def usage(desired: DesiredState, state: StateDir, account: str,
+          now: datetime) -> dict[str, tuple[float, datetime]]:
     """The account's windows from its Claudes' status lines: name -> (percent used,
     reset), the newest window and the highest use; windows already reset are left out
     (a Claude just resumed here has seen none yet)."""
     found: dict[str, tuple[float, datetime]] = {}
-    for raw in state.read_usage(account):
+    for raw in state.read_usage(home_key(desired.account(account).home)):
         limits = raw.get("rate_limits")
         for name, window in (limits.items() if isinstance(limits, dict) else ()):
             if not isinstance(window, dict):
@@ -72,9 +86,10 @@ def usage(state: StateDir, account: str, now: datetime) -> dict[str, tuple[float
             used, resets = window.get("used_percentage"), window.get("resets_at")
             if not isinstance(used, int | float) or not isinstance(resets, int | float):
                 continue
-            reset = datetime.fromtimestamp(resets, tz=now.tzinfo)
+            reset = _instant(resets, now)
             old = found.get(str(name))
-            if reset > now and (old is None or (reset, used) > (old[1], old[0])):
+            if reset is not None and reset > now and (
+                    old is None or (reset, used) > (old[1], old[0])):
                 found[str(name)] = (float(used), reset)
     return found
 
@@ -151,11 +166,14 @@ class Failover:
         for evidence in candidates:
             if evidence.key not in seen:
                 self._keep(best, evidence, detect(evidence.text, now=observed.now, local=local,
-                                                  default_reset=default))
+                                                  default_reset=default,
+                                                  said_at=evidence.said_at))
         for pane, text in pane_texts:
             account = pane.claude.account if pane.claude else None
+            if account is None or not self._pane_is_a_source(desired, observed, account):
+                continue
             match = detect(text, now=observed.now, local=local, default_reset=default)
-            if account is None or not match.limit:
+            if not match.limit:
                 continue
             evidence = Evidence(account, "pane", pane_key(pane, match.text), text,
                                 pane.claude.session_id if pane.claude else None)
@@ -163,6 +181,12 @@ class Failover:
                 self._keep(best, evidence, match)
         state.consume_events(spooled)
         return list(best.values())
+
+    @staticmethod
+    def _pane_is_a_source(desired: DesiredState, observed: Observed, account: str) -> bool:
+        """Only where Claude's own signals cannot arrive (see ``_evidence``)."""
+        fact = observed.accounts.get(account)
+        return not desired.failover.signals or fact is None or fact.signals != "installed"
 
     @staticmethod
     def _keep(best: dict[str, tuple[Evidence, LimitMatch]], evidence: Evidence,
@@ -180,10 +204,11 @@ class Failover:
         ``preempt_wait`` has passed, so a busy Claude is not cut mid-turn."""
         at = desired.failover.preempt_at
         active = desired.active_account
-        if at is None or active in limits:
-            self.preempt_since = None
+        off_until = state.read_preempt_off().get(active)
+        if at is None or active in limits or (off_until and off_until > observed.now):
+            self.preempt_since = None  # no preempt, or the user cleared it for this window
             return
-        windows = usage(state, active, observed.now)
+        windows = usage(desired, state, active, observed.now)
         over = {name: w for name, w in windows.items() if w[0] >= at}
         if not over:
             self.preempt_since = None
@@ -222,5 +247,5 @@ class Failover:
 def usage_view(desired: DesiredState, state: StateDir, now: datetime) -> dict[str, Any]:
     """Per account: each window's percent used and reset, from the last status line."""
     return {a.name: {name: {"used_percentage": used, "resets_at": reset.isoformat()}
-                     for name, (used, reset) in usage(state, a.name, now).items()}
+                     for name, (used, reset) in usage(desired, state, a.name, now).items()}
             for a in desired.accounts}

@@ -21,14 +21,12 @@ AUTH_ENV = ("CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKE
 
 @dataclass(frozen=True)
 class SignalCommands:
-    """The commands the reconciler installs in an account's settings."""
+    """The commands the reconciler installs in every home's settings: the same in each
+    (the scripts read ``CLAUDE_CONFIG_DIR``), so one settings file can serve two homes."""
 
     stop_failure: str
     status_line: str
-
-    def for_account(self, name: str) -> SignalCommands:
-        """Each home's copy names its account (a checked name: letters, digits, _ and -)."""
-        return SignalCommands(f"{self.stop_failure} {name}", f"{self.status_line} {name}")
+    """The wrapper's command; the user's own status line may follow it (`` -- '...'``)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,9 @@ class AccountFact:
     """``skipDangerousModePermissionPrompt`` (or the older ``bypassPermissionsModeAccepted``)."""
     signals: str
     """``installed``, ``missing`` or ``broken: <why>`` (the settings file cannot be read)."""
+    onboarded: bool = True
+    """``hasCompletedOnboarding`` in the home's ``.claude.json``: without it Claude starts
+    its first-run screens instead of resuming."""
 
 
 @lru_cache(maxsize=64)
@@ -72,14 +73,17 @@ def _signals_state(settings_path: Path, settings: Any, commands: SignalCommands 
         return "broken: not a JSON object"
     settings = settings or {}
     line = settings.get("statusLine")
-    status_ok = isinstance(line, dict) and line.get("command") == commands.status_line
+    command = line.get("command") if isinstance(line, dict) else None
+    prefix = commands.status_line
+    status_ok = (line is not None and not isinstance(line, dict)) or (  # another form: kept
+        isinstance(command, str) and (command == prefix or command.startswith(prefix + " -- ")))
     hooks = settings.get("hooks")
     entries = hooks.get("StopFailure") if isinstance(hooks, dict) else None
-    hook_ok = isinstance(entries, list) and any(
-        isinstance(e, dict) and any(isinstance(h, dict) and h.get("command") ==
-                                    commands.stop_failure for h in e.get("hooks") or [])
-        for e in entries)
-    return "installed" if status_ok and hook_ok else "missing"
+    found = [h.get("command") for e in (entries if isinstance(entries, list) else [])
+             if isinstance(e, dict) and isinstance(e.get("hooks"), list)
+             for h in e["hooks"] if isinstance(h, dict)
+             and str(h.get("command", "")).startswith(commands.stop_failure)]
+    return "installed" if status_ok and found == [commands.stop_failure] else "missing"
 
 
 def observe_account(name: str, home: Path, commands: SignalCommands | None,
@@ -97,5 +101,6 @@ def observe_account(name: str, home: Path, commands: SignalCommands | None,
     credentials = home / ".credentials.json"
     logged_in = (credentials.is_file() and credentials.stat().st_size > 2) or any(
         launch_env.get(k) or os.environ.get(k) for k in AUTH_ENV)
+    onboarded = isinstance(config, dict) and config.get("hasCompletedOnboarding") is True
     return AccountFact(name, bool(logged_in), trusted, bool(bypass),
-                       _signals_state(settings_path, settings, commands))
+                       _signals_state(settings_path, settings, commands), onboarded)

@@ -139,7 +139,7 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
         notes=(*book.ignored, *registry.notes),
         seed=f"{socket.gethostname()}|{state.root.absolute()}",
         accounts={a.name: observe_account(
-            a.name, a.home, signals.for_account(a.name) if signals else None,
+            a.name, a.home, signals,
             dict(desired.launch.env)) for a in desired.accounts},
         signals=signals,
     )

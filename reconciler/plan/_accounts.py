@@ -37,10 +37,9 @@ def signals(desired: DesiredState, observed: Observed) -> Iterator[Action | Conf
             yield Conflict(key, f"{settings} is {fact.signals.removeprefix('broken: ')}; left "
                                 "alone, so Claude's limit signals are not installed there")
             continue
-        mine = commands.for_account(account.name)
         yield InstallSignals(
             key=key, kind=Kind.CHANGE, account=account.name, settings=settings,
-            stop_failure=mine.stop_failure, status_line=mine.status_line,
+            stop_failure=commands.stop_failure, status_line=commands.status_line,
             depends_on=(dir_key(account.home),),
             description=f"install limit signals (StopFailure hook, status line) in {settings}")
 
@@ -79,6 +78,10 @@ class Readiness:
         if self.fact is not None and not self.fact.logged_in:
             return (f"account {name} is not logged in ({home}/.credentials.json is missing); "
                     f"log in first: CLAUDE_CONFIG_DIR={home} claude, then /login")
+        if self.fact is not None and not self.fact.onboarded:
+            return (f"account {name} has not finished Claude's first run (no "
+                    f"hasCompletedOnboarding in {home}/.claude.json): a resumed Claude would "
+                    f"stop at its welcome screens; run CLAUDE_CONFIG_DIR={home} claude once")
         return None
 
     def prepare(self, cwd: str, *, declared: bool, moving: bool) -> tuple[tuple[str, ...],

@@ -81,6 +81,9 @@ class Service:
         self.stopping = False
         self.reload_requested = True
         self.seen: tuple[int, int, int] | None = None
+        self.spool_seen: frozenset[str] = frozenset()
+        """The spool at the last cycle's start: an event that stays (unreadable, or
+        failing) wakes the loop once, not at every tick."""
         self.by_result: dict[str, int] = {s.value: 0 for s in Status}
         self.swaps = 0
         self.last_converge = 0.0
@@ -130,6 +133,7 @@ class Service:
             self.say(f"swap by hand: {previous} -> {new.active_account}")
 
     def cycle(self) -> CycleOutcome | None:
+        self.spool_seen = self.state.event_names()
         if self.reload_requested or _stat_key(self.path) != self.seen:
             self.reload()
         desired = self.desired
@@ -243,7 +247,7 @@ class Service:
         while not self.stopping and time.monotonic() < deadline:
             if self.reload_requested or _stat_key(self.path) != self.seen:
                 return
-            if self.state.has_events():
+            if self.state.event_names() - self.spool_seen:
                 return
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 

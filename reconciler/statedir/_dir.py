@@ -6,7 +6,7 @@ No other module names a file in here; each asks for the record it needs.
     active.json     who is active, since when, and why
     swaps.jsonl     every swap, one line each
     converged.json  the last clean converge (drift is measured from it)
-    limits.json     known usage limits
+    limits.json     known usage limits;  preempt-off.json: limits the user cleared
     alerts.json     what is firing
     crashloops.json launches in back-off
     service.json    the running service: pid, start, cycles
@@ -21,6 +21,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -173,18 +174,22 @@ class StateDir:
                 raise UnsafeStateError(f"{self._path(name)} is a symbolic link; the state dir "
                                        "never follows one (remove it if you did not make it)")
 
-    def read_swaps(self, last: int = 10) -> list[dict[str, Any]]:
+    def _tail(self, name: str, last: int) -> list[dict[str, Any]]:
+        """The last ``last`` records of a journal; a line that is not one is skipped."""
         try:
-            lines = read_private(self._path("swaps.jsonl")).decode(errors="replace").splitlines()
+            lines = read_private(self._path(name)).decode(errors="replace").splitlines()
         except OSError:
             return []
-        swaps = []
+        out = []
         for line in lines[-last:]:
-            try:
-                swaps.append(json.loads(line))
-            except ValueError:
-                continue
-        return swaps
+            with contextlib.suppress(ValueError):
+                item = json.loads(line)
+                if isinstance(item, dict):
+                    out.append(item)
+        return out
+
+    def read_swaps(self, last: int = 10) -> list[dict[str, Any]]:
+        return self._tail("swaps.jsonl", last)
 
     def count_swaps(self) -> int:
         try:
@@ -242,23 +247,33 @@ class StateDir:
         return self.signals_dir / "events"
 
     def read_events(self) -> list[tuple[Path, dict[str, Any] | None]]:
-        """Events the StopFailure hook spooled, oldest first (None: not JSON)."""
+        """Events the StopFailure hook spooled, oldest first (None: not JSON). Anything
+        else found in the spool is moved to ``signals/rejected`` (kept, never read again)."""
         try:
             entries = sorted(os.scandir(self.events_dir()), key=lambda e: e.name)
         except OSError:
             return []
         events: list[tuple[Path, dict[str, Any] | None]] = []
         for entry in entries:
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                raw = read_json(Path(entry.path))
-                events.append((Path(entry.path), raw if isinstance(raw, dict) else None))
+            if entry.name.startswith("."):
+                continue  # a hook still writing it
+            if not entry.name.endswith(".json") or not entry.is_file(follow_symlinks=False):
+                rejected = self.signals_dir / "rejected"
+                ensure_private_dir(rejected)
+                with contextlib.suppress(OSError):
+                    Path(entry.path).rename(rejected / entry.name)
+                continue
+            raw = read_json(Path(entry.path))
+            events.append((Path(entry.path), raw if isinstance(raw, dict) else None))
         return events
 
-    def has_events(self) -> bool:
+    def event_names(self) -> frozenset[str]:
+        """What is in the spool now; the service wakes when a name appears in it."""
         try:
-            return any(not e.name.startswith(".") for e in os.scandir(self.events_dir()))
+            return frozenset(e.name for e in os.scandir(self.events_dir())
+                             if not e.name.startswith("."))
         except OSError:
-            return False
+            return frozenset()
 
     def consume_events(self, paths: Iterable[Path]) -> None:
         """Our own spool, read: removed, so an event counts once."""
@@ -266,10 +281,10 @@ class StateDir:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 
-    def read_usage(self, account: str) -> list[dict[str, Any]]:
-        """The last status-line JSON each Claude of ``account`` was given."""
+    def read_usage(self, home_key: str) -> list[dict[str, Any]]:
+        """The last status-line JSON each session of the home ``home_key`` was given."""
         try:
-            entries = list(os.scandir(self.signals_dir / "status" / account))
+            entries = list(os.scandir(self.signals_dir / "status" / home_key))
         except OSError:
             return []
         found = []
@@ -285,6 +300,18 @@ class StateDir:
                     found.append(raw)
         return found
 
+    def read_preempt_off(self) -> dict[str, datetime]:
+        """Accounts whose limit the user cleared: preempt leaves them be until then."""
+        raw = read_json(self._path("preempt-off.json"))
+        off: dict[str, datetime] = {}
+        for name, until in (raw.items() if isinstance(raw, dict) else ()):
+            with contextlib.suppress(TypeError, ValueError):
+                off[str(name)] = datetime.fromisoformat(str(until))
+        return {n: u for n, u in off.items() if u.tzinfo is not None}
+
+    def write_preempt_off(self, off: Mapping[str, datetime]) -> None:
+        self._write("preempt-off.json", {n: u.isoformat() for n, u in sorted(off.items())})
+
     def read_evidence(self) -> dict[str, str]:
         """Limit evidence already counted (key -> when), so a statement counts once."""
         raw = read_json(self._path("evidence.json"))
@@ -299,16 +326,7 @@ class StateDir:
         append_line(self._path("limits-history.jsonl"), json.dumps({"time": now_iso(), **event}))
 
     def read_limit_history(self, last: int = 20) -> list[dict[str, Any]]:
-        try:
-            lines = read_private(self._path("limits-history.jsonl")).decode(
-                errors="replace").splitlines()
-        except OSError:
-            return []
-        out = []
-        for line in lines[-last:]:
-            with contextlib.suppress(ValueError):
-                out.append(json.loads(line))
-        return out
+        return self._tail("limits-history.jsonl", last)
 
     def read_service(self) -> dict[str, Any] | None:
         raw = read_json(self._path("service.json"))

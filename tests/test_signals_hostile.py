@@ -1,0 +1,238 @@
+"""Failover under attack: text that only looks like a limit, events read late or built to
+overflow, one settings file shared by two homes, settings that must come back exactly,
+an account that cannot take a Claude yet, a cleared preempt, broken records."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from _fixtures import World, wait_for
+from test_signals import active, limits, on, settings
+
+from reconciler.claudecode import home_key
+from reconciler.failover._evidence import pane_text
+
+SLOW = 30.0
+
+
+def quiet_cycles(world: World, count: int = 3) -> None:
+    cycles = world.service_cycles()
+    wait_for(lambda: world.service_cycles() >= cycles + count, SLOW)
+
+
+def pane_tty(world: World, session: str) -> str:
+    return world.tmux("display", "-p", "-t", f"={session}:", "#{pane_tty}").stdout.strip()
+
+
+# -- text in a pane is never a limit while Claude's own signals are installed -------------
+
+LOOKALIKES = [
+    ("typed, numbered like the menu", "type", "1. You've hit your session limit · resets 8am"),
+    ("Claude's own answer", "type", "/say That message means: You've hit your session limit "
+                                    "· resets 8am"),
+    ("a program's output on the tty", "tty", "\n  \u23bf  You've hit your session limit · "
+                                             "resets 8am\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "how", "text"), LOOKALIKES, ids=[c[0] for c in LOOKALIKES])
+def test_text_that_looks_like_a_limit_moves_nothing(world: World, name: str, how: str,
+                                                    text: str) -> None:
+    world.start_service()
+    ids = wait_for(lambda: on(world, "work"), SLOW)
+    if how == "type":
+        world.type_in("=api:", text)
+    else:
+        Path(pane_tty(world, "api")).write_text(text)
+    quiet_cycles(world)
+    assert active(world) == "work" and limits(world)["limits"] == {}
+    assert on(world, "work") == ids
+
+
+def test_without_signals_the_pane_is_read_and_its_input_box_is_not(world: World) -> None:
+    world.set_desired("failover: {cooldown: 0s, grace: 0s}",
+                      "failover: {cooldown: 0s, grace: 0s, signals: false}")
+    boxed = ("\u23fa Working on it\n" + "\u2500" * 40 + "\n\u276f please explain\n"
+             "  You've hit your session limit · resets 8am\n" + "\u2500" * 40 + "\n")
+    assert "session limit" not in pane_text(boxed, set()), "a draft in the input box"
+    world.start_service()
+    ids = wait_for(lambda: on(world, "work"), SLOW)
+    world.type_in("=api:", "/limit")
+    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
+    [record] = limits(world)["limits"].values()
+    assert record["source"] in ("transcript", "pane")
+
+
+# -- events: overflow, junk, read late -------------------------------------------------------
+
+def spool(world: World, account: str, message: str, *, said: datetime | None = None,
+          name: str | None = None) -> Path:
+    events = world.sandbox.state_dir / "signals" / "events"
+    events.mkdir(parents=True, exist_ok=True, mode=0o700)
+    stamp = (said or datetime.now(UTC)).timestamp()
+    path = events / (name or f"{time.time_ns()}-1.json")
+    path.write_text(json.dumps({  # "account": as the hook of the previous release wrote
+        "account": account, "home": home_key(world.sandbox.account_home(account)),
+        "time": stamp,
+        "event": {"hook_event_name": "StopFailure", "error": "rate_limit",
+                  "session_id": "11111111-2222-3333-4444-555555555555",
+                  "last_assistant_message": message}}))
+    return path
+
+
+def test_a_reset_too_far_to_compute_is_the_default_and_the_loop_goes_on(world: World) -> None:
+    world.start_service()
+    ids = wait_for(lambda: on(world, "work"), SLOW)
+    spool(world, "work", "You've hit your limit · resets in 99999999999 hours")
+    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
+    [record] = limits(world)["limits"].values()
+    assert "assuming" in record["reason"]
+    log = (world.sandbox.root / "service.log").read_text()
+    assert "OverflowError" not in log and "cycle_failed" not in log
+
+
+def test_junk_in_the_spool_is_put_aside_and_wakes_nothing(world: World) -> None:
+    world.set_desired("service: {interval: 1s}", "service: {interval: 30s}")
+    world.start_service()
+    wait_for(lambda: on(world, "work"), SLOW)
+    events = world.sandbox.state_dir / "signals" / "events"
+    events.mkdir(parents=True, exist_ok=True, mode=0o700)
+    (events / "notes.txt").write_text("mine\n")
+    (events / "broken.json").write_text("{not json")
+    rejected = world.sandbox.state_dir / "signals" / "rejected" / "notes.txt"
+    wait_for(lambda: rejected.exists() and not (events / "broken.json").exists(), SLOW)
+    cycles = world.service_cycles()
+    world.type_in("=api:", "/limit")  # the next thing that happens: a real event
+    wait_for(lambda: on(world, "personal"), SLOW)
+    assert world.service_cycles() <= cycles + 3, "no cycle ran for the junk in between"
+    assert rejected.read_text() == "mine\n"
+
+
+def test_a_limit_read_after_its_reset_is_not_a_new_limit(world: World) -> None:
+    """The service was down when the hook fired; by the time it reads the event, the
+    reset it names (a clock time) has passed: nothing moves, it is not 'tomorrow'."""
+    assert world.reconcile("apply").returncode == 0
+    ids = {t: r["session_id"] for t, r in world.claudes_when(2).items()}
+    now = datetime.now(UTC)
+    reset = now - timedelta(minutes=2)
+    spool(world, "work", f"You've hit your session limit · resets "
+          f"{reset.strftime('%H:%M')} (UTC)", said=now - timedelta(hours=1))
+    world.start_service()
+    quiet_cycles(world)
+    assert active(world) == "work" and limits(world)["limits"] == {}
+    assert on(world, "work") == ids
+
+
+# -- one settings file for two homes; settings come back exactly ------------------------------
+
+def test_a_settings_file_shared_by_two_homes(world: World) -> None:
+    work = world.sandbox.account_home("work") / "settings.json"
+    personal = world.sandbox.account_home("personal") / "settings.json"
+    personal.symlink_to(work)
+    original = work.read_text()
+    world.start_service()
+    ids = wait_for(lambda: on(world, "work"), SLOW)
+    wait_for(lambda: "StopFailure" in work.read_text(), SLOW)
+    assert personal.is_symlink() and personal.resolve() == work, "the link stays"
+    world.type_in("=api:", "/limit")
+    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
+    assert list(limits(world)["limits"]) == ["work"], "only the account that hit it"
+    world.stop_services()
+    assert world.reconcile("signals", "remove").returncode == 0
+    assert personal.is_symlink() and json.loads(work.read_text()) == {
+        **json.loads(original), "skipDangerousModePermissionPrompt": True}
+
+
+@pytest.mark.parametrize(("name", "body", "kept"), [
+    ("non-ASCII and tab indent", '{\n\t"theme": "dark 🌙",\n\t"x": "é"\n}\n', None),
+    ("a string status line is left as it is", '{"statusLine": "echo mine"}', None),
+    ("hooks: null", '{"hooks": null, "model": "opus"}\n', {"model": "opus"}),
+])
+def test_settings_come_back_exactly(world: World, name: str, body: str,
+                                    kept: dict[str, str] | None) -> None:
+    path = world.sandbox.account_home("personal") / "settings.json"
+    path.write_text(body)
+    assert world.reconcile("apply").returncode == 0, name
+    installed = path.read_text()
+    assert "StopFailure" in installed and "\\ud83c" not in installed
+    assert world.reconcile("signals", "remove").returncode == 0
+    if kept is None:
+        assert path.read_text() == body
+    else:
+        assert json.loads(path.read_text()) == kept
+
+
+def test_a_number_json_cannot_hold_leaves_the_file_alone(world: World) -> None:
+    path = world.sandbox.account_home("personal") / "settings.json"
+    path.write_text('{"cleanupPeriodDays": 1e400}\n')
+    done = world.reconcile("apply")
+    assert done.returncode == 1 and "1e400" in done.stdout
+    assert path.read_text() == '{"cleanupPeriodDays": 1e400}\n'
+
+
+def test_one_status_file_per_session_however_many_refreshes(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    world.claudes_when(2)
+    for _ in range(5):
+        world.type_in("=api:", "hello")
+    folder = world.sandbox.state_dir / "signals" / "status" / home_key(
+        world.sandbox.account_home("work"))
+    sessions = {r["session_id"] for r in world.claudes().values()}
+    wait_for(lambda: {p.stem for p in folder.glob("*.json")} == sessions, SLOW)
+
+
+# -- a target that cannot take a Claude; a cleared preempt -------------------------------------
+
+def test_a_target_that_never_finished_its_first_run_is_refused(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    before = {t: r["claude_pid"] for t, r in world.claudes_when(2).items()}
+    config = world.sandbox.account_home("personal") / ".claude.json"
+    body = json.loads(config.read_text())
+    del body["hasCompletedOnboarding"]
+    config.write_text(json.dumps(body))
+    done = world.reconcile("swap", "personal", "--apply")
+    assert done.returncode == 1 and "has not finished Claude's first run" in done.stdout
+    assert {t: r["claude_pid"] for t, r in world.claudes().items()} == before
+
+
+def test_clearing_a_preempt_brings_work_back_and_keeps_it(world: World) -> None:
+    world.set_desired("failover: {cooldown: 0s, grace: 0s}",
+                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, preempt_wait: 0s}")
+    world.start_service()
+    ids = wait_for(lambda: on(world, "work"), SLOW)
+    world.type_in("=api:", "/usage 85")
+    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
+    done = world.reconcile("limits", "clear", "work")
+    assert done.returncode == 0 and "preempt_at leaves work be" in done.stdout
+    assert wait_for(lambda: on(world, "work"), SLOW) == ids
+    quiet_cycles(world)
+    assert active(world) == "work"
+    assert [s["reason"] for s in json.loads(world.reconcile("status", "--json").stdout)
+            ["swaps"]][-2:] == ["limit", "return"]
+
+
+# -- records that are not what they should be ------------------------------------------------
+
+def test_broken_records_do_not_crash_status_or_limits(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    folder = world.sandbox.state_dir / "signals" / "status" / home_key(
+        world.sandbox.account_home("work"))
+    folder.mkdir(parents=True, exist_ok=True)
+    in_ms = int((datetime.now(UTC) + timedelta(hours=2)).timestamp() * 1000)
+    (folder / "ms.json").write_text(json.dumps({"rate_limits": {
+        "five_hour": {"used_percentage": 40, "resets_at": in_ms},
+        "seven_day": {"used_percentage": 10, "resets_at": 10 ** 30}}}))
+    history = world.sandbox.state_dir / "limits-history.jsonl"
+    with history.open("a") as handle:
+        handle.write("[1]\n\"text\"\n")
+    history.chmod(0o600)
+    for command in (["status"], ["limits"], ["limits", "--json"]):
+        done = world.reconcile(*command)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    usage = json.loads(world.reconcile("limits", "--json").stdout)["usage"]["work"]
+    assert usage["five_hour"]["used_percentage"] == 40 and "seven_day" not in usage
+    assert settings(world, "work")  # still readable JSON
