@@ -5,9 +5,24 @@ Each is reached by name at run time, not by an import the scan can follow.
 
 from reconciler import failover
 from reconciler.alerts._sinks import _NoRedirect
+from reconciler.apply import _claude_config, _fs_ops, _launch, _session_ops, _stop
 from reconciler.cli import _commands, _service_commands
 
 _commands.validate  # `reconcile validate`: dispatched by name (cli/_main.py, _handler)
 _service_commands.install_service  # `reconcile install-service`: dispatched by name
 failover.__getattr__  # PEP 562: loads the watcher only when asked (limit-check stays light)
 _NoRedirect.redirect_request  # urllib calls it on a 3xx answer
+
+# The executors: EXECUTORS (apply/_runner.py) names them, loaded when a batch first runs.
+_claude_config.carry_acceptances
+_claude_config.install_signals_batch
+_fs_ops.make_dir
+_fs_ops.merge_into_shared
+_fs_ops.symlink
+_fs_ops.ensure_safety_hook
+_launch.launch_claudes
+_session_ops.create_sessions
+_session_ops.kill_sessions
+_session_ops.release_inputs
+_stop.remember_sessions
+_stop.stop_claudes

@@ -8,6 +8,7 @@ rule, the same idea of a session id, the same resume hint and the same idea of
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import re
 import shlex
@@ -95,7 +96,7 @@ def recognise(exe: str, script: str | None, known: Collection[str]) -> Recognise
     ``claude`` on PATH). Recognised by what runs, never by an argv word: ``vim claude``
     is not a Claude.
     """
-    if PurePath(exe).name in _NATIVE_NAMES or any(part in exe for part in _NATIVE_DIRS):
+    if exe.rpartition("/")[2] in _NATIVE_NAMES or any(part in exe for part in _NATIVE_DIRS):
         return Recognised.CLAUDE
     if script is not None and is_interpreter(exe) and _PACKAGE_DIR in script:
         return Recognised.CLAUDE
@@ -110,8 +111,9 @@ def terminal_safe(text: str) -> bool:
     return not _CONTROL.search(text)
 
 
+@functools.lru_cache(maxsize=256)
 def is_interpreter(exe: str) -> bool:
-    return _INTERPRETERS.fullmatch(PurePath(exe).name) is not None
+    return _INTERPRETERS.fullmatch(exe.rpartition("/")[2]) is not None
 
 
 def script_argument(argv: Sequence[str]) -> str | None:

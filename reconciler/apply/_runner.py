@@ -8,15 +8,12 @@ is a batch of one), so the path a test crashes is the path production runs.
 from __future__ import annotations
 
 import enum
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from tenacity import Retrying, retry_if_result, stop_after_attempt, wait_exponential
-
-from reconciler.apply import _claude_config, _fs_ops, _launch, _session_ops, _stop
 from reconciler.apply._context import Checkpoints, ExecContext, Executor, Outcome, each
-from reconciler.apply._keyboard import release
 from reconciler.desired import DesiredState
 from reconciler.errors import RefusedError, TransientError
 from reconciler.observe import Identity
@@ -39,20 +36,33 @@ from reconciler.plan import (
 )
 from reconciler.statedir import StateDir
 
-EXECUTORS: dict[type[Action], Executor] = {  # type: ignore[type-arg]
-    MakeDir: each(_fs_ops.make_dir),
-    MergeIntoShared: each(_fs_ops.merge_into_shared),
-    Symlink: each(_fs_ops.symlink),
-    EnsureSafetyHook: each(_fs_ops.ensure_safety_hook),
-    RememberSession: _stop.remember_sessions,
-    StopClaude: _stop.stop_claudes,
-    CreateSession: _session_ops.create_sessions,
-    KillSession: _session_ops.kill_sessions,
-    LaunchClaude: _launch.launch_claudes,
-    ReleaseInput: _session_ops.release_inputs,
-    InstallSignals: _claude_config.install_signals_batch,
-    CarryAcceptances: each(_claude_config.carry_acceptances),
+EXECUTORS: dict[type[Action], tuple[str, str, bool]] = {
+    MakeDir: ("_fs_ops", "make_dir", True),
+    MergeIntoShared: ("_fs_ops", "merge_into_shared", True),
+    Symlink: ("_fs_ops", "symlink", True),
+    EnsureSafetyHook: ("_fs_ops", "ensure_safety_hook", True),
+    RememberSession: ("_stop", "remember_sessions", False),
+    StopClaude: ("_stop", "stop_claudes", False),
+    CreateSession: ("_session_ops", "create_sessions", False),
+    KillSession: ("_session_ops", "kill_sessions", False),
+    LaunchClaude: ("_launch", "launch_claudes", False),
+    ReleaseInput: ("_session_ops", "release_inputs", False),
+    InstallSignals: ("_claude_config", "install_signals_batch", False),
+    CarryAcceptances: ("_claude_config", "carry_acceptances", True),
 }
+"""Action kind -> (module, function, takes one action at a time). The module is loaded
+when a batch of that kind first runs: an apply with nothing to do loads none of them."""
+
+
+_LOADED: dict[type[Action], Executor] = {}  # type: ignore[type-arg]
+
+
+def executor(kind: type[Action]) -> Executor:  # type: ignore[type-arg]
+    if kind not in _LOADED:
+        module, name, single = EXECUTORS[kind]
+        function = getattr(importlib.import_module(f"reconciler.apply.{module}"), name)
+        _LOADED[kind] = each(function) if single else function
+    return _LOADED[kind]
 _TRANSIENT = (TransientError, BlockingIOError, InterruptedError)
 
 
@@ -143,7 +153,10 @@ def apply_plan(
         for group in _groups(plan.actions):
             _run_group(group, ctx, policy, down=down, emit=emit, should_stop=should_stop)
     finally:
-        release(ctx, set(ctx.held))  # no keyboard stays held past the apply
+        if ctx.held:  # no keyboard stays held past the apply
+            from reconciler.apply._keyboard import release  # noqa: PLC0415
+
+            release(ctx, set(ctx.held))
     return Report(tuple(results), plan.conflicts, plan.blocked)
 
 
@@ -167,7 +180,14 @@ def _run_group(group: list[Action], ctx: ExecContext, policy: RetryPolicy, *, do
 def _run_batch(batch: list[Action], ctx: ExecContext, policy: RetryPolicy) -> list[Result]:
     """The batch through its executor; what failed transiently goes again, as a smaller
     batch, with exponential back-off (tenacity), until it succeeds or attempts run out."""
-    execute = EXECUTORS[type(batch[0])]
+    from tenacity import (  # noqa: PLC0415  (only when there is work)
+        Retrying,
+        retry_if_result,
+        stop_after_attempt,
+        wait_exponential,
+    )
+
+    execute = executor(type(batch[0]))
     started = time.monotonic()
     final: dict[str, tuple[Outcome, int]] = {}
     remaining = list(batch)

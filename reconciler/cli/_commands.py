@@ -6,7 +6,6 @@ import argparse
 import importlib
 from typing import Any
 
-from reconciler import failover
 from reconciler.cli import _render
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired, swap_active_account
@@ -32,6 +31,8 @@ def validate(args: argparse.Namespace, ui: Ui) -> int:
 
 def _failover(desired: DesiredState, state: StateDir, observed: Observed,
               stuck: bool) -> tuple[list[str], dict[str, Any]]:
+    from reconciler import failover  # noqa: PLC0415  (plan and status only: apply never)
+
     limits, decision = failover.preview(desired, state, observed.now)
     usage = failover.usage_view(desired, state, observed.now)
     found: dict[str, str] = {}

@@ -5,6 +5,7 @@ settings: no layer reads the YAML document or expands ``~`` itself."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -220,8 +221,12 @@ class DesiredState:
             text = text.replace(secret, "<redacted>")
         return text
 
+    @functools.cached_property
+    def dedicated_names(self) -> frozenset[str]:
+        return frozenset(d.name for d in self.dedicated)
+
     def managed(self, session_name: str, created: Collection[str] = ()) -> bool:
         """Sessions outside these names are never touched."""
-        if any(d.name == session_name for d in self.dedicated):
+        if session_name in self.dedicated_names:
             return True
         return self.autonomous is not None and self.autonomous.owns(session_name, created)

@@ -18,6 +18,22 @@ from reconciler.observe._model import PathFact, PathKind
 MAX_COUNT = 1_000_000
 
 
+class RealPaths:
+    """``os.path.realpath``, each distinct path resolved once per cycle: a cycle asks
+    about the same few homes and scripts once per Claude, and each realpath is an lstat
+    per component."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, path: str | os.PathLike[str]) -> str:
+        key = os.fspath(path)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = os.path.realpath(key)
+        return found
+
+
 def _target(path: Path) -> Path:
     return Path(os.path.normpath(path.parent / path.readlink()))
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 from reconciler.claudecode import session_id_from_argv
 from reconciler.desired import DesiredState
 from reconciler.observe._accounts import SignalCommands, observe_account
-from reconciler.observe._fs import dir_fact, link_fact
+from reconciler.observe._fs import RealPaths, dir_fact, link_fact
 from reconciler.observe._model import ClaudeFact, Observed, PaneFact, TmuxFact, TmuxStatus
 from reconciler.observe._panes import capture_panes, cursor_line, observe_tmux
 from reconciler.observe._procs import ClaudeProcess, Identity, ProcessTable, home_index
@@ -24,16 +23,15 @@ from reconciler.statedir import PaneBook, StateDir
 class _Accounts:
     """Config dir -> account, each distinct directory string resolved once per cycle."""
 
-    def __init__(self, desired: DesiredState) -> None:
+    def __init__(self, desired: DesiredState, real_path: RealPaths) -> None:
         self.link = str(desired.link)
-        self.index = home_index({a.name: a.home for a in desired.accounts}, desired.link)
-        self.memo: dict[str, str | None] = {}
+        self.index = home_index({a.name: a.home for a in desired.accounts}, desired.link,
+                                real_path)
+        self.real_path = real_path
 
     def of(self, config_dir: str | None) -> str | None:
         path = config_dir or self.link
-        if path not in self.memo:
-            self.memo[path] = self.index.get(path) or self.index.get(os.path.realpath(path))
-        return self.memo[path]
+        return self.index.get(path) or self.index.get(self.real_path(path))
 
 
 def _claude_fact(process: ClaudeProcess, registry: Registry, accounts: _Accounts) -> ClaudeFact:
@@ -107,10 +105,11 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
     shared = desired.shared
     book = state.read_panes()
     signals = signal_commands(desired, state)
-    table = ProcessTable.scan(Identity.resolve(desired.launch.command))
+    real_path = RealPaths()
+    table = ProcessTable.scan(Identity.resolve(desired.launch.command), real_path)
     homes = [a.home for a in desired.accounts]
-    registry = read_registry(homes, alive=lambda pid: table.claude(pid) is not None)
-    accounts = _Accounts(desired)
+    registry = read_registry(homes, lambda pid: table.claude(pid) is not None, real_path)
+    accounts = _Accounts(desired, real_path)
     tmux = _observe_tmux(desired, book, table, registry, accounts)
     cwds = {str(d.project) for d in desired.dedicated}
     cwds |= {r.cwd for r in book.launches.values()}
@@ -132,12 +131,12 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
         records=book.launches,
         prompts=book.prompts,
         created=book.created,
-        transcripts=transcripts(unique_dirs([*homes, shared.dir]), cwds),
+        transcripts=transcripts(unique_dirs([*homes, shared.dir], real_path), cwds, real_path),
         stale_sessions=registry.stale,
         live_sessions=registry.live,
         project_settings=_settings(desired),
         notes=(*book.ignored, *registry.notes),
-        seed=f"{socket.gethostname()}|{state.root.absolute()}",
+        seed=f"{os.uname().nodename}|{state.root.absolute()}",
         accounts={a.name: observe_account(
             a.name, a.home, signals,
             dict(desired.launch.env)) for a in desired.accounts},

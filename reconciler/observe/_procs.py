@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -30,6 +30,13 @@ _SHELL_NAMES = frozenset({"sh", "bash", "dash", "zsh", "fish", "ksh", "mksh", "t
                           "yash", "ash", "rbash", "busybox", "nu", "elvish", "xonsh"})
 _WRAPPERS = frozenset({"env", "nice", "nohup", "stdbuf", "timeout", "ionice", "taskset",
                        "sudo", "doas", "npx", "bunx", "exec"})
+
+_SEEN: dict[tuple[int, int, str, frozenset[str]], ClaudeProcess | None] = {}
+"""Processes already read, across cycles (see ``ProcessTable._read_claude``)."""
+_SEEN_MAX = 20_000
+
+RealPath = Callable[[str | os.PathLike[str]], str]
+"""``os.path.realpath``, or the cycle's memo of it (``_fs.RealPaths``)."""
 
 
 def _read(path: str) -> bytes | None:
@@ -152,22 +159,25 @@ class ProcessTable:
     """Parents and children from every ``/proc/<pid>/stat`` (``scan``), or read pid by
     pid on demand (``lazy``: the applier's checks of a few known processes)."""
 
-    def __init__(self, identity: Identity, stats: Mapping[int, ProcStat] | None = None) -> None:
+    def __init__(self, identity: Identity, stats: Mapping[int, ProcStat] | None = None,
+                 real_path: RealPath = os.path.realpath) -> None:
         self.identity = identity
+        self._real_path = real_path
         self._scanned = stats is not None
         self._stats: dict[int, ProcStat] = dict(stats or {})
         self._children: dict[int, list[int]] = {}
         for stat in self._stats.values():
             self._children.setdefault(stat.ppid, []).append(stat.pid)
         self._claudes: dict[int, ClaudeProcess | None] = {}
+        self._exes: dict[int, str | None] = {}
 
     @classmethod
-    def scan(cls, identity: Identity) -> ProcessTable:
+    def scan(cls, identity: Identity, real_path: RealPath = os.path.realpath) -> ProcessTable:
         stats = {}
         for entry in os.scandir(_PROC):
             if entry.name.isdigit() and (stat := read_stat(int(entry.name))) is not None:
                 stats[stat.pid] = stat
-        return cls(identity, stats)
+        return cls(identity, stats, real_path)
 
     @classmethod
     def lazy(cls, identity: Identity) -> ProcessTable:
@@ -216,25 +226,46 @@ class ProcessTable:
         self._claudes[pid] = found
         return found
 
+    def exe(self, pid: int) -> str | None:
+        if pid not in self._exes:
+            self._exes[pid] = _link(f"{_PROC}/{pid}/exe")
+        return self._exes[pid]
+
     def _read_claude(self, pid: int) -> ClaudeProcess | None:
+        """Read once per process: (pid, start time, executable) names one process image
+        (a reused pid has another start time; an exec another executable), and what makes
+        it a Claude cannot change while it lives."""
         stat = self.stat(pid)
-        exe = _link(f"{_PROC}/{pid}/exe")
+        exe = self.exe(pid)
         if stat is None or exe is None:
             return None  # gone, a zombie, or not ours to read
-        argv = tuple(p.decode(errors="replace")
-                     for p in (_read(f"{_PROC}/{pid}/cmdline") or b"").split(b"\0") if p)
-        cwd = _link(f"{_PROC}/{pid}/cwd")
+        key = (pid, stat.start, exe, self.identity.claude_paths)
+        if key in _SEEN:
+            return _SEEN[key]
+        if len(_SEEN) > _SEEN_MAX:
+            _SEEN.clear()
+        found = _SEEN[key] = self._first_read(pid, stat, exe)
+        return found
+
+    def _first_read(self, pid: int, stat: ProcStat, exe: str) -> ClaudeProcess | None:
+        argv: tuple[str, ...] = ()
+        cwd: str | None = None
         script = None
-        if is_interpreter(exe) and (word := script_argument(argv)) is not None:
-            script = os.path.realpath(os.path.join(cwd or "/", word))
+        if is_interpreter(exe):  # else the executable alone decides: no more reads
+            argv = _argv(pid)
+            cwd = _link(f"{_PROC}/{pid}/cwd")
+            if (word := script_argument(argv)) is not None:
+                script = self._real_path(os.path.join(cwd or "/", word))
         found = recognise(exe, script, self.identity.claude_paths)
         if found is None:
             return None
+        if not argv:
+            argv, cwd = _argv(pid), _link(f"{_PROC}/{pid}/cwd")
         return ClaudeProcess(pid, stat.start, exe, argv, environ_value(pid, CONFIG_ENV), cwd,
                              found)
 
     def is_shell(self, pid: int) -> bool:
-        exe = _link(f"{_PROC}/{pid}/exe")
+        exe = self.exe(pid)
         return exe is not None and self.identity.is_shell(exe)
 
     def pane(self, pane_pid: int) -> PaneProcesses:
@@ -280,6 +311,11 @@ class ProcessTable:
         return leader.comm if leader is not None else "another program"
 
 
+def _argv(pid: int) -> tuple[str, ...]:
+    return tuple(p.decode(errors="replace")
+                 for p in (_read(f"{_PROC}/{pid}/cmdline") or b"").split(b"\0") if p)
+
+
 def environ_value(pid: int, key: str) -> str | None:
     raw = _read(f"{_PROC}/{pid}/environ") or b""
     prefix = key.encode() + b"="
@@ -289,13 +325,14 @@ def environ_value(pid: int, key: str) -> str | None:
     return None
 
 
-def home_index(homes: Mapping[str, Path], link: Path) -> dict[str, str]:
+def home_index(homes: Mapping[str, Path], link: Path,
+               real_path: RealPath = os.path.realpath) -> dict[str, str]:
     """realpath -> account, resolved once per cycle; the link maps to its target's account.
     Two accounts on one directory are refused when the desired file is loaded."""
     index: dict[str, str] = {}
     for name, home in homes.items():
-        index.setdefault(os.path.realpath(home), name)
-    linked = index.get(os.path.realpath(link))
+        index.setdefault(real_path(home), name)
+    linked = index.get(real_path(link))
     if linked is not None:
         index[str(link)] = linked
     return index

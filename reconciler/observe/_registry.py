@@ -7,6 +7,7 @@ else is left out with a note, so a planted value never reaches a shell.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -27,12 +28,32 @@ def _load(path: str) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
 
-def unique_dirs(paths: Iterable[Path]) -> list[Path]:
+@functools.lru_cache(maxsize=4096)
+def _load_once(path: str, _identity: tuple[int, int, int]) -> dict[str, Any] | None:
+    """A session file, parsed again only when it changed (inode, size, mtime): the
+    service reads every one at every cycle, and they change only when a Claude does."""
+    return _load(path)
+
+
+def _load_entry(entry: os.DirEntry[str]) -> dict[str, Any] | None:
+    try:
+        st = entry.stat(follow_symlinks=False)
+    except OSError:
+        return None
+    found = _load_once(entry.path, (st.st_ino, st.st_size, st.st_mtime_ns))
+    return dict(found) if found is not None else None
+
+
+Real = Callable[[str | os.PathLike[str]], str]
+"""The cycle's memo of ``os.path.realpath`` (``_fs.RealPaths``)."""
+
+
+def unique_dirs(paths: Iterable[Path], real_path: Real = os.path.realpath) -> list[Path]:
     """Each real directory once, in the given order."""
     seen: set[str] = set()
     out = []
     for path in paths:
-        real = os.path.realpath(path)
+        real = real_path(path)
         if real not in seen:
             seen.add(real)
             out.append(path)
@@ -51,6 +72,7 @@ class SessionFile:
 class Registry:
     """What the session files of every home say, read once."""
 
+    real_path: Real = os.path.realpath
     files: dict[tuple[str, int], SessionFile] = field(default_factory=dict)
     """(real home, pid) -> the file."""
     live: dict[SessionId, LiveSession] = field(default_factory=dict)
@@ -58,15 +80,16 @@ class Registry:
     notes: list[str] = field(default_factory=list)
 
     def of(self, home: Path | str, pid: int) -> SessionFile | None:
-        return self.files.get((os.path.realpath(home), pid))
+        return self.files.get((self.real_path(home), pid))
 
 
-def read_registry(homes: Sequence[Path], alive: Callable[[int], bool]) -> Registry:
+def read_registry(homes: Sequence[Path], alive: Callable[[int], bool],
+                  real_path: Real = os.path.realpath) -> Registry:
     """Every ``sessions/<pid>.json`` of ``homes``; ``alive`` says whether a pid is a
     running Claude (not merely a running process: pids are reused)."""
-    registry = Registry()
-    for home in unique_dirs(homes):
-        real = os.path.realpath(home)
+    registry = Registry(real_path)
+    for home in unique_dirs(homes, real_path):
+        real = real_path(home)
         folder = sessions_dir(home)
         try:
             entries = list(os.scandir(folder))
@@ -76,7 +99,7 @@ def read_registry(homes: Sequence[Path], alive: Callable[[int], bool]) -> Regist
             stem = entry.name.removesuffix(".json")
             if stem == entry.name or not stem.isdigit():
                 continue
-            raw = _load(entry.path)
+            raw = _load_entry(entry)
             if raw is None:
                 continue
             pid = int(stem)
@@ -97,22 +120,19 @@ def read_registry(homes: Sequence[Path], alive: Callable[[int], bool]) -> Regist
     return registry
 
 
-def transcripts(roots: Sequence[Path], cwds: Iterable[str]) -> dict[str, tuple[SessionId, ...]]:
+def transcripts(roots: Sequence[Path], cwds: Iterable[str],
+                real_path: Real = os.path.realpath) -> dict[str, tuple[SessionId, ...]]:
     """Session ids with a transcript for each cwd, newest first, across ``roots`` (the
-    homes and the shared dir, already one per real directory)."""
+    homes and the shared dir, already one per real directory). Each root's ``projects``
+    is resolved once (in every home it is a link to the shared one)."""
     found: dict[str, tuple[SessionId, ...]] = {}
+    projects = list(dict.fromkeys(real_path(os.path.join(root, "projects")) for root in roots))
     for cwd in {c for c in cwds if c}:
         slug = project_slug(cwd)
         stamped: dict[SessionId, float] = {}
-        seen: set[str] = set()
-        for root in roots:
-            folder = os.path.join(root, "projects", slug)
+        for base in projects:
             try:
-                real = os.path.realpath(folder)
-                if real in seen:
-                    continue
-                seen.add(real)
-                entries = list(os.scandir(folder))
+                entries = list(os.scandir(os.path.join(base, slug)))
             except OSError:
                 continue
             for entry in entries:

@@ -3,13 +3,12 @@ never put one session on two Claudes."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 
 from reconciler.claudecode import SessionId, last_resume_hint, session_id
 from reconciler.observe import LaunchRecord, Observed, PaneFact
 
-_NAMESPACE = uuid.UUID("6f1c0f3e-5b8a-4c55-9a43-2a0e1d7f3b21")
+_NAMESPACE = "6f1c0f3e-5b8a-4c55-9a43-2a0e1d7f3b21"
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,10 @@ def fresh_id(target: str, observed: Observed, previous: str | None) -> SessionId
     """A new id, derived (so planning stays pure, and ``--dry-run`` shows the id ``apply``
     will use) from this host and state dir, the pane, and the id it had before (so a
     session that must not resume gets another id at every launch)."""
-    return SessionId(str(uuid.uuid5(_NAMESPACE, f"{observed.seed}|{target}|{previous or ''}")))
+    import uuid  # noqa: PLC0415  (uuid loads platform; only a fresh id needs it)
+
+    namespace = uuid.UUID(_NAMESPACE)
+    return SessionId(str(uuid.uuid5(namespace, f"{observed.seed}|{target}|{previous or ''}")))
 
 
 def _choice(sid: SessionId, source: str, cwd: str, observed: Observed) -> SessionChoice:

@@ -56,6 +56,10 @@ class StateDir:
     def __init__(self, root: Path) -> None:
         check_private_dir(root)
         self.root = root
+        self._book: tuple[tuple[int, int, int], PaneBook] | None = None
+        """The last ``panes.json`` read, by (inode, size, mtime): every write replaces
+        the file, so an unchanged identity is an unchanged book (the service reads it
+        at every cycle)."""
 
     def _path(self, name: str) -> Path:
         return self.root / name
@@ -79,6 +83,19 @@ class StateDir:
 
     def read_panes(self) -> PaneBook:
         path = self._path("panes.json")
+        try:
+            st = path.stat()
+            identity: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            identity = None
+        if identity is not None and self._book is not None and self._book[0] == identity:
+            book = self._book[1]
+            return replace(book, launches=dict(book.launches), prompts=dict(book.prompts))
+        book = self._read_panes(path)
+        self._book = (identity, book) if identity is not None else None
+        return replace(book, launches=dict(book.launches), prompts=dict(book.prompts))
+
+    def _read_panes(self, path: Path) -> PaneBook:
         raw = read_json(path)
         if not isinstance(raw, dict):
             raw = {"launches": self._old_records()} if not path.exists() else {}
