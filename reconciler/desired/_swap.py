@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from reconciler.desired._errors import DesiredStateError, Problem
-from reconciler.desired._load import load_desired, load_desired_bytes, read_desired_bytes
+from reconciler.desired._load import load_desired_bytes, read_desired_bytes
 from reconciler.desired._model import DesiredState
 from reconciler.statedir import StateDir, write_atomic
 
@@ -127,14 +127,14 @@ def prepare_swap(path: Path, name: str) -> PreparedSwap:
     Refuses (DesiredStateError, naming file, line and key) an unknown account, an
     account whose home does not exist, and a value YAML shares with other keys.
     """
-    current = load_desired(path)
+    raw = read_desired_bytes(path)  # once: the text validated is the text rewritten
+    current = load_desired_bytes(path, raw)
     names = [a.name for a in current.accounts]
     if name not in names:
         raise _refuse(path, 1, f"unknown account {name!r}; known: {', '.join(names)}")
     missing = [w for w in current.warnings if w.key == f"accounts[{names.index(name)}].home"]
     if missing:
         raise DesiredStateError(missing)
-    raw = read_desired_bytes(path)
     if current.active_account == name:
         return PreparedSwap(name, current, raw, raw)
     text = raw.decode("utf-8")
