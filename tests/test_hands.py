@@ -319,9 +319,14 @@ def test_process_table_knows_claudes_by_their_executable(tmp_path: Path) -> None
         "python -c ... claude": ([sys.executable, "-c", "import time; time.sleep(600)",
                                   "claude"], False),
     }
-    # Popen returns once the program is exec'd, so /proc already shows what runs.
+    # Popen returns once the program is exec'd; the kernel shows the new argument list a
+    # moment later, and the table must not remember the gap (a Claude caught there is
+    # read again by the next scan), so the table is asked both in the gap and after it.
     procs = {name: subprocess.Popen(argv, cwd=tmp_path) for name, (argv, _) in cases.items()}
     try:
+        ProcessTable.scan(Identity.resolve([str(script)]))
+        for p in procs.values():
+            wait_for(lambda p=p: Path(f"/proc/{p.pid}/cmdline").read_bytes() != b"")
         table = ProcessTable.scan(Identity.resolve([str(script)]))
         found = {name: table.claude(p.pid) is not None for name, p in procs.items()}
         assert found == {name: expected for name, (_argv, expected) in cases.items()}

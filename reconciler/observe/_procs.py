@@ -244,25 +244,32 @@ class ProcessTable:
             return _SEEN[key]
         if len(_SEEN) > _SEEN_MAX:
             _SEEN.clear()
-        found = _SEEN[key] = self._first_read(pid, stat, exe)
+        found, settled = self._first_read(pid, stat, exe)
+        if settled:
+            _SEEN[key] = found
         return found
 
-    def _first_read(self, pid: int, stat: ProcStat, exe: str) -> ClaudeProcess | None:
+    def _first_read(self, pid: int, stat: ProcStat, exe: str) -> tuple[ClaudeProcess | None, bool]:
+        """The process as a Claude, and whether that answer is final. Just after an
+        exec the kernel shows the new executable before the new argument list: an
+        interpreter with no arguments yet is read again next time, not remembered."""
         argv: tuple[str, ...] = ()
         cwd: str | None = None
         script = None
         if is_interpreter(exe):  # else the executable alone decides: no more reads
             argv = _argv(pid)
+            if not argv:
+                return None, False
             cwd = _link(f"{_PROC}/{pid}/cwd")
             if (word := script_argument(argv)) is not None:
                 script = self._real_path(os.path.join(cwd or "/", word))
         found = recognise(exe, script, self.identity.claude_paths)
         if found is None:
-            return None
+            return None, True
         if not argv:
             argv, cwd = _argv(pid), _link(f"{_PROC}/{pid}/cwd")
         return ClaudeProcess(pid, stat.start, exe, argv, environ_value(pid, CONFIG_ENV), cwd,
-                             found)
+                             found), True
 
     def is_shell(self, pid: int) -> bool:
         exe = self.exe(pid)
