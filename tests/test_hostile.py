@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import shlex
 import signal
 import stat
 import subprocess
@@ -212,3 +214,22 @@ def test_an_invalid_desired_alert_names_the_key_not_the_value(world: World) -> N
     state = "".join(p.read_text(errors="replace") for p in world.sandbox.state_dir.rglob("*")
                     if p.is_file())
     assert secret not in json.dumps(world.alerts()) + log + state
+
+
+def test_a_launch_that_never_starts_names_its_line_and_shows_no_secret(world: World) -> None:
+    """The launch line left at the prompt carries the launch environment: the error names
+    it and never quotes it, even for a value the shell quoting changes."""
+    never = world.sandbox.root / "never-claude"
+    never.write_text("#!/bin/sh\nexec sleep 600\n")
+    never.chmod(0o755)
+    secret = "it's-a-PLANTED-value"
+    text = world.desired.read_text()
+    text = re.sub(r"(?m)^  command: .*$", f"  command: {never}", text)
+    text = text.replace("  start_timeout: 5s",
+                        f"  start_timeout: 1s\n  env: {{MY_KEY: \"{secret}\"}}")
+    world.desired.write_text(text)
+    done = world.reconcile("apply", "--json")
+    assert done.returncode == 1
+    assert "its launch line, not run yet" in done.stdout + done.stderr, done.stdout[-1500:]
+    for form in (secret, shlex.quote(secret)):
+        assert form not in done.stdout + done.stderr

@@ -53,6 +53,19 @@ def test_text_that_looks_like_a_limit_moves_nothing(world: World, name: str, how
     assert on(world, "work") == ids
 
 
+def test_a_status_line_the_user_changed_does_not_make_the_pane_a_source(world: World) -> None:
+    world.start_service()
+    ids = wait_for(lambda: on(world, "work"), SLOW)
+    path = world.sandbox.account_home("work") / "settings.json"
+    mine = json.loads(path.read_text())
+    mine["statusLine"] = {"type": "command", "command": "echo all mine"}
+    path.write_text(json.dumps(mine))  # the StopFailure hook stays in place
+    Path(pane_tty(world, "api")).write_text("\n  You've hit your session limit · resets 8am\n")
+    quiet_cycles(world)
+    assert active(world) == "work" and limits(world)["limits"] == {}
+    assert on(world, "work") == ids
+
+
 def test_without_signals_the_pane_is_read_and_its_input_box_is_not(world: World) -> None:
     world.set_desired("failover: {cooldown: 0s, grace: 0s}",
                       "failover: {cooldown: 0s, grace: 0s, signals: false}")

@@ -172,6 +172,12 @@ def _await_claudes(waiting: list[tuple[LaunchClaude, PaneFact, str]],
 
 
 def _last_line(ctx: ExecContext, pane: PaneFact) -> str:
+    """The pane's last words, for the error. The launch line itself (still at the prompt,
+    or echoed) carries the launch environment, so it is named, never quoted."""
     text = capture_panes(ctx.server, [pane.pane_id], lines=5).get(pane.pane_id, "")
     lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "(no output)"
+    if not lines:
+        return "(no output)"
+    if "CLAUDE_CONFIG_DIR=" in lines[-1]:
+        return "(its launch line, not run yet)"
+    return ctx.desired.redact(lines[-1].strip())

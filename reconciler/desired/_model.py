@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shlex
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
@@ -209,6 +210,7 @@ class DesiredState:
         Discord URL is itself the credential). Very short values are left: they would
         blank out ordinary words."""
         found = [value for _, value in self.launch.env]
+        found += [shlex.quote(value) for value in found]  # as typed in a launch line
         for sink in self.alerts:
             if isinstance(sink, WebhookSinkSpec):
                 found += [value for _, value in sink.headers]

@@ -117,7 +117,7 @@ class Failover:
         seen = state.read_evidence()
         panes = claude_panes(desired, observed)
         texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
-        found = self._evidence(desired, state, observed, panes, texts)
+        found = self._evidence(desired, state, observed, panes, texts, seen=seen)
         for evidence, match in found:
             seen[evidence.key] = now.isoformat()
             old = limits.get(evidence.account)
@@ -148,10 +148,11 @@ class Failover:
         }
 
     def _evidence(self, desired: DesiredState, state: StateDir, observed: Observed,
-                  panes: list[PaneFact], texts: dict[str, str]) -> list[tuple[Evidence,
-                                                                               LimitMatch]]:
-        """New evidence of a limit, per account the most trusted source only."""
-        seen = state.read_evidence()
+                  panes: list[PaneFact], texts: dict[str, str], *,
+                  seen: dict[str, str]) -> list[tuple[Evidence, LimitMatch]]:
+        """New evidence of a limit, per account the most trusted source only. Pane text
+        seen while Claude's own signals are installed is marked as seen without counting,
+        so old scrollback never counts later, should the hook be taken out."""
         hooks, spooled = hook_evidence(state, desired)
         candidates: list[Evidence] = list(hooks)
         pane_texts: list[tuple[PaneFact, str]] = []
@@ -170,23 +171,26 @@ class Failover:
                                                   said_at=evidence.said_at))
         for pane, text in pane_texts:
             account = pane.claude.account if pane.claude else None
-            if account is None or not self._pane_is_a_source(desired, observed, account):
+            if account is None:
                 continue
             match = detect(text, now=observed.now, local=local, default_reset=default)
             if not match.limit:
                 continue
             evidence = Evidence(account, "pane", pane_key(pane, match.text), text,
                                 pane.claude.session_id if pane.claude else None)
-            if evidence.key not in seen:
+            if not self._pane_is_a_source(desired, observed, account):
+                seen.setdefault(evidence.key, observed.now.isoformat())
+            elif evidence.key not in seen:
                 self._keep(best, evidence, match)
         state.consume_events(spooled)
         return list(best.values())
 
     @staticmethod
     def _pane_is_a_source(desired: DesiredState, observed: Observed, account: str) -> bool:
-        """Only where Claude's own signals cannot arrive (see ``_evidence``)."""
+        """Only where Claude's own limit signal cannot arrive: the StopFailure hook decides
+        alone (a status line the user changed leaves the hook in place)."""
         fact = observed.accounts.get(account)
-        return not desired.failover.signals or fact is None or fact.signals != "installed"
+        return not desired.failover.signals or fact is None or not fact.limit_hook
 
     @staticmethod
     def _keep(best: dict[str, tuple[Evidence, LimitMatch]], evidence: Evidence,

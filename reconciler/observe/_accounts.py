@@ -41,6 +41,9 @@ class AccountFact:
     """``skipDangerousModePermissionPrompt`` (or the older ``bypassPermissionsModeAccepted``)."""
     signals: str
     """``installed``, ``missing`` or ``broken: <why>`` (the settings file cannot be read)."""
+    limit_hook: bool = True
+    """The reconciler's StopFailure hook is in the settings: Claude reports its own limits,
+    so pane text is no evidence (the status line alone does not decide this)."""
     onboarded: bool = True
     """``hasCompletedOnboarding`` in the home's ``.claude.json``: without it Claude starts
     its first-run screens instead of resuming."""
@@ -64,13 +67,15 @@ def read_json_cached(path: Path) -> Any:
     return _load(str(path), (st.st_mtime_ns, st.st_size))
 
 
-def _signals_state(settings_path: Path, settings: Any, commands: SignalCommands | None) -> str:
+def _signals_state(settings_path: Path, settings: Any,
+                   commands: SignalCommands | None) -> tuple[str, bool]:
+    """(``installed`` / ``missing`` / ``broken: why``, whether the StopFailure hook is in)."""
     if commands is None:
-        return "installed"
+        return "installed", True
     if settings is None and settings_path.exists():
-        return "broken: not valid JSON"
+        return "broken: not valid JSON", False
     if settings is not None and not isinstance(settings, dict):
-        return "broken: not a JSON object"
+        return "broken: not a JSON object", False
     settings = settings or {}
     line = settings.get("statusLine")
     command = line.get("command") if isinstance(line, dict) else None
@@ -83,7 +88,8 @@ def _signals_state(settings_path: Path, settings: Any, commands: SignalCommands 
              if isinstance(e, dict) and isinstance(e.get("hooks"), list)
              for h in e["hooks"] if isinstance(h, dict)
              and str(h.get("command", "")).startswith(commands.stop_failure)]
-    return "installed" if status_ok and found == [commands.stop_failure] else "missing"
+    hook = found == [commands.stop_failure]
+    return ("installed" if status_ok and hook else "missing"), hook
 
 
 def observe_account(name: str, home: Path, commands: SignalCommands | None,
@@ -102,5 +108,5 @@ def observe_account(name: str, home: Path, commands: SignalCommands | None,
     logged_in = (credentials.is_file() and credentials.stat().st_size > 2) or any(
         launch_env.get(k) or os.environ.get(k) for k in AUTH_ENV)
     onboarded = isinstance(config, dict) and config.get("hasCompletedOnboarding") is True
-    return AccountFact(name, bool(logged_in), trusted, bool(bypass),
-                       _signals_state(settings_path, settings, commands), onboarded)
+    signals, hook = _signals_state(settings_path, settings, commands)
+    return AccountFact(name, bool(logged_in), trusted, bool(bypass), signals, hook, onboarded)
