@@ -152,7 +152,9 @@ def test_link_that_is_a_real_directory_is_refused(world: World) -> None:
     (real / "keep.txt").write_text("mine")
     done = world.reconcile("apply")
     assert done.returncode == 1
-    assert "is a real directory" in done.stdout and "mv " in done.stdout
+    assert "is a real directory" in done.stdout and "`reconcile adopt`" in done.stdout
+    assert "waits on conflict link" in done.stdout and world.launches() == [], \
+        "nothing that needs the home runs"
     assert (real / "keep.txt").read_text() == "mine" and not real.is_symlink()
 
 

@@ -30,7 +30,7 @@ from reconciler.observe import (
     TmuxFact,
     TmuxStatus,
 )
-from reconciler.plan import LaunchClaude, plan
+from reconciler.plan import LaunchClaude, RememberSession, StopClaude, plan
 from reconciler.statedir import LaunchRecord
 
 
@@ -167,7 +167,20 @@ def test_link_is_a_real_directory_conflict(desired: DesiredState) -> None:
     world = replace(converged(desired), link=PathFact(H / ".claude", PathKind.DIR))
     result = plan(desired, world)
     assert [c.key for c in result.conflicts] == ["link"]
-    assert "mv /h/.claude /h/.claude-work" in result.conflicts[0].message
+    assert "`reconcile adopt`" in result.conflicts[0].message
+
+
+def test_a_real_home_blocks_every_claude_until_adopted(desired: DesiredState) -> None:
+    """The user's real ~/.claude, no account home yet: no Claude starts, none stops."""
+    world = with_panes(pane("api", 1, c=claude(501, "personal")))(converged(desired))
+    world = replace(world, link=PathFact(H / ".claude", PathKind.DIR),
+                    homes={**world.homes, "work": PathFact(H / ".claude-work",
+                                                           PathKind.MISSING)})
+    result = plan(desired, world)
+    assert not [a for a in result.actions
+                if isinstance(a, (LaunchClaude, StopClaude, RememberSession))]
+    [home] = [c for c in result.conflicts if c.key == "dir:/h/.claude-work"]
+    assert "`reconcile adopt`" in home.message
 
 
 def test_tmux_error_plans_no_session_change(desired: DesiredState) -> None:

@@ -149,6 +149,7 @@ def test_other_ways_out_print_the_hint_too(start: Any, how: str) -> None:
 
 def test_no_flag_is_a_new_uuid4_in_the_default_home(sandbox: Sandbox, start: Any) -> None:
     (sandbox.home / ".claude").symlink_to(sandbox.account_home("work"))
+    (sandbox.home / ".claude.json").symlink_to(".claude/.claude.json")  # as adopt leaves it
     claude = start(account=None)  # no CLAUDE_CONFIG_DIR: ~/.claude of the sandbox HOME
     body = claude.session()
     assert uuid.UUID(body["sessionId"]).version == 4

@@ -15,15 +15,19 @@ from reconciler.apply._runner import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from reconciler.apply._adopt import AdoptPlan, carry_out, plan_adopt
     from reconciler.apply._claude_config import remove_signals
+
+_LAZY = {"remove_signals": "_claude_config", "AdoptPlan": "_adopt", "carry_out": "_adopt",
+         "plan_adopt": "_adopt"}
 
 
 def __getattr__(name: str) -> object:
-    """``remove_signals`` loads the settings editor only when asked (PEP 562)."""
-    if name == "remove_signals":
-        from reconciler.apply._claude_config import remove_signals  # noqa: PLC0415
+    """The settings editor and adopt load only when asked (PEP 562)."""
+    if name in _LAZY:
+        import importlib  # noqa: PLC0415
 
-        return remove_signals
+        return getattr(importlib.import_module(f"reconciler.apply.{_LAZY[name]}"), name)
     raise AttributeError(name)
 
 
@@ -32,6 +36,7 @@ __all__ = [
     "FAULT_ENV",
     "TRACE_ENV",
     "ActionError",
+    "AdoptPlan",
     "ExecContext",
     "LockTimeoutError",
     "RefusedError",
@@ -41,6 +46,8 @@ __all__ = [
     "Status",
     "TransientError",
     "apply_plan",
+    "carry_out",
+    "plan_adopt",
     "remove_signals",
     "state_lock",
 ]

@@ -106,6 +106,8 @@ def load_json(path: str) -> dict[str, object]:
 
 
 def save_json(path: str, value: dict[str, object]) -> None:
+    """Atomic, and through a link as the real CLI writes (a link stays a link)."""
+    path = os.path.realpath(path)
     temp = f"{path}.standin.tmp"
     with open(temp, "w", encoding="utf-8") as handle:
         json.dump(value, handle, indent=2)
@@ -206,7 +208,10 @@ class Standin:
         if not any(os.environ.get(k) for k in AUTH_ENV) and not (
                 os.path.isfile(creds) and os.path.getsize(creds) > 2):
             self.ask(LOGIN, {})  # never passes: the stand-in cannot log in
-        config_path = os.path.join(self.home, ".claude.json")
+        # As the real CLI: inside the home only when CLAUDE_CONFIG_DIR names it.
+        config_path = (os.path.join(self.home, ".claude.json")
+                       if os.environ.get("CLAUDE_CONFIG_DIR")
+                       else os.path.expanduser("~/.claude.json"))
         config = load_json(config_path)
         found = config.get("projects")
         projects: dict[str, object] = found if isinstance(found, dict) else {}

@@ -5,7 +5,7 @@ The bottom of the house: nothing here observes or changes the world.
 
 from reconciler.desired._build import parse_duration
 from reconciler.desired._errors import DesiredStateError, Problem
-from reconciler.desired._load import load_desired, schema
+from reconciler.desired._load import load_desired, load_desired_bytes, schema
 from reconciler.desired._model import (
     Account,
     AlertSinkSpec,
@@ -44,6 +44,7 @@ __all__ = [
     "TmuxSpec",
     "WebhookSinkSpec",
     "load_desired",
+    "load_desired_bytes",
     "parse_duration",
     "rewrite_active_account",
     "schema",

@@ -90,7 +90,12 @@ def homes(desired: DesiredState, observed: Observed) -> Iterator[Action | Confli
         if fact.kind is PathKind.DIR:
             continue
         key = dir_key(account.home)
-        if fact.kind is PathKind.MISSING:
+        if fact.kind is PathKind.MISSING and observed.link.kind is PathKind.DIR and (
+                account == desired.accounts[0]):
+            yield Conflict(key, f"account {account.name}: {account.home} does not exist yet; "
+                                f"`reconcile adopt` makes {desired.link} (your current home) "
+                                "into it")
+        elif fact.kind is PathKind.MISSING:
             yield Conflict(key, f"account {account.name}: {account.home} does not exist; "
                                 f"create it and log in first (CLAUDE_CONFIG_DIR="
                                 f"{account.home} claude, then /login)")
@@ -146,13 +151,18 @@ def active_link(desired: DesiredState, observed: Observed) -> Iterator[Action | 
     home = desired.active.home
     if fact.links_to(home):
         return
-    if fact.kind in (PathKind.DIR, PathKind.FILE):
-        what = "a real directory" if fact.kind is PathKind.DIR else "a file"
+    if fact.kind is PathKind.DIR:
+        first = desired.accounts[0]
         yield Conflict(
             LINK_KEY,
-            f"{fact.path} is {what}, not a link; refusing to replace it. Move it into an "
-            f"account home first (for example: mv {fact.path} {home}), then run again",
+            f"{fact.path} is a real directory (your Claude home today), not a link; nothing "
+            f"that needs it runs until it is adopted: `reconcile adopt` moves it and "
+            f"~/.claude.json into {first.home} (account {first.name}), nothing copied",
         )
+        return
+    if fact.kind is PathKind.FILE:
+        yield Conflict(LINK_KEY, f"{fact.path} is a file, not a link; refusing to replace "
+                                 "it. Move it away, then run again")
         return
     was = f" (was -> {fact.target})" if fact.kind is PathKind.LINK else ""
     yield Symlink(

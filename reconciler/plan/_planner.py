@@ -48,14 +48,15 @@ def _resolve(items: Iterable[Action | Conflict], notes: tuple[str, ...] = ()) ->
     conflicts = tuple(i for i in items if isinstance(i, Conflict))
     actions = [i for i in items if isinstance(i, Action)]
     planned = {a.key for a in actions}
-    down = {c.key: c.message for c in conflicts}
+    root = {c.key: c.key for c in conflicts}
+    """A blocked action's root conflict: named, not repeated (the conflict is shown once)."""
     kept: list[Action] = []
     blocked: list[tuple[Action, str]] = []
     for action in actions:
-        cause = next((d for d in action.depends_on if d in down), None)
+        cause = next((d for d in action.depends_on if d in root), None)
         if cause is not None:
-            down[action.key] = f"blocked by {cause}"
-            blocked.append((action, f"{cause}: {down[cause]}"))
+            root[action.key] = root[cause]
+            blocked.append((action, f"waits on conflict {root[cause]}"))
             continue
         deps = tuple(dict.fromkeys(d for d in action.depends_on if d in planned))
         kept.append(replace(action, depends_on=deps) if deps != action.depends_on else action)

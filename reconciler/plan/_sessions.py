@@ -33,7 +33,7 @@ from reconciler.plan._actions import (
     RememberSession,
     StopClaude,
 )
-from reconciler.plan._files import dir_key, entry_key
+from reconciler.plan._files import LINK_KEY, dir_key, entry_key
 from reconciler.plan._ids import Claims, SessionChoice, for_idle_pane
 from reconciler.plan._input import line_is_empty, typing_blocker
 
@@ -88,9 +88,10 @@ class _SessionPlanner:
         self.phases = SessionPhases()
         self.now = observed.now.timestamp()
         home = desired.active
-        self.ready = (dir_key(home.home), *(entry_key(home.name, e)
-                                            for e in desired.shared.entries))
-        """A Claude may only start once the active home and its shared links are in place."""
+        self.ready = (dir_key(home.home), LINK_KEY, *(entry_key(home.name, e)
+                                                      for e in desired.shared.entries))
+        """A Claude may only start (or stop) once the active home, the link and its shared
+        links are in place: a conflict on any of them leaves every Claude as it is."""
 
     def release_stale_hold(self, pane: PaneFact) -> None:
         """A pane still held (its input off) by an apply that did not finish: give its

@@ -1,0 +1,222 @@
+"""``reconcile init``: a first desired file that describes the machine as it is.
+
+It only looks: the user's ``~/.claude`` and ``~/.claude.json``, account homes named
+``~/.claude-<name>``, and the tmux sessions where Claude runs now (each becomes a
+dedicated session on its project, so a swap resumes it). The text is checked with the
+same loader ``validate`` uses before a byte is written, and an existing file is never
+overwritten without ``--force`` (then it is moved aside, not deleted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path
+
+SHARED_ENTRIES = ("projects", "file-history", "session-env", "todos")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
+_NOT_HOMES = ("shared",)
+
+
+@dataclass(frozen=True)
+class RunningClaude:
+    session: str
+    pane: str
+    pid: int
+    cwd: str
+    config_dir: str | None
+
+
+@dataclass(frozen=True)
+class Machine:
+    """What init saw; nothing here is changed by init."""
+
+    home: Path
+    link_kind: str
+    """``dir`` (a real ~/.claude), ``link``, ``missing`` or ``other``."""
+    link_target: str | None
+    config_file: bool
+    homes: tuple[tuple[str, Path], ...]
+    claudes: tuple[RunningClaude, ...]
+    tmux_note: str | None
+
+
+def _tilde(path: Path | str, home: Path) -> str:
+    text = str(path)
+    return "~" + text[len(str(home)):] if text == str(home) or text.startswith(
+        f"{home}/") else text
+
+
+def _homes(home: Path) -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(home.glob(".claude-*")):
+        name = path.name.removeprefix(".claude-")
+        if (path.is_dir() and not path.is_symlink() and _NAME.fullmatch(name)
+                and name not in _NOT_HOMES and ".reconciler-" not in path.name):
+            found.append((name, path))
+    return found
+
+
+def _claudes(socket: str | None) -> tuple[tuple[RunningClaude, ...], str | None]:
+    from reconciler import tmux  # noqa: PLC0415
+    from reconciler.errors import ReconcilerError  # noqa: PLC0415
+    from reconciler.observe import Identity, ProcessTable  # noqa: PLC0415
+
+    server = ["-L", socket] if socket else []
+    try:
+        listing = tmux.run(server, "list-panes", "-a", "-F",
+                           "#{session_name}\t#{session_name}:#{window_index}.#{pane_index}"
+                           "\t#{pane_pid}")
+    except ReconcilerError as exc:
+        return (), f"no tmux server answered ({exc}); no sessions were added"
+    table = ProcessTable.scan(Identity.resolve(["claude"]))
+    found = []
+    for line in listing.splitlines():
+        session, pane, pid = [*line.split("\t"), "", "", ""][:3]
+        if not pid.isdigit():
+            continue
+        claude = table.pane(int(pid)).claude
+        if claude is not None and claude.cwd:
+            found.append(RunningClaude(session, pane, claude.pid, claude.cwd, claude.config_dir))
+    return tuple(found), None
+
+
+def look(home: Path, socket: str | None) -> Machine:
+    link = home / ".claude"
+    if link.is_symlink():
+        kind, target = "link", str(link.readlink())
+    elif link.is_dir():
+        kind, target = "dir", None
+    elif os.path.lexists(link):
+        kind, target = "other", None
+    else:
+        kind, target = "missing", None
+    claudes, note = _claudes(socket)
+    return Machine(home, kind, target, (home / ".claude.json").is_file(),
+                   tuple(_homes(home)), claudes, note)
+
+
+def _accounts(machine: Machine, first: str) -> tuple[list[str], str]:
+    """Account lines and the active account's name."""
+    lines: list[str] = []
+    homes = list(machine.homes)
+    active = None
+    if machine.link_kind == "dir":
+        name = first
+        taken = {n for n, _ in homes}
+        while name in taken:
+            name = f"{name}2"
+        lines.append(f"  - {{name: {name}, home: ~/.claude-{name}}}   # your ~/.claude today: "
+                     "`reconcile adopt` moves it here")
+        active = name
+    elif machine.link_kind == "link" and machine.link_target:
+        target = Path(machine.link_target)
+        target = target if target.is_absolute() else machine.home / target
+        active = next((n for n, p in homes if p.resolve() == target.resolve()), None)
+    for name, path in homes:
+        lines.append(f"  - {{name: {name}, home: {_tilde(path, machine.home)}}}")
+    if not lines:
+        lines.append(f"  - {{name: {first}, home: ~/.claude-{first}}}   # create it and log in: "
+                     f"CLAUDE_CONFIG_DIR=~/.claude-{first} claude, then /login")
+    if len(lines) == 1:
+        lines.append("  # - {name: personal, home: ~/.claude-personal}   # a second account to "
+                     "fail over to")
+    return lines, active or lines[0].split("name: ")[1].split(",")[0]
+
+
+def _sessions(machine: Machine) -> list[str]:
+    lines: list[str] = []
+    seen: set[str] = set()
+    for claude in machine.claudes:
+        where = f"# claude pid {claude.pid} in {claude.pane}"
+        if claude.session in seen:
+            lines.append(f"    {where}, {_tilde(claude.cwd, machine.home)}: one Claude per "
+                         "dedicated session; this one is left to you")
+            continue
+        seen.add(claude.session)
+        if not _NAME.fullmatch(claude.session):
+            lines.append(f"    {where}: session name {claude.session!r} cannot be declared "
+                         "(letters, digits, _ and - only); rename it to manage it")
+            continue
+        lines.append(f"    - {{name: {claude.session}, project: {_tilde(claude.cwd, machine.home)}"
+                     f", resume: true}}   {where}")
+    return lines
+
+
+def render(machine: Machine, *, first: str, socket: str | None, command: str,
+           now: datetime) -> str:
+    accounts, active = _accounts(machine, first)
+    sessions = _sessions(machine)
+    kind = "a real directory" if machine.link_kind == "dir" else machine.link_kind
+    seen = (f"~/.claude is {kind}"
+            + (f" -> {machine.link_target}" if machine.link_target else "")
+            + ("; ~/.claude.json exists" if machine.config_file else ""))
+    head = [
+        f"# Written by `reconcile init` on {now:%Y-%m-%d %H:%M} UTC from what runs here:",
+        f"#   {seen}; {len(machine.homes)} account home(s) found; "
+        f"{len(machine.claudes)} Claude(s) running in tmux.",
+        "# Next: `reconcile validate`, then `reconcile --dry-run` (changes nothing), then",
+        "# `reconcile adopt` if ~/.claude is still a real directory, then `reconcile apply`.",
+        "version: 1",
+        f"active_account: {active}            # the swap lever (`reconcile swap NAME`)",
+        "accounts:                       # ordered: the first is the primary",
+        *accounts,
+        "link: ~/.claude                 # the link selecting the active home",
+        "shared:                         # one copy of these, linked into every home",
+        "  dir: ~/.claude-shared",
+        f"  entries: [{', '.join(SHARED_ENTRIES)}]",
+        "tmux:",
+        f"  socket_name: {socket or 'null'}             # null = your default tmux server",
+        "pool:",
+        "  autonomous: null              # or {prefix: ccl-auto-, min: 1, max: 4, cwd: ~/src}",
+        "  dedicated:                    # one Claude each, resumed on a swap",
+        *(sessions or ["    []"]),
+        "launch:",
+        f"  command: {command}",
+        "  stop_timeout: 10s",
+        "service: {interval: 30s}",
+        "drift: {policy: correct}",
+    ]
+    if machine.tmux_note:
+        head.insert(4, f"#   {machine.tmux_note}")
+    text = "\n".join(head) + "\n"
+    return text.replace("  dedicated:                    # one Claude each, resumed on a swap\n"
+                        "    []", "  dedicated: []                 # none running now")
+
+
+def init(args: argparse.Namespace, ui: Ui) -> int:
+    from reconciler.desired import load_desired_bytes  # noqa: PLC0415
+
+    target = desired_path(args)
+    machine = look(Path.home(), args.socket)
+    text = render(machine, first=args.account, socket=args.socket, command=args.launch_command,
+                  now=datetime.now(UTC))
+    desired = load_desired_bytes(target.absolute(), text.encode())  # raises, names the line
+    if args.print_only:
+        print(text, end="")
+        return EXIT_OK
+    if os.path.lexists(target) and not args.force:
+        ui.error(f"error: {target} exists; nothing written. `reconcile init --print` shows "
+                 "what init would write; --force moves the old file aside first")
+        return EXIT_ERROR
+    if os.path.lexists(target):
+        aside = target.with_name(f"{target.name}.{datetime.now(UTC):%Y%m%dT%H%M%SZ}.bak")
+        target.rename(aside)
+        ui.say(f"moved the old {target} aside to {aside}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("x", encoding="utf-8") as handle:
+        handle.write(text)
+    ui.say(f"wrote {target}: {len(desired.accounts)} account(s), active "
+           f"{desired.active_account}, {len(desired.dedicated)} dedicated session(s)")
+    for warning in desired.warnings:
+        ui.say(f"  note: {warning}")
+    ui.say("next: reconcile --dry-run" + (
+        "; then reconcile adopt (your ~/.claude becomes the first account's home)"
+        if machine.link_kind == "dir" else "") + "; then reconcile apply")
+    ui.document({"ok": True, "desired": str(target), "text": text})
+    return EXIT_OK

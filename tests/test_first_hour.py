@@ -1,0 +1,154 @@
+"""The first hour of a real user, end to end: a machine with a real ``~/.claude`` (logged
+in, history, transcripts), ``~/.claude.json`` and two Claudes started by hand in tmux,
+taken through ``init`` -> ``--dry-run`` -> ``adopt`` -> ``apply`` -> ``swap`` -> ``status``.
+Nothing may be lost, every Claude is resumed with its own id, no prompt is shown."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _fixtures import World, wait_for
+
+from reconciler.claudecode import project_slug
+
+TRANSCRIPT = '{"type":"user","message":"hello"}\n{"type":"assistant","message":"hi"}\n'
+SID = "0b9d4c1e-5f7a-4d2b-8c3e-1a2b3c4d5e6f"
+
+
+def real_users_machine(world: World) -> dict[str, bytes]:
+    """~/.claude-work becomes ~/.claude (a real directory), its .claude.json goes to
+    ~/.claude.json; the desired file is removed (init writes it). Returns the bytes
+    that must survive, by path relative to HOME."""
+    home = world.sandbox.home
+    work = world.sandbox.account_home("work")
+    (work / ".claude.json").rename(home / ".claude.json")
+    work.rename(home / ".claude")
+    (home / ".claude" / "history.jsonl").write_text('{"display":"fix the bug"}\n')
+    project = home / ".claude" / "projects" / project_slug(home / "src/api")
+    project.mkdir(parents=True)
+    (project / f"{SID}.jsonl").write_text(TRANSCRIPT)
+    world.desired.unlink()
+    keep = [".claude/.credentials.json", ".claude/history.jsonl", ".claude.json",
+            f".claude/projects/{project.name}/{SID}.jsonl"]
+    return {name: (home / name).read_bytes() for name in keep}
+
+
+def start_by_hand(world: World) -> dict[str, int]:
+    """Two sessions, a Claude typed into each, as a person does: no CLAUDE_CONFIG_DIR."""
+    home = world.sandbox.home
+    for name in ("api", "web"):
+        world.tmux("new-session", "-d", "-s", name, "-c", str(home / "src" / name))
+        world.type_in(f"={name}:", "claude --dangerously-skip-permissions")
+    registry = home / ".claude" / "sessions"
+
+    def started() -> dict[str, int] | None:
+        found = {json.loads(p.read_text())["cwd"].rsplit("/", 1)[-1]: int(p.stem)
+                 for p in registry.glob("*.json")} if registry.is_dir() else {}
+        return found if len(found) == 2 else None
+    result: dict[str, int] = wait_for(started, 10)
+    return result
+
+
+def alive(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+@pytest.mark.usefixtures("world")
+def test_init_adopt_apply_swap_status(world: World) -> None:
+    home = world.sandbox.home
+    precious = real_users_machine(world)
+    pids = start_by_hand(world)
+    command = f"{world.sandbox.bin_dir / 'claude'} --dangerously-skip-permissions"
+
+    made = world.reconcile("init", "--socket", world.sandbox.socket_name, "--command", command)
+    assert made.returncode == 0, made.stderr
+    text = world.desired.read_text()
+    assert "{name: work, home: ~/.claude-work}" in text
+    assert "{name: personal, home: ~/.claude-personal}" in text
+    assert "{name: api, project: ~/src/api, resume: true}" in text
+    again = world.reconcile("init")
+    assert again.returncode == 1 and "exists" in again.stderr and world.desired.read_text() == text
+
+    dry = world.reconcile("--dry-run")
+    assert dry.returncode == 1, dry.stdout
+    assert "`reconcile adopt`" in dry.stdout
+    assert "launch claude" not in dry.stdout and "stop claude" not in dry.stdout
+
+    adopted = world.reconcile("adopt", "--yes")
+    assert adopted.returncode == 0, adopted.stdout + adopted.stderr
+    assert (home / ".claude").readlink() == home / ".claude-work"
+    assert (home / ".claude.json").is_symlink()
+    assert json.loads((home / ".claude.json").read_text())["hasCompletedOnboarding"] is True
+    assert all(alive(pid) for pid in pids.values()), "the running Claudes keep working"
+
+    applied = world.reconcile("apply")
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert all(alive(pid) for pid in pids.values()), "hand-started Claudes on the active account"
+    assert world.reconcile("--dry-run").returncode == 0, "converged"
+    for name, body in precious.items():
+        assert (home / name).read_bytes() == body, name
+
+    before = {row["pane"].split(":")[0]: row["session_id"] for row in world.claudes().values()}
+    swapped = world.reconcile("swap", "personal", "--apply")
+    assert swapped.returncode == 0, swapped.stdout + swapped.stderr
+    after = world.claudes_when(2, timeout=15)
+    assert {r["pane"].split(":")[0]: r["session_id"] for r in after.values()} == before
+    assert {r["account"] for r in after.values()} == {"personal"}
+    for pane in ("=api:", "=web:"):
+        screen = world.tmux("capture-pane", "-p", "-t", pane).stdout
+        assert "trust" not in screen.lower() and "login" not in screen.lower(), screen
+
+    status = world.reconcile("status")
+    assert status.returncode == 0 and "personal" in status.stdout
+    transcript = home / ".claude-shared/projects" / project_slug(home / "src/api") / f"{SID}.jsonl"
+    assert transcript.read_text().startswith(TRANSCRIPT)
+
+
+# -- adopt refuses before its first step, and changes nothing ------------------------------
+
+def _tree(root: Path) -> dict[str, bytes | str]:
+    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() and not p.is_symlink()
+                                        else str(p.readlink()) if p.is_symlink() else "dir")
+            for p in sorted(root.rglob("*"))}
+
+
+@pytest.mark.parametrize(("name", "arrange", "why"), [
+    ("the home already holds files",
+     lambda h: (h / ".claude-work").mkdir() or (h / ".claude-work/x").write_text("x"),
+     "already holds files"),
+    ("~/.claude is already a link", lambda h: (h / ".claude").symlink_to(
+        (h / ".claude").rename(h / ".claude-old")), "already a link"),
+    ("no ~/.claude at all", lambda h: (h / ".claude").rename(h / ".claude-old"),
+     "does not exist"),
+])
+def test_adopt_refuses_what_it_cannot_do_safely(tmp_path: Path, name: str, arrange: object,
+                                                why: str) -> None:
+    from reconciler.apply import RefusedError, plan_adopt
+
+    home = tmp_path / "home"
+    (home / ".claude/projects").mkdir(parents=True)
+    (home / ".claude/.credentials.json").write_text("{}")
+    (home / ".claude.json").write_text("{}")
+    arrange(home)  # type: ignore[operator]
+    before = _tree(home)
+    with pytest.raises(RefusedError, match=why):
+        plan_adopt(home / ".claude", home / ".claude-work", home)
+    assert _tree(home) == before, name
+
+
+def test_adopt_keeps_a_config_the_home_already_has(tmp_path: Path) -> None:
+    """~/.claude/.claude.json (a CLAUDE_CONFIG_DIR=~/.claude habit) wins; ~/.claude.json is
+    moved aside, not deleted, and becomes the link."""
+    from reconciler.apply import carry_out, plan_adopt
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / ".claude/.claude.json").write_text('{"inner": true}')
+    (home / ".claude.json").write_text('{"outer": true}')
+    carry_out(plan_adopt(home / ".claude", home / ".claude-work", home))
+    assert json.loads((home / ".claude.json").read_text()) == {"inner": True}
+    [aside] = home.glob(".claude.json.reconciler-adopted-*")
+    assert json.loads(aside.read_text()) == {"outer": True}
+    assert (home / ".claude").readlink() == home / ".claude-work"
