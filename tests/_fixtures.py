@@ -269,14 +269,15 @@ class World:
         path = self.sandbox.root / "alerts.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return [json.loads(line) for line in path.read_text().splitlines()]  # NDJSON
 
     def add_alert_file_sink(self) -> None:
-        """A command sink (argv, no shell quoting games) appending each alert to a file."""
+        """A command sink (argv, no shell quoting games) appending each alert to a file:
+        plain ``cat``, so the file is NDJSON only if the sink writes whole lines."""
         path = self.sandbox.root / "alerts.jsonl"
         with self.desired.open("a") as handle:
-            handle.write(f"alerts:\n  - {{type: command, command: [sh, -c, 'cat >> \"$0\"; "
-                         f"echo >> \"$0\"', {path}]}}\n")
+            handle.write(f"alerts:\n  - {{type: command, command: [sh, -c, 'cat >> \"$0\"', "
+                         f"{path}]}}\n")
 
     def stop_services(self) -> None:
         """SIGTERM every running service and wait for it to finish its cycle and go."""

@@ -171,8 +171,8 @@ def test_last_message_wins() -> None:
 
 def test_limit_check_command() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "reconciler", "limit-check", "--now", "2026-11-24T23:30:00",
-         "--tz", "Europe/Berlin", "5-hour limit reached ∙ resets 5am"],
+        [sys.executable, "-m", "reconciler", "limit-check", "--json", "--now",
+         "2026-11-24T23:30:00", "--tz", "Europe/Berlin", "5-hour limit reached ∙ resets 5am"],
         capture_output=True, text=True, check=True, timeout=30,
     )
     assert json.loads(out.stdout) == {
@@ -183,10 +183,22 @@ def test_limit_check_command() -> None:
 
 def test_limit_check_reads_stdin() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "reconciler", "limit-check", "-"], input="529 Overloaded",
-        capture_output=True, text=True, check=True, timeout=30,
+        [sys.executable, "-m", "reconciler", "limit-check", "--json", "-"],
+        input="529 Overloaded", capture_output=True, text=True, check=False, timeout=30,
     )
-    assert json.loads(out.stdout)["limit"] is False
+    assert out.returncode == 1 and json.loads(out.stdout)["limit"] is False
+
+
+@pytest.mark.parametrize(("text", "code", "says"), [
+    ("You've hit your session limit · resets 2:12am (UTC)", 0, "a usage limit (session)"),
+    ("all good here", 1, "not a usage limit"),
+])
+def test_limit_check_speaks_text_and_exits_like_grep(text: str, code: int, says: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "reconciler", "limit-check", "--now", "2026-11-25T01:00:00+00:00",
+         "--tz", "UTC", text], capture_output=True, text=True, check=False, timeout=30)
+    assert out.returncode == code and out.stdout.startswith(says), out.stdout + out.stderr
+    assert "Traceback" not in out.stderr
 
 
 def test_a_reset_read_late_is_over_not_tomorrow() -> None:

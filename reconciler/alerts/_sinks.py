@@ -40,15 +40,17 @@ class Sink(Protocol):
 
 @dataclass(frozen=True)
 class CommandSink:
-    """Runs an argv (no shell) with the alert JSON on stdin."""
+    """Runs an argv (no shell) with the alert on stdin as one JSON line (NDJSON: a sink
+    that appends stdin to a file gets one object per line)."""
 
     argv: tuple[str, ...]
     timeout: float = 5.0
     name: str = "command"
 
     def send(self, alert: Alert) -> None:
-        subprocess.run(self.argv, input=json.dumps(alert.to_json()).encode(), check=True,
-                       timeout=self.timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        line = json.dumps(alert.to_json()) + "\n"
+        subprocess.run(self.argv, input=line.encode(), check=True, timeout=self.timeout,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -12,6 +12,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui
 from reconciler.failover import detect
 
+EXIT_NOT_A_LIMIT = 1
+"""Like grep: 0 when the text is a usage limit, 1 when it is not, so scripts can test it."""
+
+
+def _countdown(seconds: float) -> str:
+    minutes = max(0, int(seconds // 60))
+    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
 
 def limit_check(args: argparse.Namespace, ui: Ui) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
@@ -31,5 +39,13 @@ def limit_check(args: argparse.Namespace, ui: Ui) -> int:
     if now.tzinfo is None:
         now = now.replace(tzinfo=local)
     match = detect(text, now=now, local=local)
-    sys.stdout.write(json.dumps(match.to_json()) + "\n")
-    return EXIT_OK
+    if args.json:
+        sys.stdout.write(json.dumps(match.to_json()) + "\n")
+    elif match.limit and match.resets_at is not None:
+        ui.say(f"a usage limit ({match.kind}): resets {match.resets_at:%Y-%m-%d %H:%M %Z}, in "
+               f"{_countdown((match.resets_at - now).total_seconds())}"
+               + (" (the day only: its start assumed)" if match.approximate else ""))
+        ui.say(f"  why: {match.reason}")
+    else:
+        ui.say(f"not a usage limit: {match.reason}")
+    return EXIT_OK if match.limit else EXIT_NOT_A_LIMIT

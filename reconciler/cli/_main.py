@@ -7,6 +7,7 @@ need them, so ``--help`` and small commands stay fast.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -34,37 +35,99 @@ def interval_arg(text: str) -> float:
     return seconds
 
 
-def _common() -> argparse.ArgumentParser:
+_OPTIONS = ("file", "state", "json", "dry_run", "lock")
+
+
+def _common(*wanted: str) -> argparse.ArgumentParser:
+    """The shared options a command takes: each subcommand's help shows only its own.
+    Every command knows where its files are (``-f``, ``--state-dir``), so one habit works
+    everywhere; the others come where they mean something."""
+    wanted = ("file", "state", *wanted)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("-f", "--file", type=Path, default=argparse.SUPPRESS,
-                        help=f"desired-state file (else ${DESIRED_ENV}, else ./desired_state.yaml)")
-    common.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS,
-                        help="state dir (default $XDG_STATE_HOME/reconciler)")
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="one JSON document on stdout; human text on stderr")
-    common.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
-                        help="show the plan and change nothing (same as `reconcile plan`)")
-    common.add_argument("--lock-timeout", type=float, default=argparse.SUPPRESS,
-                        help="seconds to wait for another apply to finish (default: wait)")
+    if "file" in wanted:
+        common.add_argument("-f", "--file", type=Path, default=argparse.SUPPRESS,
+                            help=f"desired-state file (else ${DESIRED_ENV}, else "
+                                 "./desired_state.yaml)")
+    if "state" in wanted:
+        common.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS,
+                            help="state dir (default $XDG_STATE_HOME/reconciler)")
+    if "json" in wanted:
+        common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                            help="one JSON document on stdout; human text on stderr")
+    if "dry_run" in wanted:
+        common.add_argument("--dry-run", action="store_true", default=argparse.SUPPRESS,
+                            help="show what would be done and change nothing")
+    if "lock" in wanted:
+        common.add_argument("--lock-timeout", type=float, default=argparse.SUPPRESS,
+                            help="seconds to wait for another apply to finish (default: wait)")
     return common
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("reconciler")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _Version(argparse.Action):
+    """``--version`` reads the installed metadata only when asked."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit",
+                         **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"reconcile {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = _common()
+    common = _common("file", "state", "json")
     parser = argparse.ArgumentParser(
-        prog="reconcile", parents=[common],
+        prog="reconcile", parents=[_common(*_OPTIONS)],
         description="Keep Claude Code accounts, shared dirs and tmux sessions as declared.",
-        epilog="With no command: apply (or, with --dry-run, plan).",
+        epilog="Start with `reconcile init`, then `reconcile --dry-run` (the plan), then "
+               "`reconcile apply`. With no command: this help; with only --dry-run: plan.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, text in [
-        ("plan", "show what apply would do; exit 0 none, 2 changes pending, 1 error"),
-        ("apply", "converge the world to the desired state"),
-        ("status", "observed accounts, sessions and Claudes"),
-        ("validate", "check the desired file and exit"),
+    init = sub.add_parser(
+        "init", parents=[_common("file", "json")], help="write a first desired file from what "
+        "runs here", description="Look at ~/.claude, ~/.claude.json, ~/.claude-* homes and "
+        "the tmux sessions running Claude, and write a commented, valid desired file that "
+        "describes them. Changes nothing else.")
+    init.add_argument("--account", default="work", help="name for the account your "
+                      "~/.claude becomes (default: work)")
+    init.add_argument("--socket", help="tmux socket name (-L) to look at (default: your "
+                      "default server)")
+    init.add_argument("--command", default="claude", dest="launch_command",
+                      help="the command that starts Claude (default: claude)")
+    init.add_argument("--force", action="store_true", help="replace an existing file (the "
+                      "old one is moved aside)")
+    init.add_argument("--print", action="store_true", dest="print_only",
+                      help="print the file instead of writing it")
+    adopt = sub.add_parser(
+        "adopt", parents=[_common("file", "state", "json", "dry_run", "lock")],
+        help="make your real ~/.claude the first account's home",
+        description="Move ~/.claude and ~/.claude.json into an account's home by renaming "
+                    "(nothing copied, nothing nested), leave links in their place, so "
+                    "running Claudes keep working and the first apply converges.")
+    adopt.add_argument("--account", help="the account to adopt into (default: the first)")
+    adopt.add_argument("--yes", action="store_true", help="do not ask")
+    for name, text, options in [
+        ("plan", "show what apply would do; exit 0 none, 2 changes pending, 1 error",
+         ("file", "state", "json")),
+        ("apply", "converge the world to the desired state", _OPTIONS),
+        ("status", "service, alerts, limits, usage per account, sessions and Claudes",
+         ("file", "state", "json")),
+        ("validate", "check the desired file and exit", ("file", "json")),
     ]:
-        sub.add_parser(name, parents=[common], help=text, description=text)
-    swap = sub.add_parser("swap", parents=[common], help="make ACCOUNT the active account",
+        sub.add_parser(name, parents=[_common(*options)], help=text, description=text)
+    swap = sub.add_parser("swap", parents=[_common(*_OPTIONS)],
+                          help="make ACCOUNT the active account",
                           description="Rewrite active_account in the desired file (only that "
                           "value) and record the swap; --apply converges right away; --dry-run "
                           "writes and records nothing and shows what an apply would do.")
@@ -78,16 +141,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
     sub.add_parser("drift", parents=[common],
                    help="print drift from the last converge; exit 0 none, 2 drift, 1 error")
-    unit = sub.add_parser("install-service", parents=[common],
+    unit = sub.add_parser("install-service", parents=[_common("file", "state")],
                           help="write a systemd user unit for `reconcile run`")
     unit.add_argument("--print", action="store_true", dest="print_only",
                       help="print the unit instead of writing it")
+    unit.add_argument("--force", action="store_true",
+                      help="replace an existing unit (the old one is moved aside)")
     check = sub.add_parser("limit-check", help="is TEXT a usage limit, and when does it reset?")
     check.add_argument("text", help="the message, or - for stdin")
     check.add_argument("--now", help="pin the clock (ISO 8601)")
     check.add_argument("--tz", help="pin the local zone (IANA name)")
+    check.add_argument("--json", action="store_true", help="the verdict as one JSON line")
     limits = sub.add_parser(
-        "limits", parents=[common], help="known usage limits: list, clear, import",
+        "limits", parents=[_common("file", "state", "json", "dry_run")],
+        help="known usage limits: list, clear, import",
         description="With no action: every known limit (account, kind, reset, where it was "
                     "read, the session and Claude's words), each account's usage from its "
                     "status line, and the history. `clear ACCOUNT` forgets a limit (a running "
@@ -96,14 +163,34 @@ def build_parser() -> argparse.ArgumentParser:
     limits.add_argument("action", nargs="?", choices=["list", "clear", "import"],
                         default="list")
     limits.add_argument("target", nargs="?", help="ACCOUNT for clear; FILE or - for import")
+    limits.add_argument("--fleet", action="store_true",
+                        help="import: FILE is a fleet's merged view; its reset replaces this "
+                             "host's, earlier or later (with --dry-run: the decision only)")
     signals = sub.add_parser(
         "signals", parents=[common], help="remove Claude's limit signals from every home",
         description="`remove` takes the StopFailure hook and the status-line wrapper out of "
                     "every account's settings.json and gives back your own status line. "
                     "(They come back on the next apply unless failover.signals is false.)")
     signals.add_argument("action", choices=["remove"])
-    demo = sub.add_parser("demo", parents=[common], help="run a throw-away sandbox end to end")
+    top = sub.add_parser("top", parents=[_common("file", "state")],
+                         help="live view of status: sessions by account, busy/idle, usage "
+                              "and resets, alerts (q quits)",
+                         description="What `reconcile status` shows, redrawn in place every "
+                         "couple of seconds: each account's Claudes (busy or idle), usage bars "
+                         "with reset countdowns, alerts, back-off and stuck prompts. q quits, "
+                         "r refreshes now.")
+    top.add_argument("--interval", type=interval_arg, help="time between refreshes (2s, 5s; "
+                     "default 2s)")
+    demo = sub.add_parser("demo", help="run a throw-away sandbox end to end",
+                          description="Build a temporary HOME with two accounts, a private "
+                          "tmux server and a stand-in claude; plan, apply, swap, and show "
+                          "each Claude resumed. Touches nothing outside its temp dir.")
     demo.add_argument("--keep", action="store_true", help="keep the sandbox and its tmux server")
+    completion = sub.add_parser("completion", help="print a shell completion script",
+                                description="bash: reconcile completion bash > "
+                                "~/.local/share/bash-completion/completions/reconcile; "
+                                "zsh: reconcile completion zsh > ~/.zfunc/_reconcile")
+    completion.add_argument("shell", choices=["bash", "zsh"])
     return parser
 
 
@@ -144,8 +231,12 @@ def state_dir(args: argparse.Namespace) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    command = (args.command or ("plan" if _opt(args, "dry_run") else "apply")).replace("-", "_")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None and not _opt(args, "dry_run"):
+        parser.print_help()
+        return EXIT_OK
+    command = (args.command or "plan").replace("-", "_")
     if command == "apply" and _opt(args, "dry_run"):
         command = "plan"
     ui = Ui(bool(_opt(args, "json", False)))
@@ -189,6 +280,14 @@ def _handler(command: str) -> Callable[[argparse.Namespace, Ui], int]:
         from reconciler.cli import _limits_commands  # noqa: PLC0415
 
         return getattr(_limits_commands, command)  # type: ignore[no-any-return]
+    if command in {"init", "adopt", "completion"}:
+        module = {"init": "_init", "adopt": "_adopt", "completion": "_completion"}[command]
+        found = importlib.import_module(f"reconciler.cli.{module}")
+        return getattr(found, command)  # type: ignore[no-any-return]
+    if command == "top":
+        from reconciler.cli._top import top  # noqa: PLC0415  (textual: only for this command)
+
+        return top
     if command in {"run", "drift", "install_service"}:
         from reconciler.cli import _service_commands  # noqa: PLC0415
 

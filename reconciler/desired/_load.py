@@ -145,6 +145,10 @@ def read_desired_bytes(path: Path) -> bytes:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 raise fail("is not a regular file")
             return handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise fail(f"no such file. Write a first one from what runs here with `reconcile init "
+                   f"-f {path}`, or point to yours with -f FILE (or $RECONCILER_DESIRED)"
+                   ) from None
     except OSError as exc:
         raise fail(f"cannot read: {exc.strerror or exc}") from None
 

@@ -10,6 +10,7 @@ No other module names a file in here; each asks for the record it needs.
     alerts.json     what is firing
     crashloops.json launches in back-off
     service.json    the running service: pid, start, cycles
+    service.log     the service's own log outside systemd (rotated: .1 .. .3, 1 MiB each)
     lock            one apply at a time;  service.lock: one service at a time
 """
 
@@ -71,6 +72,11 @@ class StateDir:
     @property
     def service_lock_path(self) -> Path:
         return self._path("service.lock")
+
+    @property
+    def log_path(self) -> Path:
+        """The service's log outside systemd; the logging module rotates it."""
+        return self._path("service.log")
 
     def _write(self, name: str, value: Any, *, sync: bool = True) -> None:
         ensure_private_dir(self.root)

@@ -1,0 +1,85 @@
+"""The command line as people use it: help, --version, completion, install-service that
+never overwrites a unit by surprise, one service per state dir, a log file outside
+systemd, `run --once --json`, a missing desired file that says what to do."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _fixtures import World, wait_for
+
+
+def cli(*args: str, env: dict[str, str] | None = None,
+        cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "reconciler", *args], capture_output=True,
+                          text=True, timeout=60, check=False, env=env, cwd=cwd)
+
+
+def test_bare_reconcile_prints_help_and_changes_nothing(tmp_path: Path) -> None:
+    done = cli(cwd=tmp_path)
+    assert done.returncode == 0 and "usage: reconcile" in done.stdout
+    assert "init" in done.stdout and list(tmp_path.iterdir()) == []
+
+
+def test_version_and_subcommand_help_shows_only_its_own_options() -> None:
+    assert cli("--version").stdout.startswith("reconcile ")
+    validate = cli("validate", "--help").stdout
+    assert "--lock-timeout" not in validate and "--dry-run" not in validate
+    assert "--lock-timeout" in cli("apply", "--help").stdout
+    helps = cli("init", "--help").stdout
+    assert all(word in helps for word in ("--account", "--socket", "--force", "--print"))
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_completion_scripts(shell: str) -> None:
+    done = cli("completion", shell)
+    assert done.returncode == 0 and "swap" in done.stdout and "limit-check" in done.stdout
+    if shell == "bash" and shutil.which("bash"):
+        checked = subprocess.run(["bash", "-n"], input=done.stdout, text=True, check=False,
+                                 capture_output=True, timeout=30)
+        assert checked.returncode == 0, checked.stderr
+
+
+def test_a_missing_desired_file_suggests_init(tmp_path: Path) -> None:
+    done = cli("plan", cwd=tmp_path)
+    assert done.returncode == 1 and "reconcile init" in done.stderr and "-f FILE" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_install_service_keeps_processes_and_never_overwrites(world: World) -> None:
+    unit_path = world.sandbox.root / "xdg-config/systemd/user/reconciler.service"
+    first = world.reconcile("install-service")
+    assert first.returncode == 0, first.stderr
+    unit = unit_path.read_text()
+    assert "KillMode=process" in unit
+    assert world.reconcile("install-service").returncode == 0, "the same unit: nothing to do"
+    unit_path.write_text(unit.replace("RestartSec=5", "RestartSec=7"))
+    refused = world.reconcile("install-service")
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    assert "RestartSec=7" in unit_path.read_text()
+    forced = world.reconcile("install-service", "--force")
+    assert forced.returncode == 0 and unit_path.read_text() == unit
+    [aside] = unit_path.parent.glob("reconciler.service.*.bak")
+    assert "RestartSec=7" in aside.read_text()
+
+
+def test_a_second_service_exits_at_once_and_the_log_file_is_kept(world: World) -> None:
+    world.start_service()
+    wait_for(lambda: world.service_cycles() >= 1, 30)
+    second = world.reconcile("run")
+    assert second.returncode == 1 and "another `reconcile run`" in second.stderr
+    log = world.sandbox.state_dir / "service.log"
+    assert "reconcile run: pid" in log.read_text()
+    assert oct(log.stat().st_mode & 0o777) == oct(0o600)
+
+
+def test_run_once_json_prints_the_cycles_report(world: World) -> None:
+    done = world.reconcile("run", "--once", "--json")
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["ok"] is True and doc["report"]["results"] and doc["active_account"] == "work"
