@@ -222,7 +222,7 @@ def test_a_launch_that_never_starts_names_its_line_and_shows_no_secret(world: Wo
     never = world.sandbox.root / "never-claude"
     never.write_text("#!/bin/sh\nexec sleep 600\n")
     never.chmod(0o755)
-    secret = "it's-a-PLANTED-value"
+    secret = "it's-a-PLANTED-value"  # noqa: S105
     text = world.desired.read_text()
     text = re.sub(r"(?m)^  command: .*$", f"  command: {never}", text)
     text = text.replace("  start_timeout: 5s",
