@@ -83,3 +83,18 @@ def test_run_once_json_prints_the_cycles_report(world: World) -> None:
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["ok"] is True and doc["report"]["results"] and doc["active_account"] == "work"
+
+
+def test_plan_output_is_short_and_counts_only_changes(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    world.claudes_when(2)
+    world.set_desired("active_account: work", "active_account: personal")
+    done = world.reconcile("--dry-run")
+    assert done.returncode == 2, done.stdout
+    home = str(world.sandbox.home)
+    assert home not in done.stdout and "~/.claude -> ~/.claude-personal" in done.stdout
+    remembered = [line for line in done.stdout.splitlines() if "remember session" in line]
+    assert remembered and all(line.lstrip().startswith("·") for line in remembered)
+    doc = json.loads(world.reconcile("plan", "--json").stdout)
+    assert doc["changes"] == len(doc["actions"]) - len(remembered)
+    assert home in json.dumps(doc["actions"]), "the JSON keeps absolute paths"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from reconciler.claudecode import SessionId, launch_line
 
@@ -29,6 +30,9 @@ class Action:
     kind: Kind
     description: str
     depends_on: tuple[str, ...] = ()
+
+    bookkeeping: ClassVar[bool] = False
+    """The reconciler's own record, not a change to the world: shown, never counted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +60,8 @@ class Symlink(Action):
 @dataclass(frozen=True, kw_only=True)
 class RememberSession(Action):
     """Record a Claude's session id before it is stopped, so a crash cannot lose it."""
+
+    bookkeeping: ClassVar[bool] = True
 
     target: str
     session_id: SessionId
@@ -189,10 +195,12 @@ class Plan:
 
     @property
     def changes(self) -> int:
-        return len(self.actions)
+        """Changes to the world; the reconciler's own records are not counted."""
+        return sum(not a.bookkeeping for a in self.actions)
 
     def counts(self) -> dict[Kind, int]:
         counts = dict.fromkeys(Kind, 0)
         for action in self.actions:
-            counts[action.kind] += 1
+            if not action.bookkeeping:
+                counts[action.kind] += 1
         return counts

@@ -125,7 +125,9 @@ def merges_and_links(
                     depends_on=(dir_key(shared),),
                     description=(
                         f"merge {fact.file_count} file(s) of {fact.path} into {shared}"
-                        f" (clashes to {backup})"
+                        f" (a name both have keeps shared's copy; the other goes to {backup})"
+                        if fact.file_count else
+                        f"take away the empty {fact.path} (nothing to merge), for its link"
                     ),
                 ))
                 deps.append(merge)
