@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 from _builders import desired_yaml
-from _fixtures import deep_tree, mounted, remove_deep_tree
+from _fixtures import World, deep_tree, mounted, remove_deep_tree
 
 from reconciler.apply._fs_ops import merge_into_shared, symlink
+from reconciler.claudecode import project_slug
 from reconciler.cli import main
 from reconciler.observe._fs import count_files, dir_fact
 from reconciler.plan import Kind, MergeIntoShared, Symlink
@@ -204,3 +205,21 @@ def test_a_shared_dir_owned_by_another_user_is_a_conflict(
     out = capsys.readouterr().out
     assert f"shared dir {shared} is owned by uid 4242, not by you" in out
     assert list(shared.iterdir()) == [], "nothing was put into it"
+
+
+def test_fifos_where_claude_keeps_files_never_hang_a_command(world: World) -> None:
+    """A FIFO (planted, or left by a tool) where Claude keeps a JSON file is read as
+    'not a file': plan, status and a service cycle finish, and say what they can."""
+    assert world.reconcile("apply").returncode == 0
+    world.claudes_when(2)
+    home = world.sandbox.account_home("work")
+    slug = home / "projects" / project_slug(world.sandbox.home / "src/api")
+    slug.mkdir(parents=True, exist_ok=True)
+    for path in (home / "settings.json", home / ".claude.json", home / "sessions/4242.json",
+                 slug / "01234567-89ab-4cde-8f01-23456789abcd.jsonl",
+                 world.sandbox.account_home("personal") / "settings.json"):
+        path.unlink(missing_ok=True)
+        os.mkfifo(path)
+    for args in (["plan"], ["status"], ["run", "--once"], ["limits"]):
+        done = world.reconcile(*args, timeout=60)
+        assert "Traceback" not in done.stderr, (args, done.stderr[-2000:])

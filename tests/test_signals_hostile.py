@@ -100,7 +100,10 @@ def spool(world: World, account: str, message: str, *, said: datetime | None = N
 def test_a_reset_too_far_to_compute_is_the_default_and_the_loop_goes_on(world: World) -> None:
     world.start_service()
     ids = wait_for(lambda: on(world, "work"), SLOW)
-    spool(world, "work", "You've hit your limit · resets in 99999999999 hours")
+    # ... written, it says, at the end of year 9999: a time from the future is not believed
+    # (the reset would be computed from a moment that has not come)
+    spool(world, "work", "You've hit your limit · resets in 99999999999 hours",
+          said=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
     assert wait_for(lambda: on(world, "personal"), SLOW) == ids
     [record] = limits(world)["limits"].values()
     assert "assuming" in record["reason"]
@@ -116,13 +119,18 @@ def test_junk_in_the_spool_is_put_aside_and_wakes_nothing(world: World) -> None:
     events.mkdir(parents=True, exist_ok=True, mode=0o700)
     (events / "notes.txt").write_text("mine\n")
     (events / "broken.json").write_text("{not json")
+    (events / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     rejected = world.sandbox.state_dir / "signals" / "rejected" / "notes.txt"
     wait_for(lambda: rejected.exists() and not (events / "broken.json").exists(), SLOW)
+    kept = {p.name for p in rejected.parent.iterdir()}
+    assert {"notes.txt", "broken.json", "deep.json"} <= kept, "put aside, never deleted"
     cycles = world.service_cycles()
     world.type_in("=api:", "/limit")  # the next thing that happens: a real event
     wait_for(lambda: on(world, "personal"), SLOW)
     assert world.service_cycles() <= cycles + 3, "no cycle ran for the junk in between"
     assert rejected.read_text() == "mine\n"
+    log = world.service_log()
+    assert "cycle failed" not in log and "Error" not in log, log[-2000:]
 
 
 def test_a_limit_read_after_its_reset_is_not_a_new_limit(world: World) -> None:

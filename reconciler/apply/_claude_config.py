@@ -25,7 +25,7 @@ from reconciler.apply._errors import ActionError
 from reconciler.apply._json_file import edit_json
 from reconciler.claudecode import project_slug
 from reconciler.plan import CarryAcceptances, InstallSignals
-from reconciler.statedir import StateDir, write_atomic
+from reconciler.statedir import StateDir, read_regular, write_atomic
 
 _HOME = """\
 home=$(cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}" 2>/dev/null && pwd -P) || home=unknown
@@ -79,7 +79,7 @@ def install_scripts(state: StateDir) -> None:
                        ("statusline", STATUS_LINE.format(status=_q(root / "status")))):
         path = bin_dir / name
         with contextlib.suppress(OSError):
-            if path.read_text() == text:
+            if read_regular(path).decode() == text:
                 continue
         write_atomic(path, text.encode(), mode=0o700)
 
@@ -99,7 +99,7 @@ def _theirs(command: str, prefix: str, state: StateDir) -> str | None:
     if words[:1] == ["--"]:
         return words[1] if len(words) > 1 else None
     if len(words) == 1:
-        with contextlib.suppress(OSError, ValueError, TypeError):
+        with contextlib.suppress(OSError, ValueError, RecursionError, TypeError):
             saved = json.loads((state.signals_dir / "user-statusline" / f"{words[0]}.json")
                                .read_text())
             return str(saved["command"])

@@ -3,13 +3,14 @@ what is in the way is moved aside, never removed; directories made on the way ar
 
 from __future__ import annotations
 
-import json
 import os
+from typing import Any
 
 from reconciler.apply._errors import ActionError
+from reconciler.apply._json_file import edit_json
 from reconciler.apply._merge import free_name, merge_tree
 from reconciler.plan import EnsureSafetyHook, MakeDir, MergeIntoShared, Symlink
-from reconciler.statedir import make_private_parents, write_atomic
+from reconciler.statedir import make_private_parents
 
 CHANGED, OK = True, False
 
@@ -50,31 +51,29 @@ def symlink(action: Symlink) -> bool:
 
 
 def ensure_safety_hook(action: EnsureSafetyHook) -> bool:
-    """Merge the hook into settings.json; keep every other key; refuse broken JSON."""
-    path = action.settings
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-        mode = path.stat().st_mode & 0o7777
-    except FileNotFoundError:
-        settings, mode = {}, 0o644
-    except (OSError, ValueError) as exc:
-        raise ActionError(f"{path} is not readable JSON ({exc}); left alone") from exc
-    if not isinstance(settings, dict):
-        raise ActionError(f"{path} is not a JSON object; left alone")
-    hooks = settings.setdefault("hooks", {})
-    entries = hooks.setdefault("PreToolUse", []) if isinstance(hooks, dict) else None
-    if not isinstance(entries, list):
-        raise ActionError(f"{path}: hooks.PreToolUse is not a list; left alone")
+    """Merge the hook into the project's settings.json with the one JSON editor
+    (``_json_file``: Claude's lock, layout and non-ASCII kept, a link written through,
+    a number JSON cannot hold or a broken file left alone); every other key kept."""
     hook = {"type": "command", "command": action.command}
-    for entry in entries:
-        if isinstance(entry, dict) and entry.get("matcher") == action.matcher:
-            present = entry.setdefault("hooks", [])
-            if any(isinstance(h, dict) and h.get("command") == action.command for h in present):
-                return OK
-            present.append(hook)
-            break
-    else:
+
+    def add(settings: dict[str, Any]) -> bool:
+        hooks = settings.setdefault("hooks", {})
+        entries = hooks.setdefault("PreToolUse", []) if isinstance(hooks, dict) else None
+        if not isinstance(entries, list):
+            raise ActionError(f"{action.settings}: hooks.PreToolUse is not a list; left alone")
+        for entry in entries:
+            if isinstance(entry, dict) and entry.get("matcher") == action.matcher:
+                present = entry.setdefault("hooks", [])
+                if not isinstance(present, list):
+                    raise ActionError(f"{action.settings}: a PreToolUse entry's hooks is not "
+                                      "a list; left alone")
+                if any(isinstance(h, dict) and h.get("command") == action.command
+                       for h in present):
+                    return False
+                present.append(hook)
+                return True
         entries.append({"matcher": action.matcher, "hooks": [hook]})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, (json.dumps(settings, indent=2) + "\n").encode(), mode=mode)
-    return CHANGED
+        return True
+
+    make_private_parents(action.settings.parent)
+    return CHANGED if edit_json(action.settings, add, mode=0o644) else OK

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply._errors import ActionError, TransientError
-from reconciler.statedir import write_atomic
+from reconciler.statedir import read_regular, write_atomic
 
 LOCK_STALE = 10.0
 LOCK_WAIT = 5.0
@@ -81,7 +81,7 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], bool], mode: int = 
     real = path.resolve() if path.is_symlink() else path
     with claude_lock(real):
         try:
-            text = real.read_text(encoding="utf-8")
+            text = read_regular(real).decode("utf-8")
             mode = real.stat().st_mode & 0o7777
         except FileNotFoundError:
             text = ""
@@ -90,7 +90,7 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], bool], mode: int = 
         try:
             current = json.loads(text, parse_float=_finite, parse_constant=_constant) \
                 if text.strip() else {}
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise ActionError(f"{path} is not JSON this tool can rewrite exactly ({exc}); "
                               "left alone") from exc
         if not isinstance(current, dict):

@@ -27,7 +27,8 @@ def limits(args: argparse.Namespace, ui: Ui) -> int:
     if args.action == "clear":
         return _clear(desired, state, args.target, ui)
     if args.action == "import":
-        return _import(desired, state, args.target, ui)
+        return _import(desired, state, args.target, ui, fleet=bool(getattr(args, "fleet", False)),
+                       dry_run=bool(getattr(args, "dry_run", False)))
     now = datetime.now(UTC)
     known, decision = preview(desired, state, now)
     usage = usage_view(desired, state, now)
@@ -43,7 +44,8 @@ def limits(args: argparse.Namespace, ui: Ui) -> int:
             ui.say(f"  {item.get('time')}  {item.get('event')}  {item.get('account')}"
                    + (f"  until {item['resets_at']}" if item.get("resets_at") else "")
                    + (f"  ({item['source']})" if item.get("source") else ""))
-    ui.document({"limits": {n: lim.to_json() for n, lim in known.items()}, "usage": usage,
+    ui.document({"active_account": desired.active_account,
+                 "limits": {n: lim.to_json() for n, lim in known.items()}, "usage": usage,
                  "decision": {"action": decision.action, "to": decision.to,
                               "message": decision.message},
                  "history": history})
@@ -71,13 +73,21 @@ def _clear(desired: DesiredState, state: StateDir, account: str | None, ui: Ui) 
     return EXIT_OK
 
 
-def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui) -> int:
+def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui, *,
+            fleet: bool = False, dry_run: bool = False) -> int:
     """Limits another host saw; for each account the later reset wins, so importing the
-    same file twice, or an older one, changes nothing."""
+    same file twice, or an older one, changes nothing.
+
+    ``fleet``: the file is the fleet's merged view (the earliest known reset of each
+    account and kind across hosts), so its reset replaces this host's even when earlier:
+    every host then returns at the same instant instead of each at its own guess.
+    ``dry_run`` writes nothing; either way the document carries the limits that result
+    and the policy's decision over them, which is how a fleet asks one host what the
+    fleet's active account should be without a second copy of the policy."""
     try:
         text = sys.stdin.read() if source in (None, "-") else Path(str(source)).read_text()
         raw = json.loads(text)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         ui.error(f"error: limits import {source}: {exc}")
         return EXIT_ERROR
     items = raw.get("limits", raw) if isinstance(raw, dict) else None
@@ -105,14 +115,21 @@ def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui) 
         if record.resets_at <= now:
             continue
         old = known.get(record.account)
-        if old is None or record.resets_at > old.resets_at:
+        if old is None or record.resets_at > old.resets_at or (
+                fleet and record.resets_at != old.resets_at):
             known[record.account] = record
             taken.append(record.account)
-            state.record_limit_event({"event": "imported", **record.to_json()})
-    if taken:
+            if not dry_run:
+                state.record_limit_event({"event": "imported", **record.to_json()})
+    if taken and not dry_run:
         state.write_limits(known)
-    ui.say(f"imported: {', '.join(taken) or 'nothing new'}")
-    ui.document({"ok": True, "imported": taken})
+    ui.say(f"{'would import' if dry_run else 'imported'}: {', '.join(taken) or 'nothing new'}")
+    _known, decision = preview(desired, state, now, known)
+    ui.document({"ok": True, "imported": taken, "dry_run": dry_run,
+                 "active_account": desired.active_account,
+                 "limits": {n: lim.to_json() for n, lim in known.items()},
+                 "decision": {"action": decision.action, "to": decision.to,
+                              "reason": decision.reason, "message": decision.message}})
     return EXIT_OK
 
 

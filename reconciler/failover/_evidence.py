@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +32,7 @@ from reconciler.claudecode import CONFIG_ENV, home_key, transcript_dir
 from reconciler.desired import DesiredState
 from reconciler.failover._detect import normalise
 from reconciler.observe import Observed, PaneFact
-from reconciler.statedir import StateDir
+from reconciler.statedir import StateDir, read_regular
 
 SOURCES = ("hook", "status line", "transcript", "pane")
 """Most trusted first."""
@@ -66,9 +67,13 @@ def _account_of(raw: dict[str, object], desired: DesiredState) -> str | None:
 
 
 def _spooled_at(raw: dict[str, object], path: Path) -> datetime | None:
+    """When the hook wrote the event. A time in the future (a clock, or a planted file)
+    is not believed: the reset would be computed from a moment that has not come."""
     stamp = raw.get("time")
     try:
         seconds = float(stamp) if isinstance(stamp, int | float | str) else path.stat().st_mtime
+        if not 0 < seconds <= time.time() + 300:
+            return None
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OSError, ValueError, OverflowError):
         return None
@@ -78,12 +83,14 @@ def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence
     """Spooled StopFailure events that say ``rate_limit``, and every spool file read."""
     found: list[Evidence] = []
     paths: list[Path] = []
+    junk: list[Path] = []
     for path, raw in state.read_events():
-        paths.append(path)
         event = raw.get("event") if raw is not None else None
         account = _account_of(raw, desired) if raw is not None else None
         if raw is None or not isinstance(event, dict) or account is None:
+            junk.append(path)  # not ours to read, nor to delete: kept aside
             continue
+        paths.append(path)
         if event.get("error") != "rate_limit":
             continue
         session = event.get("session_id")
@@ -92,21 +99,19 @@ def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence
         found.append(Evidence(account, "hook", f"hook:{session}:{marker}", text,
                               session if isinstance(session, str) else None,
                               _spooled_at(raw, path)))
+    state.reject_events(junk)
     return found, paths
 
 
 def _rows(path: Path) -> Iterator[dict[str, object]]:
     try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - _TAIL_BYTES))
-            data = handle.read()
+        data = read_regular(path, _TAIL_BYTES, tail=True)
     except OSError:
         return
     for line in data.splitlines():
         try:
             row = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue
         if isinstance(row, dict):
             yield row

@@ -15,6 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.statedir import read_regular
+
+MAX_JSON = 1 << 24
+"""A config file larger than this is taken as broken, not read into memory."""
+
 AUTH_ENV = ("CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 """A Claude started with one of these does not need the home's stored login."""
 
@@ -52,9 +57,8 @@ class AccountFact:
 @lru_cache(maxsize=64)
 def _load(path: str, _stamp: tuple[int, int]) -> Any:
     try:
-        with open(path, "rb") as handle:  # noqa: PTH123
-            return json.loads(handle.read())
-    except (OSError, ValueError):
+        return json.loads(read_regular(path, MAX_JSON))
+    except (OSError, ValueError, RecursionError):
         return None
 
 

@@ -17,13 +17,13 @@ from typing import Any
 
 from reconciler.claudecode import SessionId, project_slug, session_id, sessions_dir
 from reconciler.observe._model import LiveSession, StaleSession
+from reconciler.statedir import read_regular
 
 
 def _load(path: str) -> dict[str, Any] | None:
     try:
-        with open(path, "rb") as handle:
-            raw = json.loads(handle.read(1 << 20))
-    except (OSError, ValueError):
+        raw = json.loads(read_regular(path, 1 << 20))
+    except (OSError, ValueError, RecursionError):
         return None
     return raw if isinstance(raw, dict) else None
 

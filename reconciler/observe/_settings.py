@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.statedir import read_regular
+
 
 class SettingsState(enum.Enum):
     HAS_HOOK = "has_hook"
@@ -44,14 +46,14 @@ def has_hook(settings: Any, matcher: str, command: str) -> bool:
 def observe_settings(project: Path, matcher: str, command: str) -> SettingsFact:
     path = settings_path(project)
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_regular(path, 1 << 22).decode("utf-8")
     except FileNotFoundError:
         return SettingsFact(path, SettingsState.MISSING)
     except (OSError, UnicodeDecodeError) as exc:
         return SettingsFact(path, SettingsState.BROKEN, str(exc))
     try:
         settings = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return SettingsFact(path, SettingsState.BROKEN, f"not valid JSON: {exc}")
     if not isinstance(settings, dict):
         return SettingsFact(path, SettingsState.BROKEN, "not a JSON object")

@@ -13,6 +13,7 @@ from reconciler.statedir._files import (
     open_private,
     read_json,
     read_private,
+    read_regular,
     write_atomic,
     write_json,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "open_private",
     "read_json",
     "read_private",
+    "read_regular",
     "write_atomic",
     "write_json",
 ]

@@ -205,7 +205,7 @@ class StateDir:
             return []
         out = []
         for line in lines[-last:]:
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 item = json.loads(line)
                 if isinstance(item, dict):
                     out.append(item)
@@ -281,10 +281,7 @@ class StateDir:
             if entry.name.startswith("."):
                 continue  # a hook still writing it
             if not entry.name.endswith(".json") or not entry.is_file(follow_symlinks=False):
-                rejected = self.signals_dir / "rejected"
-                ensure_private_dir(rejected)
-                with contextlib.suppress(OSError):
-                    Path(entry.path).rename(rejected / entry.name)
+                self.reject_events([Path(entry.path)])
                 continue
             raw = read_json(Path(entry.path))
             events.append((Path(entry.path), raw if isinstance(raw, dict) else None))
@@ -297,6 +294,15 @@ class StateDir:
                              if not e.name.startswith("."))
         except OSError:
             return frozenset()
+
+    def reject_events(self, paths: Iterable[Path]) -> None:
+        """Spool files that are not events we can read (not JSON, another home): moved to
+        ``signals/rejected``, kept for whoever wants to look, never read again."""
+        rejected = self.signals_dir / "rejected"
+        for path in paths:
+            ensure_private_dir(rejected)
+            with contextlib.suppress(OSError):
+                path.rename(rejected / path.name)
 
     def consume_events(self, paths: Iterable[Path]) -> None:
         """Our own spool, read: removed, so an event counts once."""

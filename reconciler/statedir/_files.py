@@ -86,6 +86,21 @@ def read_private(path: Path) -> bytes:
         return handle.read()
 
 
+def read_regular(path: str | os.PathLike[str], limit: int = -1, *,
+                 tail: bool = False) -> bytes:
+    """A user's file (Claude's settings, registry, transcripts): links followed, but a
+    FIFO or device is never waited on (OSError instead), so a planted FIFO cannot hang a
+    cycle. ``limit`` bytes at most, from the end with ``tail``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if tail and limit >= 0:
+            handle.seek(max(0, st.st_size - limit))
+        return handle.read(limit)
+
+
 def open_private(path: Path, flags: int) -> int:
     """``os.open`` for a state file we write: created 0600, never through a link."""
     try:
@@ -146,5 +161,5 @@ def read_json(path: Path) -> Any:
     """The parsed file, or None when it is missing or unreadable (a record is advisory)."""
     try:
         return json.loads(read_private(path))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
