@@ -152,6 +152,13 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
      "shared.entries[0]"),
     ("CLAUDE.md shared", "entries: [projects, todos]", "entries: [todos, CLAUDE.md]", 7,
      "shared.entries[1]"),
+    ("two homes, one signal name", "home: ~/.claude-personal}", "home: ~/.claude_work}", 5,
+     "accounts[1].home"),
+    # a trailing newline is not part of a name ("$" alone would let it through)
+    ("session name ends in a newline", "{name: api,", '{name: "api\\n",', 12,
+     "pool.dedicated[0].name"),
+    ("env name ends in a newline", "stop_timeout: 5s}",
+     'stop_timeout: 5s, env: {"API_KEY\\n": x}}', 13, "launch.env"),
     # secrets: the problem names the key, never the value
     ("launch env value not a string", "stop_timeout: 5s}",
      "stop_timeout: 5s, env: {API_KEY: [sk-planted-secret]}}", 13, "launch.env.API_KEY"),

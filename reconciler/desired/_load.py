@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.claudecode import CONFIG_ENV, HOME_FILES, NEVER_SHARED, terminal_safe
+from reconciler.claudecode import CONFIG_ENV, HOME_FILES, NEVER_SHARED, home_key, terminal_safe
 from reconciler.desired._build import Builder
 from reconciler.desired._errors import DesiredStateError, Problem
 from reconciler.desired._model import DesiredState
@@ -261,11 +261,19 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
         yield problem(("active_account",), f"{state.active_account!r} is not in accounts {names}")
     yield from _duplicates(problem, "accounts", "name", names)
     real_homes: dict[str, int] = {}
+    keys: dict[str, int] = {}
     for i, account in enumerate(state.accounts):
         first = real_homes.setdefault(os.path.realpath(account.home), i)
         if first != i:
             yield problem(("accounts", i, "home"), f"same directory as accounts[{first}].home"
                           " (one config home cannot be two accounts)")
+            continue
+        same = keys.setdefault(home_key(account.home), i)
+        if same != i:  # ~/.claude_x and ~/.claude-x: one name where Claude's signals land
+            yield problem(("accounts", i, "home"), f"{account.home} and "
+                          f"{state.accounts[same].home} differ only in characters other "
+                          "than letters and digits; Claude's limit signals could not tell "
+                          "them apart. Rename one")
     homes = [(i, a.home) for i, a in enumerate(state.accounts)]
     for i, home in homes:
         for j, other in homes:
