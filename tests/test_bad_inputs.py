@@ -152,6 +152,9 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
      "shared.entries[0]"),
     ("CLAUDE.md shared", "entries: [projects, todos]", "entries: [todos, CLAUDE.md]", 7,
      "shared.entries[1]"),
+    ("a 5,000-digit integer", "version: 1", "version: " + "1" * 5000, 1, ""),
+    ("a NUL in a home", "home: ~/.claude-personal}", 'home: "~/.claude-p\\0x"}', 5,
+     "accounts[1].home"),
     ("two homes, one signal name", "home: ~/.claude-personal}", "home: ~/.claude_work}", 5,
      "accounts[1].home"),
     # a trailing newline is not part of a name ("$" alone would let it through)

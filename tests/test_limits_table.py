@@ -189,6 +189,15 @@ def test_limit_check_reads_stdin() -> None:
     assert out.returncode == 1 and json.loads(out.stdout)["limit"] is False
 
 
+@pytest.mark.parametrize("now", ["9999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00"])
+def test_limit_check_at_the_ends_of_time_is_an_error_not_a_traceback(now: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "reconciler", "limit-check", "--now", now,
+         "You've hit your session limit · resets 2:12am"],
+        capture_output=True, text=True, check=False, timeout=30)
+    assert out.returncode == 1 and "Traceback" not in out.stderr, out.stderr
+
+
 @pytest.mark.parametrize(("text", "code", "says"), [
     ("You've hit your session limit · resets 2:12am (UTC)", 0, "a usage limit (session)"),
     ("all good here", 1, "not a usage limit"),

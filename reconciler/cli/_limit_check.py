@@ -38,7 +38,11 @@ def limit_check(args: argparse.Namespace, ui: Ui) -> int:
         return EXIT_ERROR
     if now.tzinfo is None:
         now = now.replace(tzinfo=local)
-    match = detect(text, now=now, local=local)
+    try:
+        match = detect(text, now=now, local=local)
+    except OverflowError:
+        ui.error(f"error: --now {args.now!r} is too far from today to compute a reset")
+        return EXIT_ERROR
     if args.json:
         sys.stdout.write(json.dumps(match.to_json()) + "\n")
     elif match.limit and match.resets_at is not None:

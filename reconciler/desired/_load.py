@@ -104,8 +104,13 @@ def load_desired_bytes(path: Path, raw: bytes,
         raise DesiredStateError(problems)
     home = Path(env.get("HOME") or Path.home())
     builder = Builder(path, doc, home)
-    state = builder.build(hashlib.sha256(raw).hexdigest())
-    problems = builder.problems + list(_semantic_problems(path, doc, state))
+    try:
+        state = builder.build(hashlib.sha256(raw).hexdigest())
+        problems = builder.problems + list(_semantic_problems(path, doc, state))
+    except (ValueError, OverflowError, RecursionError) as exc:  # a value the checks missed:
+        raise DesiredStateError([Problem(  # still a problem in the file, never a traceback
+            path, 1, "", f"a value this version cannot use ({type(exc).__name__}: "
+                         f"{str(exc)[:200]})")]) from None
     if problems:
         raise DesiredStateError(problems)
     if not cached:
@@ -175,6 +180,11 @@ def _parse(path: Path, raw: bytes) -> LocatedDocument:
                                          "file is a few levels deep")]) from None
     except yaml.YAMLError as exc:
         raise DesiredStateError([Problem(path, 1, "", f"YAML: {exc}")]) from None
+    except ValueError as exc:  # a scalar Python will not convert (a 5,000-digit integer)
+        found = re.search(r"[0-9_]{4300,}", text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        raise DesiredStateError([Problem(path, line, "", f"a value too large to read: "
+                                         f"{str(exc).split(':')[0]}")]) from None
     if doc.duplicates:
         raise DesiredStateError(
             [Problem(path, line, dotted(key), "duplicate key") for key, line in doc.duplicates]
