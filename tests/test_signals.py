@@ -67,6 +67,10 @@ def test_signals_are_merged_the_users_status_line_prints_and_removal_restores(
     world.claudes_when(2)
     wait_for(lambda: "my-own-line" in screen(world, "api"), SLOW)
     assert world.reconcile("apply").returncode == 0 and settings(world, "work") == merged
+    scripts = world.sandbox.state_dir / "signals" / "bin"
+    (scripts / "stop-failure").rename(scripts / "stop-failure.gone")  # deleted by someone
+    assert "install" in world.reconcile("--dry-run").stdout, "a hook without its script"
+    assert world.reconcile("apply").returncode == 0 and (scripts / "stop-failure").exists()
     assert world.reconcile("signals", "remove").returncode == 0
     assert path.read_text() == json.dumps(original, indent=1), "given back byte for byte"
     assert not (world.sandbox.account_home("personal") / "settings.json").exists(), \

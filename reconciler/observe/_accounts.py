@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -92,7 +93,9 @@ def _signals_state(settings_path: Path, settings: Any,
              if isinstance(e, dict) and isinstance(e.get("hooks"), list)
              for h in e["hooks"] if isinstance(h, dict)
              and str(h.get("command", "")).startswith(commands.stop_failure)]
-    hook = found == [commands.stop_failure]
+    scripts = all(os.access(shlex.split(c)[0], os.X_OK)
+                  for c in (commands.stop_failure, commands.status_line))
+    hook = found == [commands.stop_failure] and scripts  # a hook whose script is gone: none
     return ("installed" if status_ok and hook else "missing"), hook
 
 
