@@ -81,6 +81,8 @@ def test_two_applies_at_once_are_serialized_without_double_launch(world: World) 
                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=SLOW) for p in both]
     assert [p.returncode for p in both] == [0, 0], outs
+    # an apply is done once each Claude runs; its own launch-log line may come a moment later
+    wait_for(lambda: len(world.launches()) >= 2)
     assert len(world.launches()) == 2, "one launch per dedicated session, never two"
     assert sum("waiting for" in err for _out, err in outs) <= 1
     assert world.reconcile("plan").returncode == 0

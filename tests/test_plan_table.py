@@ -224,6 +224,14 @@ REFUSALS: list[tuple[str, Callable[[Observed], Observed], str, str]] = [
      lambda o: replace(o, homes={**o.homes, "work": replace(o.homes["work"],
                                                             foreign_owner=4242)}),
      "dir:/h/.claude-work", "owned by uid 4242"),
+    ("a home every user may write in",
+     lambda o: replace(o, homes={**o.homes, "personal": replace(o.homes["personal"],
+                                                                others_write=True)}),
+     "dir:/h/.claude-personal", "`chmod o-w /h/.claude-personal`"),
+    ("a shared entry every user may write in",
+     lambda o: replace(o, shared_entries={**o.shared_entries, "todos": replace(
+         o.shared_entries["todos"], others_write=True)}),
+     "dir:/h/.claude-shared/todos", "writable by every user"),
 ]
 
 

@@ -85,4 +85,5 @@ def dir_fact(path: Path) -> PathFact:
         return PathFact(path, PathKind.FILE)
     if not stat.S_ISDIR(st.st_mode):
         return PathFact(path, PathKind.FILE)
-    return PathFact(path, PathKind.DIR, foreign_owner=_foreign(st))
+    return PathFact(path, PathKind.DIR, foreign_owner=_foreign(st),
+                    others_write=bool(st.st_mode & stat.S_IWOTH))

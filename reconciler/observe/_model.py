@@ -35,6 +35,9 @@ class PathFact:
     foreign_owner: int | None = None
     """For a directory another user owns: their uid (a shared dir or a home that is not
     ours is a conflict: its owner may read what every account writes, or swap it out)."""
+    others_write: bool = False
+    """For a directory: other users may write in it (mode o+w): anyone could plant a
+    settings.json hook there, or a transcript Claude would resume."""
 
     def links_to(self, target: Path) -> bool:
         return self.kind is PathKind.LINK and self.target == target

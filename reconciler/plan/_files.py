@@ -46,6 +46,10 @@ def _foreign(fact: PathFact, what: str) -> Conflict | None:
         return Conflict(dir_key(fact.path), f"{what} {fact.path} is owned by uid "
                         f"{fact.foreign_owner}, not by you; refusing to use it (its owner "
                         "could read or replace what every account keeps there)")
+    if fact.kind is PathKind.DIR and fact.others_write:
+        return Conflict(dir_key(fact.path), f"{what} {fact.path} is writable by every user "
+                        "(anyone could plant a hook or a transcript there); refusing to use "
+                        f"it. `chmod o-w {fact.path}`, then run again")
     return None
 
 
