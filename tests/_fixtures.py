@@ -247,6 +247,38 @@ class World:
     def launches(self) -> list[dict[str, Any]]:
         return read_launch_log(self.sandbox)
 
+    def on(self, account: str, count: int = 2) -> dict[str, str] | None:
+        """Pane -> session id once exactly ``count`` Claudes run, all on ``account``, each
+        with its id (for ``wait_for``); else None."""
+        found = self.claudes()
+        if len(found) == count and all(r["account"] == account and r["session_id"]
+                                       for r in found.values()):
+            return {t: r["session_id"] for t, r in found.items()}
+        return None
+
+    def active(self) -> str:
+        """``active_account`` as the desired file says now."""
+        for line in self.desired.read_text().splitlines():
+            if line.startswith("active_account:"):
+                return line.split(":", 1)[1].split("#")[0].strip()
+        raise AssertionError("no active_account")
+
+    def screen(self, session: str) -> str:
+        """The visible text of the session's first pane, wrapped lines joined, with the
+        last 60 lines of history."""
+        return self.tmux("capture-pane", "-p", "-J", "-S", "-60", "-t", f"={session}:").stdout
+
+    def limits(self) -> dict[str, Any]:
+        done = self.reconcile("limits", "--json")
+        assert done.returncode == 0, done.stderr
+        body: dict[str, Any] = json.loads(done.stdout)
+        return body
+
+    def settings(self, account: str) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(
+            (self.sandbox.account_home(account) / "settings.json").read_text())
+        return body
+
     def set_desired(self, old: str, new: str) -> None:
         text = self.desired.read_text()
         assert old in text, old

@@ -75,22 +75,14 @@ def with_real_claude(world: World, claude: Path, api: Api, interval: str,
     return world
 
 
-def on(world: World, account: str) -> dict[str, str] | None:
-    found = world.claudes()
-    if len(found) == 2 and all(r["account"] == account and r["session_id"]
-                               for r in found.values()):
-        return {t: r["session_id"] for t, r in found.items()}
-    return None
 
 
-def screen(world: World, session: str) -> str:
-    return world.tmux("capture-pane", "-p", "-J", "-S", "-60", "-t", f"={session}:").stdout
 
 
 def ready(world: World) -> dict[str, str]:
     """Both real Claudes up on work, at their prompt, the user's status line showing."""
-    ids: dict[str, str] = wait_for(lambda: on(world, "work"), SLOW, interval=0.2)
-    wait_for(lambda: all("USER-STATUS-LINE" in screen(world, s) for s in ("api", "web")),
+    ids: dict[str, str] = wait_for(lambda: world.on("work"), SLOW, interval=0.2)
+    wait_for(lambda: all("USER-STATUS-LINE" in world.screen(s) for s in ("api", "web")),
              SLOW, interval=0.2)
     return ids
 
@@ -104,7 +96,7 @@ def test_a_429_moves_every_claude_at_once_and_nothing_strands(
     cycles = world.service_cycles()
     started = time.monotonic()
     world.type_in("=api:", "hello")
-    moved = wait_for(lambda: on(world, "personal"), SLOW, interval=0.1)
+    moved = wait_for(lambda: world.on("personal"), SLOW, interval=0.1)
     took = time.monotonic() - started
     print(f"\n429 -> every Claude resumed on personal: {took:.2f} s")
     assert moved == ids
@@ -113,10 +105,10 @@ def test_a_429_moves_every_claude_at_once_and_nothing_strands(
     assert record["source"] == "hook" and "session limit" in record["text"]
     claude_api.mode = "reply"
     for session in ("api", "web"):  # at the prompt on personal, not at a trust/disclaimer one
-        wait_for(lambda s=session: "bypass permissions on" in screen(world, s).split(
+        wait_for(lambda s=session: "bypass permissions on" in world.screen(s).split(
             "Resume this session")[-1], SLOW, interval=0.2)
-        assert "Quick safety check" not in screen(world, session)
-        assert "Bypass Permissions mode" not in screen(world, session)
+        assert "Quick safety check" not in world.screen(session)
+        assert "Bypass Permissions mode" not in world.screen(session)
 
 
 def test_preempt_moves_on_the_status_line_before_any_429(
@@ -127,7 +119,7 @@ def test_preempt_moves_on_the_status_line_before_any_429(
     world.start_service()
     ids = ready(world)
     world.type_in("=api:", "hello")  # a reply: its headers put 42 % in the status line
-    assert wait_for(lambda: on(world, "personal"), SLOW, interval=0.2) == ids
+    assert wait_for(lambda: world.on("personal"), SLOW, interval=0.2) == ids
     assert not [r for r in claude_api.requests if r.endswith(" limit")], "before any 429"
     record = json.loads((world.sandbox.state_dir / "limits.json").read_text())["work"]
     assert record["source"] == "status line" and record["kind"] == "preempt five_hour"
@@ -142,18 +134,18 @@ def test_words_that_look_like_a_limit_move_nothing(
     ids = ready(world)
     claude_api.text = "That message means: You've hit your session limit · resets 8am"
     world.type_in("=api:", "what does my last error mean?")
-    wait_for(lambda: "That message means" in screen(world, "api"), SLOW, interval=0.2)
+    wait_for(lambda: "That message means" in world.screen("api"), SLOW, interval=0.2)
     world.type_in("=api:", "1. You've hit your session limit · resets 8am")
     world.tmux("set-buffer", "-b", "draft", "please explain\nYou've hit your weekly limit "
                "· resets 9am")
     world.tmux("paste-buffer", "-p", "-d", "-b", "draft", "-t", "=web:")
-    wait_for(lambda: "please explain" in screen(world, "web"), SLOW, interval=0.2)
+    wait_for(lambda: "please explain" in world.screen("web"), SLOW, interval=0.2)
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW, interval=0.2)
-    assert on(world, "work") == ids
+    assert world.on("work") == ids
     assert json.loads((world.sandbox.state_dir / "limits.json").read_text()
                       if (world.sandbox.state_dir / "limits.json").exists() else "{}") == {}
-    assert "please explain" in screen(world, "web"), "the unsent draft is still there"
+    assert "please explain" in world.screen("web"), "the unsent draft is still there"
     status = world.sandbox.state_dir / "signals" / "status" / home_key(
         world.sandbox.account_home("work"))
     assert {p.stem for p in status.glob("*.json")} <= set(ids.values()), \

@@ -8,7 +8,6 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from _fixtures import World, wait_for
 
@@ -21,35 +20,14 @@ MINE = {"model": "opus", "statusLine": {"type": "command", "command": "echo my-o
                   "Stop": [{"hooks": [{"type": "command", "command": "true"}]}]}}
 
 
-def settings(world: World, account: str) -> dict[str, Any]:
-    body: dict[str, Any] = json.loads(
-        (world.sandbox.account_home(account) / "settings.json").read_text())
-    return body
 
 
-def on(world: World, account: str, count: int = 2) -> dict[str, str] | None:
-    found = world.claudes()
-    if len(found) == count and all(r["account"] == account for r in found.values()):
-        return {t: r["session_id"] for t, r in found.items()}
-    return None
 
 
-def active(world: World) -> str:
-    for line in world.desired.read_text().splitlines():
-        if line.startswith("active_account:"):
-            return line.split(":", 1)[1].split("#")[0].strip()
-    raise AssertionError("no active_account")
 
 
-def screen(world: World, session: str) -> str:
-    return world.tmux("capture-pane", "-p", "-t", f"={session}:").stdout
 
 
-def limits(world: World) -> dict[str, Any]:
-    done = world.reconcile("limits", "--json")
-    assert done.returncode == 0, done.stderr
-    body: dict[str, Any] = json.loads(done.stdout)
-    return body
 
 
 def test_signals_are_merged_the_users_status_line_prints_and_removal_restores(
@@ -58,15 +36,15 @@ def test_signals_are_merged_the_users_status_line_prints_and_removal_restores(
     original = {**MINE, "skipDangerousModePermissionPrompt": True}
     path.write_text(json.dumps(original, indent=1))
     assert world.reconcile("apply").returncode == 0
-    merged = settings(world, "work")
+    merged = world.settings("work")
     assert merged["model"] == "opus" and merged["hooks"]["Stop"] == MINE["hooks"]["Stop"]
     assert merged["hooks"]["StopFailure"][0] == MINE["hooks"]["StopFailure"][0]
     assert len(merged["hooks"]["StopFailure"]) == 2
     assert merged["statusLine"]["padding"] == 2
     assert merged["statusLine"]["command"].endswith("/signals/bin/statusline -- 'echo my-own-line'")
     world.claudes_when(2)
-    wait_for(lambda: "my-own-line" in screen(world, "api"), SLOW)
-    assert world.reconcile("apply").returncode == 0 and settings(world, "work") == merged
+    wait_for(lambda: "my-own-line" in world.screen("api"), SLOW)
+    assert world.reconcile("apply").returncode == 0 and world.settings("work") == merged
     scripts = world.sandbox.state_dir / "signals" / "bin"
     (scripts / "stop-failure").rename(scripts / "stop-failure.gone")  # deleted by someone
     assert "install" in world.reconcile("--dry-run").stdout, "a hook without its script"
@@ -81,36 +59,36 @@ def test_a_limit_from_the_hook_moves_everything_at_once(world: World) -> None:
     world.set_desired("service: {interval: 1s}", "service: {interval: 30s}")
     world.add_alert_file_sink()
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     cycles = world.service_cycles()
     started = time.monotonic()
     world.type_in("=api:", "/limit")  # 2.1.197's words, five hours ahead, and the hook
-    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
     took = time.monotonic() - started
     assert world.service_cycles() <= cycles + 4, "moved by the event, not by the 30 s clock"
     assert took < 25, took
-    [record] = limits(world)["limits"].values()
+    [record] = world.limits()["limits"].values()
     assert record["account"] == "work" and record["source"] == "hook"
     assert record["text"].startswith("You've hit your session limit")
-    history = [h["event"] for h in limits(world)["history"]]
+    history = [h["event"] for h in world.limits()["history"]]
     assert history == ["detected"]
 
 
 def test_text_typed_at_the_prompt_is_never_a_limit(world: World) -> None:
     world.start_service()
-    wait_for(lambda: on(world, "work"), SLOW)
+    wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=api:", "why does it say: You've hit your limit · resets 8am")
-    wait_for(lambda: "why does it say" in screen(world, "api"))
+    wait_for(lambda: "why does it say" in world.screen("api"))
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)
-    assert active(world) == "work" and limits(world)["limits"] == {}
+    assert world.active() == "work" and world.limits()["limits"] == {}
 
 
 def test_preempt_moves_before_the_limit_between_turns(world: World) -> None:
     world.set_desired("failover: {cooldown: 0s, grace: 0s}",
                       "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, preempt_wait: 1h}")
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=web:", "/busy")
     world.type_in("=api:", "/usage 85")
     wait_for(lambda: "five_hour" in "".join(
@@ -119,23 +97,23 @@ def test_preempt_moves_before_the_limit_between_turns(world: World) -> None:
         SLOW)
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)
-    assert active(world) == "work", "a busy Claude is not cut mid-turn"
+    assert world.active() == "work", "a busy Claude is not cut mid-turn"
     world.type_in("=web:", "/idle")
-    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
-    [record] = limits(world)["limits"].values()
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
+    [record] = world.limits()["limits"].values()
     assert record["kind"] == "preempt five_hour" and record["source"] == "status line"
 
 
 def test_a_cleared_limit_brings_everything_back(world: World) -> None:
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=api:", "/limit")
-    wait_for(lambda: on(world, "personal"), SLOW)
+    wait_for(lambda: world.on("personal"), SLOW)
     assert world.reconcile("limits", "clear", "work").returncode == 0
-    assert wait_for(lambda: on(world, "work"), SLOW) == ids
+    assert wait_for(lambda: world.on("work"), SLOW) == ids
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 2, SLOW)
-    assert active(world) == "work", "the old evidence does not bring the limit back"
+    assert world.active() == "work", "the old evidence does not bring the limit back"
 
 
 def test_limits_import_keeps_the_later_reset(world: World, tmp_path: Path) -> None:
@@ -149,7 +127,7 @@ def test_limits_import_keeps_the_later_reset(world: World, tmp_path: Path) -> No
         path.write_text(json.dumps({"limits": {"work": body}}))
         done = world.reconcile("limits", "import", str(path), "--json")
         assert json.loads(done.stdout)["imported"] == expected
-    assert limits(world)["limits"]["work"]["resets_at"] == later["resets_at"]
+    assert world.limits()["limits"]["work"]["resets_at"] == later["resets_at"]
     assert "limited: work (weekly)" in world.reconcile("status").stdout
     path.write_text(json.dumps({"limits": {
         "w": {**later, "account": "wrok"},
@@ -175,12 +153,12 @@ def test_acceptances_are_carried_so_no_prompt_strands_the_move(world: World) -> 
     world.set_desired("active_account: work", "active_account: personal")
     done = world.reconcile("apply")
     assert done.returncode == 0 and "carry to personal" in done.stdout
-    assert on(world, "personal") == ids
+    assert world.on("personal") == ids
     home = world.sandbox.account_home("personal")
     projects = json.loads((home / ".claude.json").read_text())["projects"]
     assert all(projects[str(world.sandbox.home / p)]["hasTrustDialogAccepted"]
                for p in ("src/api", "src/web"))
-    assert settings(world, "personal")["skipDangerousModePermissionPrompt"] is True
+    assert world.settings("personal")["skipDangerousModePermissionPrompt"] is True
     for session in ("api", "web"):
-        assert "Quick safety check" not in screen(world, session)
-        assert "Bypass Permissions" not in screen(world, session)
+        assert "Quick safety check" not in world.screen(session)
+        assert "Bypass Permissions" not in world.screen(session)

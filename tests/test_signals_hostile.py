@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from _fixtures import World, wait_for
-from test_signals import active, limits, on, settings
 
 from reconciler.claudecode import home_key
 from reconciler.failover._evidence import pane_text
@@ -43,27 +42,27 @@ LOOKALIKES = [
 def test_text_that_looks_like_a_limit_moves_nothing(world: World, name: str, how: str,
                                                     text: str) -> None:
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     if how == "type":
         world.type_in("=api:", text)
     else:
         Path(pane_tty(world, "api")).write_text(text)
     quiet_cycles(world)
-    assert active(world) == "work" and limits(world)["limits"] == {}
-    assert on(world, "work") == ids
+    assert world.active() == "work" and world.limits()["limits"] == {}
+    assert world.on("work") == ids
 
 
 def test_a_status_line_the_user_changed_does_not_make_the_pane_a_source(world: World) -> None:
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     path = world.sandbox.account_home("work") / "settings.json"
     mine = json.loads(path.read_text())
     mine["statusLine"] = {"type": "command", "command": "echo all mine"}
     path.write_text(json.dumps(mine))  # the StopFailure hook stays in place
     Path(pane_tty(world, "api")).write_text("\n  You've hit your session limit · resets 8am\n")
     quiet_cycles(world)
-    assert active(world) == "work" and limits(world)["limits"] == {}
-    assert on(world, "work") == ids
+    assert world.active() == "work" and world.limits()["limits"] == {}
+    assert world.on("work") == ids
 
 
 def test_without_signals_the_pane_is_read_and_its_input_box_is_not(world: World) -> None:
@@ -73,10 +72,10 @@ def test_without_signals_the_pane_is_read_and_its_input_box_is_not(world: World)
              "  You've hit your session limit · resets 8am\n" + "\u2500" * 40 + "\n")
     assert "session limit" not in pane_text(boxed, set()), "a draft in the input box"
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=api:", "/limit")
-    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
-    [record] = limits(world)["limits"].values()
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
+    [record] = world.limits()["limits"].values()
     assert record["source"] in ("transcript", "pane")
 
 
@@ -99,13 +98,13 @@ def spool(world: World, account: str, message: str, *, said: datetime | None = N
 
 def test_a_reset_too_far_to_compute_is_the_default_and_the_loop_goes_on(world: World) -> None:
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     # ... written, it says, at the end of year 9999: a time from the future is not believed
     # (the reset would be computed from a moment that has not come)
     spool(world, "work", "You've hit your limit · resets in 99999999999 hours",
           said=datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC))
-    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
-    [record] = limits(world)["limits"].values()
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
+    [record] = world.limits()["limits"].values()
     assert "assuming" in record["reason"]
     log = (world.sandbox.root / "service.log").read_text()
     assert "OverflowError" not in log and "cycle_failed" not in log
@@ -114,7 +113,7 @@ def test_a_reset_too_far_to_compute_is_the_default_and_the_loop_goes_on(world: W
 def test_junk_in_the_spool_is_put_aside_and_wakes_nothing(world: World) -> None:
     world.set_desired("service: {interval: 1s}", "service: {interval: 30s}")
     world.start_service()
-    wait_for(lambda: on(world, "work"), SLOW)
+    wait_for(lambda: world.on("work"), SLOW)
     events = world.sandbox.state_dir / "signals" / "events"
     events.mkdir(parents=True, exist_ok=True, mode=0o700)
     (events / "notes.txt").write_text("mine\n")
@@ -126,7 +125,7 @@ def test_junk_in_the_spool_is_put_aside_and_wakes_nothing(world: World) -> None:
     assert {"notes.txt", "broken.json", "deep.json"} <= kept, "put aside, never deleted"
     cycles = world.service_cycles()
     world.type_in("=api:", "/limit")  # the next thing that happens: a real event
-    wait_for(lambda: on(world, "personal"), SLOW)
+    wait_for(lambda: world.on("personal"), SLOW)
     assert world.service_cycles() <= cycles + 3, "no cycle ran for the junk in between"
     assert rejected.read_text() == "mine\n"
     log = world.service_log()
@@ -144,8 +143,8 @@ def test_a_limit_read_after_its_reset_is_not_a_new_limit(world: World) -> None:
           f"{reset.strftime('%H:%M')} (UTC)", said=now - timedelta(hours=1))
     world.start_service()
     quiet_cycles(world)
-    assert active(world) == "work" and limits(world)["limits"] == {}
-    assert on(world, "work") == ids
+    assert world.active() == "work" and world.limits()["limits"] == {}
+    assert world.on("work") == ids
 
 
 # -- one settings file for two homes; settings come back exactly ------------------------------
@@ -156,12 +155,12 @@ def test_a_settings_file_shared_by_two_homes(world: World) -> None:
     personal.symlink_to(work)
     original = work.read_text()
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     wait_for(lambda: "StopFailure" in work.read_text(), SLOW)
     assert personal.is_symlink() and personal.resolve() == work, "the link stays"
     world.type_in("=api:", "/limit")
-    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
-    assert list(limits(world)["limits"]) == ["work"], "only the account that hit it"
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
+    assert list(world.limits()["limits"]) == ["work"], "only the account that hit it"
     world.stop_services()
     assert world.reconcile("signals", "remove").returncode == 0
     assert personal.is_symlink() and json.loads(work.read_text()) == {
@@ -224,14 +223,14 @@ def test_clearing_a_preempt_brings_work_back_and_keeps_it(world: World) -> None:
     world.set_desired("failover: {cooldown: 0s, grace: 0s}",
                       "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, preempt_wait: 0s}")
     world.start_service()
-    ids = wait_for(lambda: on(world, "work"), SLOW)
+    ids = wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=api:", "/usage 85")
-    assert wait_for(lambda: on(world, "personal"), SLOW) == ids
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
     done = world.reconcile("limits", "clear", "work")
     assert done.returncode == 0 and "preempt_at leaves work be" in done.stdout
-    assert wait_for(lambda: on(world, "work"), SLOW) == ids
+    assert wait_for(lambda: world.on("work"), SLOW) == ids
     quiet_cycles(world)
-    assert active(world) == "work"
+    assert world.active() == "work"
     assert [s["reason"] for s in json.loads(world.reconcile("status", "--json").stdout)
             ["swaps"]][-2:] == ["limit", "return"]
 
@@ -256,4 +255,4 @@ def test_broken_records_do_not_crash_status_or_limits(world: World) -> None:
         assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
     usage = json.loads(world.reconcile("limits", "--json").stdout)["usage"]["work"]
     assert usage["five_hour"]["used_percentage"] == 40 and "seven_day" not in usage
-    assert settings(world, "work")  # still readable JSON
+    assert world.settings("work")  # still readable JSON
