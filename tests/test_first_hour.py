@@ -5,13 +5,19 @@ Nothing may be lost, every Claude is resumed with its own id, no prompt is shown
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from _fixtures import World, wait_for
 
 from reconciler.claudecode import project_slug
+from reconciler.cli._status import Status, build_status
+from reconciler.cli._top import TopApp
+from reconciler.desired import load_desired
+from reconciler.statedir import StateDir
 
 TRANSCRIPT = '{"type":"user","message":"hello"}\n{"type":"assistant","message":"hi"}\n'
 SID = "0b9d4c1e-5f7a-4d2b-8c3e-1a2b3c4d5e6f"
@@ -49,6 +55,22 @@ def start_by_hand(world: World) -> dict[str, int]:
         return found if len(found) == 2 else None
     result: dict[str, int] = wait_for(started, 10)
     return result
+
+
+def top_shows(world: World, predicate: Callable[[Status], bool]) -> bool:
+    """``reconcile top`` headless (Textual's pilot): its snapshot on screen, once it holds."""
+    desired = load_desired(world.desired)
+    state = StateDir(world.sandbox.state_dir)
+
+    async def drive() -> bool:
+        app = TopApp(lambda: build_status(desired, state), interval=3600)
+        async with app.run_test(size=(120, 50)) as pilot:
+            for _ in range(250):
+                if app.shown is not None and predicate(app.shown):
+                    return True
+                await pilot.pause(0.02)
+        return False
+    return asyncio.run(drive())
 
 
 def alive(pid: int) -> bool:
@@ -101,7 +123,9 @@ def test_init_adopt_apply_swap_status(world: World) -> None:
         assert "trust" not in screen.lower() and "login" not in screen.lower(), screen
 
     status = world.reconcile("status")
-    assert status.returncode == 0 and "personal" in status.stdout
+    assert status.returncode == 0 and "personal (active)" in status.stdout
+    assert top_shows(world, lambda s: [(a.name, a.claudes) for a in s.accounts if a.active]
+                     == [("personal", 2)])
     transcript = home / ".claude-shared/projects" / project_slug(home / "src/api") / f"{SID}.jsonl"
     assert transcript.read_text().startswith(TRANSCRIPT)
 

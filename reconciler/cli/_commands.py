@@ -9,7 +9,7 @@ from typing import Any
 from reconciler.cli import _render
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired, swap_active_account
-from reconciler.observe import Observed, capture_panes, observe
+from reconciler.observe import Observed, observe
 from reconciler.plan import plan as make_plan
 from reconciler.statedir import StateDir
 
@@ -29,18 +29,13 @@ def validate(args: argparse.Namespace, ui: Ui) -> int:
     return EXIT_OK
 
 
-def _failover(desired: DesiredState, state: StateDir, observed: Observed,
-              stuck: bool) -> tuple[list[str], dict[str, Any]]:
-    from reconciler import failover  # noqa: PLC0415  (plan and status only: apply never)
+def _failover(desired: DesiredState, state: StateDir,
+              observed: Observed) -> tuple[list[str], dict[str, Any]]:
+    from reconciler import failover  # noqa: PLC0415  (plan only: apply never)
 
     limits, decision = failover.preview(desired, state, observed.now)
     usage = failover.usage_view(desired, state, observed.now)
-    found: dict[str, str] = {}
-    if stuck:
-        panes = failover.claude_panes(desired, observed)
-        texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
-        found = failover.stuck_panes(texts, panes)
-    return _render.failover_view(limits, decision, found, usage, observed.now)
+    return _render.failover_view(limits, decision, {}, usage, observed.now)
 
 
 def plan(args: argparse.Namespace, ui: Ui) -> int:
@@ -54,7 +49,7 @@ def _show_plan(desired: DesiredState, args: argparse.Namespace, ui: Ui,
     the_plan = make_plan(desired, observed)
     for line in _render.plan_lines(the_plan, desired):
         ui.say(line)
-    lines, doc = _failover(desired, state, observed, stuck=False)
+    lines, doc = _failover(desired, state, observed)
     for line in lines:
         ui.say(line)
     ui.document({**(extra or {}), **_render.plan_json(the_plan, desired), "failover": doc})
@@ -86,9 +81,9 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
         ui.document({"ok": False, "errors": [str(exc)]})
         return EXIT_ERROR
     for conflict in report.conflicts:
-        ui.say(f"  ! conflict {conflict.key}: {conflict.message}")
+        ui.say(f"  ! conflict {conflict.key}: {_render.short(conflict.message)}")
     for action, why in report.blocked:
-        ui.say(f"  ! blocked: {action.description} ({why})")
+        ui.say(f"  ! blocked: {_render.short(action.description)} ({why})")
     ui.say(report.recap())
     ui.document(_render.report_json(report))
     return EXIT_OK if report.ok else EXIT_ERROR
@@ -116,28 +111,12 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def status(args: argparse.Namespace, ui: Ui) -> int:
-    desired = _load(args)
-    state = StateDir(state_dir(args))
-    observed = observe(desired, state)
-    for line in _render.status_lines(desired, observed):
+    from reconciler.cli._status import build_status  # noqa: PLC0415  (status and top only)
+
+    snapshot = build_status(_load(args), StateDir(state_dir(args)))
+    for line in _render.status_lines(snapshot):
         ui.say(line)
-    service = _render.service_view(state.read_service(), state.read_active())
-    ui.say("")
-    for line in service[0]:
-        ui.say(line)
-    lines, failover_doc = _failover(desired, state, observed, stuck=True)
-    ui.say("")
-    for line in lines:
-        ui.say(line)
-    swaps = state.read_swaps()
-    if swaps:
-        ui.say("")
-        ui.say("last swaps:")
-        for item in swaps:
-            ui.say(f"  {item.get('time')}  {item.get('from')} -> {item.get('to')}"
-                   f"  ({item.get('reason')})")
-    ui.document({**_render.status_json(desired, observed), "swaps": swaps,
-                 "failover": failover_doc, "service": service[1]})
+    ui.document(_render.status_json(snapshot))
     return EXIT_OK
 
 

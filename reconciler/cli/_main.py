@@ -159,7 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "read, the session and Claude's words), each account's usage from its "
                     "status line, and the history. `clear ACCOUNT` forgets a limit (a running "
                     "service honours it at once); `import FILE|-` takes limits another host "
-                    "saw (the JSON `limits --json` prints); a later reset always wins.")
+                    "saw (the JSON `limits --json` prints); a later reset always wins, "
+                    "except with --fleet (a fleet's merged view, as the reconciler.fleet "
+                    "playbook pushes it).")
     limits.add_argument("action", nargs="?", choices=["list", "clear", "import"],
                         default="list")
     limits.add_argument("target", nargs="?", help="ACCOUNT for clear; FILE or - for import")

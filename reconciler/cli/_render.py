@@ -1,17 +1,18 @@
-"""Text and JSON views of plans, reports and observed state."""
+"""Text and JSON views of plans, reports and the status snapshot."""
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler.cli._status import AccountRow, Status
 from reconciler.desired import DesiredState
-from reconciler.observe import Observed, TmuxStatus
+from reconciler.observe import TmuxStatus
 from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan
-from reconciler.statedir import ActiveRecord
 
 if TYPE_CHECKING:  # the applier (tenacity, psutil) is not loaded for plan and status
     from reconciler.apply import Report, Result
@@ -49,12 +50,26 @@ def summary(plan: Plan) -> str:
     return f"Plan: {words}{tail}."
 
 
+def short(text: str) -> str:
+    """Every path under ``$HOME`` in a line of text as ``~/...`` (human output only: the
+    JSON keeps absolute paths)."""
+    home = str(Path.home())
+    if home in ("", "/"):
+        return text
+    return re.sub(re.escape(home) + r"(?=/|\s|$|[)\],;:'\"])", "~", text)
+
+
+def symbol(action: Action) -> str:
+    return "·" if action.bookkeeping else SYMBOLS[action.kind]
+
+
 def plan_lines(plan: Plan, desired: DesiredState) -> list[str]:
-    lines = [f"Plan for {desired.source} (active account: {desired.active_account})", ""]
-    lines += [f"  {SYMBOLS[a.kind]} {a.description}" for a in plan.actions]
-    lines += [f"  ! conflict {c.key}: {c.message}" for c in plan.conflicts]
-    lines += [f"  ! blocked: {a.description} ({why})" for a, why in plan.blocked]
-    lines += [f"  note: {note}" for note in plan.notes]
+    lines = [f"Plan for {short(str(desired.source))} (active account: "
+             f"{desired.active_account})", ""]
+    lines += [f"  {symbol(a)} {short(a.description)}" for a in plan.actions]
+    lines += [f"  ! conflict {c.key}: {short(c.message)}" for c in plan.conflicts]
+    lines += [f"  ! blocked: {short(a.description)} ({why})" for a, why in plan.blocked]
+    lines += [f"  note: {short(note)}" for note in plan.notes]
     if plan.actions or plan.conflicts or plan.notes:
         lines.append("")
     lines.append(summary(plan))
@@ -75,10 +90,10 @@ def plan_json(plan: Plan, desired: DesiredState) -> dict[str, Any]:
 
 
 def result_line(result: Result) -> str:
-    symbol = SYMBOLS[result.action.kind]
     tail = f": {result.message}" if result.message else ""
     retried = f" (after {result.attempts} tries)" if result.attempts > 1 else ""
-    return f"{result.status.value:>7}  {symbol} {result.action.description}{retried}{tail}"
+    return short(f"{result.status.value:>7}  {symbol(result.action)} "
+                 f"{result.action.description}{retried}{tail}")
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -95,54 +110,150 @@ def report_json(report: Report) -> dict[str, Any]:
     }
 
 
-def status_rows(desired: DesiredState, observed: Observed) -> list[dict[str, Any]]:
-    rows = []
-    for name, panes in sorted(observed.tmux.sessions().items()):
-        role = ("dedicated" if any(d.name == name for d in desired.dedicated)
-                else "autonomous" if desired.managed(name) else "unmanaged")
-        for pane in panes:
-            claude = pane.claude
-            rows.append({
-                "session": name, "role": role, "pane": pane.target, "pane_id": pane.pane_id,
-                "account": (claude.account or "?") if claude else None,
-                "claude_pid": claude.pid if claude else None,
-                "session_id": claude.session_id if claude else None,
-                "state": (claude.status or "running") if claude else
-                         (f"busy ({pane.foreground})" if pane.foreground else "shell"),
-                "cwd": (claude.cwd if claude and claude.cwd else pane.cwd),
-            })
-    return rows
+def tilde(path: Path | str) -> str:
+    """A path under ``$HOME`` as ``~/...``: shorter, and the same on every machine."""
+    return short(str(path))
 
 
-def status_json(desired: DesiredState, observed: Observed) -> dict[str, Any]:
-    return {
-        "desired": str(desired.source),
-        "active_account": desired.active_account,
-        "link": to_jsonable(observed.link),
-        "tmux": {"status": observed.tmux.status.value, "error": observed.tmux.error},
-        "sessions": status_rows(desired, observed),
-    }
+def countdown(when: datetime, now: datetime) -> str:
+    """``4d23h``, ``2h59m``, ``3m05s``, ``9s``: what is left until ``when`` (``now`` once
+    past)."""
+    left = max(0, int((when - now).total_seconds()))
+    days, rest = divmod(left, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours:02d}h"
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{seconds:02d}s"
+    return f"{seconds}s" if left else "now"
 
 
-def status_lines(desired: DesiredState, observed: Observed) -> list[str]:
-    link = observed.link
-    where = f"-> {link.target}" if link.target else f"({link.kind.value})"
-    lines = [f"desired: {desired.source}", f"active account: {desired.active_account}",
-             f"link: {link.path} {where}"]
-    if observed.tmux.status is not TmuxStatus.UP:
-        lines.append(f"tmux: {observed.tmux.status.value} {observed.tmux.error}".rstrip())
-        return lines
-    rows = status_rows(desired, observed)
-    header = ("SESSION", "ROLE", "PANE", "ACCOUNT", "PID", "SESSION ID", "STATE")
-    table = [header] + [
-        (r["session"], r["role"], r["pane_id"], r["account"] or "-",
-         str(r["claude_pid"] or "-"), r["session_id"] or "-", r["state"]) for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    lines.append("")
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-              for row in table]
+def ago(stamp: str | None, now: datetime) -> str:
+    """`` (12s ago)`` after an ISO stamp; nothing when the stamp is not one."""
+    try:
+        left = countdown(now, datetime.fromisoformat(stamp or ""))
+    except (TypeError, ValueError):
+        return ""
+    return " (just now)" if left == "now" else f" ({left} ago)"
+
+
+def bar(percent: float, width: int = 20) -> str:
+    filled = round(min(100.0, max(0.0, percent)) * width / 100)
+    return "\u2588" * filled + "\u2591" * (width - filled)
+
+
+def window_name(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def service_line(status: Status) -> str:
+    svc = status.service
+    if svc.running:
+        return (f"service: running, pid {svc.pid} since {svc.started}, {svc.cycles} cycle(s), "
+                f"last cycle {svc.last_cycle}{ago(svc.last_cycle, status.now)}")
+    last = f"; last cycle {svc.last_cycle}" if svc.last_cycle else ""
+    return f"service: not running (reconcile run, or install-service){last}"
+
+
+def account_lines(account: AccountRow, now: datetime) -> list[str]:
+    head = f"{account.name}{' (active)' if account.active else ''}"
+    if account.claudes:
+        head += (f"  {account.claudes} Claude(s), {account.busy} busy, in "
+                 f"{', '.join(account.sessions)}")
+    else:
+        head += "  no Claude"
+    lines = [head + f"  [{tilde(account.home)}]"]
+    for window in account.windows:
+        lines.append(f"  {window_name(window.name):<10} {window.used_percentage:>5.1f}% "
+                     f"{bar(window.used_percentage)}  resets "
+                     f"{window.resets_at.isoformat(timespec='minutes')} "
+                     f"(in {countdown(window.resets_at, now)})")
+    if not account.windows:
+        lines.append("  usage: not reported yet (no status line since its last reset)")
+    if account.limit is not None:
+        lim = account.limit
+        lines.append(f"  limited ({lim.kind}) until {lim.resets_at.isoformat()} "
+                     f"(in {countdown(lim.resets_at, now)}), from the {lim.source}")
     return lines
+
+
+def status_lines(status: Status) -> list[str]:
+    link = status.link
+    where = f"-> {tilde(link.target)}" if link.target else f"({link.kind.value})"
+    since = (f" since {status.active.since} ({status.active.reason})"
+             if status.active is not None and status.active.account == status.active_account
+             else "")
+    lines = [f"desired: {tilde(status.desired)}",
+             f"active account: {status.active_account}{since}",
+             f"link: {tilde(link.path)} {where}", service_line(status), "", "accounts:"]
+    for account in status.accounts:
+        lines += [f"  {line}" for line in account_lines(account, status.now)]
+    lines.append("")
+    if status.tmux is not TmuxStatus.UP:
+        lines.append(f"tmux: {status.tmux.value} {status.tmux_error}".rstrip())
+    else:
+        header = ("SESSION", "ROLE", "PANE", "ACCOUNT", "PID", "SESSION ID", "STATE")
+        table = [header] + [
+            (r.session, r.role, r.pane_id, r.account or "-", str(r.claude_pid or "-"),
+             r.session_id or "-", r.state) for r in status.panes]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                  for row in table]
+    lines += ["", f"alerts firing: {len(status.alerts) or 'none'}"]
+    lines += [f"  {a.kind}  {a.subject}: {a.message}" for a in status.alerts]
+    held = [b for b in status.backoffs if b.held]
+    lines.append(f"crash-loop back-off: {len(held) or 'none'}")
+    lines += [f"  {b.target}  exited {b.count} time(s) after launch; next try after {b.until}"
+              + (f": {b.reason}" if b.reason else "") for b in held]
+    lines.append(f"stuck prompts: {len(status.stuck) or 'none'}")
+    lines += [f"  {s.message}" for s in status.stuck]
+    decision = status.decision
+    lines += ["", "Failover:"]
+    lines += [f"  {line}" for line in
+              limit_lines({lim.account: lim for lim in status.limits}, {}, status.now)]
+    lines.append(f"  next cycle: {decision.action}"
+                 + (f" to {decision.to} ({decision.reason})" if decision.to else "")
+                 + f": {decision.message}")
+    if status.swaps:
+        lines += ["", "last swaps:"]
+        lines += [f"  {s.time}  {s.previous} -> {s.account}  ({s.reason})" for s in status.swaps]
+    return lines
+
+
+def status_json(status: Status) -> dict[str, Any]:
+    """The same snapshot as ``status_lines``; paths stay absolute for programs."""
+    usage = {a.name: {w.name: {"used_percentage": w.used_percentage,
+                               "resets_at": w.resets_at.isoformat()} for w in a.windows}
+             for a in status.accounts}
+    decision = status.decision
+    active = status.active
+    return {
+        "now": status.now.isoformat(),
+        "desired": str(status.desired),
+        "active_account": status.active_account,
+        "link": to_jsonable(status.link),
+        "tmux": {"status": status.tmux.value, "error": status.tmux_error},
+        "sessions": to_jsonable(status.panes),
+        "accounts": [{"name": a.name, "home": str(a.home), "active": a.active,
+                      "sessions": list(a.sessions), "claudes": a.claudes, "busy": a.busy,
+                      "usage": usage[a.name],
+                      "limit": a.limit.to_json() if a.limit is not None else None}
+                     for a in status.accounts],
+        "service": {**to_jsonable(status.service), "active": None if active is None else {
+            "account": active.account, "since": active.since, "reason": active.reason}},
+        "alerts": to_jsonable(status.alerts),
+        "backoff": to_jsonable(status.backoffs),
+        "failover": {"limits": {lim.account: lim.to_json() for lim in status.limits},
+                     "usage": usage,
+                     "decision": {"action": decision.action, "to": decision.to,
+                                  "reason": decision.reason, "message": decision.message},
+                     "stuck": {s.target: s.message for s in status.stuck}},
+        "swaps": [{"time": s.time, "from": s.previous, "to": s.account, "reason": s.reason}
+                  for s in status.swaps],
+    }
 
 
 def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str],
@@ -158,31 +269,6 @@ def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str],
                         "reason": decision.reason, "message": decision.message},
            "stuck": stuck}
     return ["Failover:", *lines], doc
-
-
-def service_view(service: dict[str, Any] | None,
-                 active: ActiveRecord | None) -> tuple[list[str], dict[str, Any]]:
-    """Whether ``reconcile run`` is running for this state dir, and who is active since
-    when; a pid that is gone (or no longer ours) reads as not running."""
-    running = False
-    if service is not None and isinstance(service.get("pid"), int):
-        cmdline = Path(f"/proc/{service['pid']}/cmdline")
-        try:
-            running = b"reconciler" in cmdline.read_bytes()
-        except OSError:
-            running = False
-    if running and service is not None:
-        lines = [f"service: running, pid {service['pid']} since {service.get('started')}, "
-                 f"{service.get('cycles')} cycle(s), last {service.get('last_cycle')}"]
-    else:
-        lines = ["service: not running (reconcile run, or install-service)"]
-    if active is not None:
-        lines.append(f"active: {active.account} since {active.since} ({active.reason})")
-    doc = {"running": running, **(service or {}),
-           "active": None if active is None else {"account": active.account,
-                                                  "since": active.since,
-                                                  "reason": active.reason}}
-    return lines, doc
 
 
 def limit_lines(known: dict[str, Any], usage: dict[str, Any], now: datetime) -> list[str]:

@@ -1,0 +1,241 @@
+"""The status model: one frozen snapshot of everything worth watching.
+
+``reconcile status`` (text and JSON) and ``reconcile top`` read the same snapshot, built
+by ``build_status`` alone, so the live view can never say something the command does
+not. Every piece is a frozen record: the renderers get names and types, not dicts
+whose keys they would have to guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from reconciler.desired import DesiredState
+from reconciler.failover import Decision
+from reconciler.observe import Observed, PathFact, TmuxStatus, capture_panes, observe
+from reconciler.statedir import ActiveRecord, LimitRecord, StateDir
+
+
+@dataclass(frozen=True)
+class PaneRow:
+    """One tmux pane: its session, and the Claude in it if one runs."""
+
+    session: str
+    role: str
+    """``dedicated``, ``autonomous`` or ``unmanaged`` (left to the user)."""
+    pane: str
+    """The pane's stable target (``session/ordinal``)."""
+    pane_id: str
+    account: str | None
+    claude_pid: int | None
+    session_id: str | None
+    state: str
+    """The Claude's own word (``busy``, ``idle``, ``waiting``), else what the pane runs."""
+    cwd: str
+
+    @property
+    def has_claude(self) -> bool:
+        return self.claude_pid is not None
+
+
+@dataclass(frozen=True)
+class Window:
+    """A usage window from the status line: ``five_hour``, ``seven_day``."""
+
+    name: str
+    used_percentage: float
+    resets_at: datetime
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    name: str
+    home: Path
+    active: bool
+    sessions: tuple[str, ...]
+    """tmux sessions where one of its Claudes runs."""
+    claudes: int
+    busy: int
+    windows: tuple[Window, ...]
+    limit: LimitRecord | None
+
+
+@dataclass(frozen=True)
+class ServiceRow:
+    """What ``reconcile run`` last wrote about itself; ``running`` only while its pid is
+    alive and still a reconciler (a pid reused by another program reads as stopped)."""
+
+    running: bool
+    pid: int | None = None
+    started: str | None = None
+    cycles: int | None = None
+    last_cycle: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    kind: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """A pane whose Claude keeps exiting at launch; ``held`` while no launch is tried."""
+
+    target: str
+    count: int
+    until: str
+    reason: str
+    held: bool
+
+
+@dataclass(frozen=True)
+class Stuck:
+    """A Claude waiting at a prompt nobody may answer blindly (trust, login, limit menu)."""
+
+    target: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Swap:
+    time: str
+    previous: str
+    account: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Status:
+    now: datetime
+    desired: Path
+    active_account: str
+    link: PathFact
+    tmux: TmuxStatus
+    tmux_error: str
+    panes: tuple[PaneRow, ...]
+    accounts: tuple[AccountRow, ...]
+    service: ServiceRow
+    active: ActiveRecord | None
+    alerts: tuple[AlertRow, ...]
+    backoffs: tuple[Backoff, ...]
+    limits: tuple[LimitRecord, ...]
+    decision: Decision
+    stuck: tuple[Stuck, ...]
+    swaps: tuple[Swap, ...]
+
+    @property
+    def claudes(self) -> tuple[PaneRow, ...]:
+        return tuple(p for p in self.panes if p.has_claude)
+
+
+def _panes(desired: DesiredState, observed: Observed) -> tuple[PaneRow, ...]:
+    rows = []
+    for name, panes in sorted(observed.tmux.sessions().items()):
+        role = ("dedicated" if name in desired.dedicated_names
+                else "autonomous" if desired.managed(name, observed.created) else "unmanaged")
+        for pane in panes:
+            claude = pane.claude
+            if claude is None:
+                state = f"busy ({pane.foreground})" if pane.foreground else "shell"
+            else:
+                state = claude.status or "running"
+            rows.append(PaneRow(
+                session=name, role=role, pane=pane.target, pane_id=pane.pane_id,
+                account=(claude.account or "?") if claude else None,
+                claude_pid=claude.pid if claude else None,
+                session_id=claude.session_id if claude else None, state=state,
+                cwd=(claude.cwd if claude and claude.cwd else pane.cwd)))
+    return tuple(rows)
+
+
+def _service(raw: dict[str, Any] | None) -> ServiceRow:
+    pid = raw.get("pid") if raw is not None else None
+    if raw is None or not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return ServiceRow(False)
+    try:
+        # `python -m reconciler run` (the unit) or the `reconcile` script (by hand)
+        running = b"reconcile" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        running = False
+    cycles = raw.get("cycles")
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return value if isinstance(value, str) else None
+
+    return ServiceRow(running, pid, text("started"),
+                      cycles if isinstance(cycles, int) else None, text("last_cycle"))
+
+
+def _windows(raw: dict[str, Any]) -> tuple[Window, ...]:
+    return tuple(Window(name, float(w["used_percentage"]),
+                        datetime.fromisoformat(w["resets_at"]))
+                 for name, w in sorted(raw.items()))
+
+
+def _accounts(desired: DesiredState, panes: tuple[PaneRow, ...], usage: dict[str, Any],
+              limits: dict[str, LimitRecord]) -> tuple[AccountRow, ...]:
+    rows = []
+    for account in desired.accounts:
+        mine = [p for p in panes if p.has_claude and p.account == account.name]
+        rows.append(AccountRow(
+            name=account.name, home=account.home,
+            active=account.name == desired.active_account,
+            sessions=tuple(sorted({p.session for p in mine})), claudes=len(mine),
+            busy=sum(p.state == "busy" for p in mine),
+            windows=_windows(usage.get(account.name, {})), limit=limits.get(account.name)))
+    return tuple(rows)
+
+
+def _stuck(desired: DesiredState, observed: Observed) -> tuple[Stuck, ...]:
+    from reconciler import failover  # noqa: PLC0415  (the watcher: only when panes are read)
+
+    panes = failover.claude_panes(desired, observed)
+    texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
+    found: dict[str, str] = failover.stuck_panes(texts, panes)
+    return tuple(Stuck(t, m) for t, m in sorted(found.items()))
+
+
+def _swaps(state: StateDir) -> tuple[Swap, ...]:
+    return tuple(Swap(str(s.get("time", "")), str(s.get("from", "")), str(s.get("to", "")),
+                      str(s.get("reason", ""))) for s in state.read_swaps())
+
+
+def build_status(desired: DesiredState, state: StateDir) -> Status:
+    """Observe once and gather every record worth showing. Reads only: the state dir,
+    tmux, ``/proc`` and the tail of each managed Claude's pane (for stuck prompts)."""
+    from reconciler import failover  # noqa: PLC0415
+
+    observed = observe(desired, state)
+    now = observed.now
+    limits, decision = failover.preview(desired, state, now)
+    panes = _panes(desired, observed)
+    crashloops = state.read_crashloops()
+    return Status(
+        now=now, desired=desired.source, active_account=desired.active_account,
+        link=observed.link, tmux=observed.tmux.status, tmux_error=observed.tmux.error,
+        panes=panes,
+        accounts=_accounts(desired, panes, failover.usage_view(desired, state, now), limits),
+        service=_service(state.read_service()), active=state.read_active(),
+        alerts=tuple(AlertRow(kind, subject, message)
+                     for kind, subjects in sorted(state.read_alerts().items())
+                     for subject, message in sorted(subjects.items())),
+        backoffs=tuple(Backoff(t, c.count, c.until, c.reason, _later(c.until, now))
+                       for t, c in sorted(crashloops.items())),
+        limits=tuple(lim for _n, lim in sorted(limits.items())),
+        decision=decision,
+        stuck=_stuck(desired, observed),
+        swaps=_swaps(state),
+    )
+
+
+def _later(stamp: str, now: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(stamp) > now
+    except (TypeError, ValueError):  # a record by hand: no zone, or no time
+        return False
