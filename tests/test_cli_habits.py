@@ -98,3 +98,15 @@ def test_plan_output_is_short_and_counts_only_changes(world: World) -> None:
     doc = json.loads(world.reconcile("plan", "--json").stdout)
     assert doc["changes"] == len(doc["actions"]) - len(remembered)
     assert home in json.dumps(doc["actions"]), "the JSON keeps absolute paths"
+
+
+def test_a_batch_that_takes_more_than_a_second_says_so(world: World) -> None:
+    """Claudes that take their time to leave: the apply says it is still working."""
+    world.set_desired("  stop_timeout: 3s",
+                      "  stop_timeout: 2s\n  env: {STANDIN_CLAUDE_IGNORE_SIGTERM: '1'}")
+    assert world.reconcile("apply").returncode == 0
+    world.claudes_when(2)
+    world.set_desired("active_account: work", "active_account: personal")
+    done = world.reconcile("apply")
+    assert done.returncode == 0, done.stdout
+    assert "…  still working: 2 actions: stop claude" in done.stdout, done.stdout

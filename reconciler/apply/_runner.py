@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import importlib
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ def executor(kind: type[Action]) -> Executor:  # type: ignore[type-arg]
         _LOADED[kind] = each(function) if single else function
     return _LOADED[kind]
 _TRANSIENT = (TransientError, BlockingIOError, InterruptedError)
+PROGRESS_AFTER = 1.0
+"""Seconds a batch runs before a person at a terminal is told it is still working."""
 
 
 class Status(enum.Enum):
@@ -134,8 +137,11 @@ def apply_plan(
     retry: RetryPolicy | None = None,
     on_result: Callable[[Result], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> Report:
-    """Run every action in order; ``should_stop`` is asked between batches (SIGTERM)."""
+    """Run every action in order; ``should_stop`` is asked between batches (SIGTERM);
+    ``on_progress`` hears once about a batch still running after a second (a large
+    merge, twenty Claudes stopping), so a person at a terminal knows it is not stuck."""
     policy = retry or RetryPolicy()
     ctx = ExecContext(desired, state, Identity.resolve(desired.launch.command),
                       checkpoint=Checkpoints())
@@ -151,7 +157,8 @@ def apply_plan(
 
     try:
         for group in _groups(plan.actions):
-            _run_group(group, ctx, policy, down=down, emit=emit, should_stop=should_stop)
+            _run_group(group, ctx, policy, down=down, emit=emit, should_stop=should_stop,
+                       on_progress=on_progress)
     finally:
         if ctx.held:  # no keyboard stays held past the apply
             from reconciler.apply._keyboard import release  # noqa: PLC0415
@@ -161,7 +168,8 @@ def apply_plan(
 
 
 def _run_group(group: list[Action], ctx: ExecContext, policy: RetryPolicy, *, down: set[str],
-               emit: Callable[[Result], None], should_stop: Callable[[], bool] | None) -> None:
+               emit: Callable[[Result], None], should_stop: Callable[[], bool] | None,
+               on_progress: Callable[[str], None] | None = None) -> None:
     """One run of same-kind actions: the ones whose dependencies held go as one batch."""
     ready: list[Action] = []
     for action in group:
@@ -172,9 +180,22 @@ def _run_group(group: list[Action], ctx: ExecContext, policy: RetryPolicy, *, do
             emit(Result(action, Status.SKIPPED, f"{failed_dep} did not succeed", 0))
         else:
             ready.append(action)
-    if ready:
-        for result in _run_batch(ready, ctx, policy):
-            emit(result)
+    if not ready:
+        return
+    timer = None
+    if on_progress is not None:
+        what = ready[0].description if len(ready) == 1 else (
+            f"{len(ready)} actions: {ready[0].description}, and {len(ready) - 1} more")
+        timer = threading.Timer(PROGRESS_AFTER, on_progress, [f"still working: {what}"])
+        timer.daemon = True
+        timer.start()
+    try:
+        results = _run_batch(ready, ctx, policy)
+    finally:
+        if timer is not None:
+            timer.cancel()
+    for result in results:
+        emit(result)
 
 
 def _run_batch(batch: list[Action], ctx: ExecContext, policy: RetryPolicy) -> list[Result]:

@@ -72,8 +72,8 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
             the_plan = make_plan(desired, observe(desired, state))
             ui.say(f"Applying {desired.source} (active account: {desired.active_account})")
             report = apply_plan(
-                the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r))
-            )
+                the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r)),
+                on_progress=lambda line: ui.say(f"      …  {_render.short(line)}"))
             if report.ok:  # later differences are drift
                 state.write_converged(desired.digest, desired.active_account)
     except LockTimeoutError as exc:
