@@ -55,6 +55,7 @@ def test_install_service_keeps_processes_and_never_overwrites(world: World) -> N
     unit_path = world.sandbox.root / "xdg-config/systemd/user/reconciler.service"
     first = world.reconcile("install-service")
     assert first.returncode == 0, first.stderr
+    assert "systemd-analyze" not in first.stderr, "the unit passes systemd-analyze verify"
     unit = unit_path.read_text()
     assert "KillMode=process" in unit
     assert world.reconcile("install-service").returncode == 0, "the same unit: nothing to do"

@@ -135,14 +135,16 @@ def drift(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def _verify(path: Path) -> str | None:
-    """``systemd-analyze verify`` where it exists: its complaint, or None."""
+    """``systemd-analyze verify`` where it exists: its complaint, or None. Not ``--user``:
+    that needs a running user manager (absent over plain SSH), and the unit's syntax is
+    checked the same without one."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         return None
     import subprocess  # noqa: PLC0415  (this command only)
 
     try:
-        done = subprocess.run([analyze, "--user", "verify", str(path)], capture_output=True,
+        done = subprocess.run([analyze, "verify", str(path)], capture_output=True,
                               text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"systemd-analyze could not run: {exc}"
