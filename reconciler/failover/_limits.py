@@ -24,9 +24,11 @@ def moved_by_limit(state: StateDir) -> bool:
     return active is not None and active.reason == "limit"
 
 
-def preview(desired: DesiredState, state: StateDir, now: datetime) -> tuple[dict[str, Limit],
-                                                                            Decision]:
-    """Known limits and what the next cycle would decide, for plan and status views."""
-    limits = state.read_limits()
+def preview(desired: DesiredState, state: StateDir, now: datetime,
+            limits: dict[str, Limit] | None = None) -> tuple[dict[str, Limit], Decision]:
+    """Known limits and what the next cycle would decide, for plan and status views;
+    ``limits`` in place of the state dir's weighs limits not written yet (an import's
+    dry run, which is how a fleet asks one host for the fleet's decision)."""
+    limits = state.read_limits() if limits is None else limits
     return limits, decide(desired, limits, now, last_auto_swap(state),
                           moved_by_limit=moved_by_limit(state))
