@@ -7,11 +7,22 @@ from reconciler import failover
 from reconciler.alerts._sinks import _NoRedirect
 from reconciler.apply import _claude_config, _fs_ops, _launch, _session_ops, _stop
 from reconciler.cli import _commands, _service_commands
+from reconciler.cli._top import TopApp
+from reconciler.service._watch import Watcher
 
 _commands.validate  # `reconcile validate`: dispatched by name (cli/_main.py, _handler)
 _service_commands.install_service  # `reconcile install-service`: dispatched by name
 failover.__getattr__  # PEP 562: loads the watcher only when asked (limit-check stays light)
 _NoRedirect.redirect_request  # urllib calls it on a 3xx answer
+_service_commands._PrivateRotatingFile._open  # logging's handler opens its files through it
+# Textual reads these by name: the app's class attributes, its compose and mount hooks
+TopApp.TITLE
+TopApp.CSS
+TopApp.BINDINGS
+TopApp.compose
+TopApp.on_mount
+TopApp.sub_title
+TopApp.shown  # the snapshot on screen: what the headless tests read
 
 # The executors: EXECUTORS (apply/_runner.py) names them, loaded when a batch first runs.
 _claude_config.carry_acceptances
@@ -26,3 +37,6 @@ _session_ops.kill_sessions
 _session_ops.release_inputs
 _stop.remember_sessions
 _stop.stop_claudes
+
+# How the service waits (inotify or the stat poll): asked by tests/test_service_watch.py.
+Watcher.inotify

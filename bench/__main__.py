@@ -1,88 +1,201 @@
-"""python -m bench [--quick] [--sizes 1,10,50,200] [--runs 5] [--json PATH]"""
+"""python -m bench [--quick] [--runs N] [--no-peers] [--json PATH]
+
+Every goal of the performance issue, measured against a baseline of the same run:
+observe+plan with Claudes in the panes (and with shells only), whole processes against
+``python -c pass``, a converge from nothing and a swap under the service against floors
+done by hand, and the idle service. Prints each goal's value, baseline, ratio and
+PASS/MISS, and writes the JSON. Nothing runs outside a temp dir (HOME, state, private
+tmux sockets under its own TMUX_TMPDIR), and everything started is ended.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import _cases
-from bench._harness import Timing
-
-GOALS_MS = {("observe_plan", 50): 30, ("observe_plan", 200): 60, ("converge", 50): 300,
-            ("dry_run", 50): 300, ("swap", 20): 1500}
+from bench import _cases, _moves
+from bench._harness import Timing, private_tmux, sweep, world
 
 
-def _ms(value: Any) -> str:
-    return f"{value.median * 1000:8.1f}" if isinstance(value, Timing) else f"{'-':>8}"
+@dataclass(frozen=True)
+class Sizes:
+    observe: tuple[int, ...]
+    whole: int
+    converge: int
+    swaps: tuple[int, ...]
+    idle_interval: float
+    idle_cycles: int
 
 
-def _rows(name: str, size: int, result: dict[str, Any]) -> list[str]:
-    ours = result["ours"]
-    goal = GOALS_MS.get((name, size))
-    verdict = "" if goal is None else ("met" if ours.median * 1000 <= goal else "MISSED")
-    lines = [f"{name:<13}{size:>5}  ours {_ms(ours)} ms  (min {min(ours.samples) * 1000:.1f}, "
-             f"max {max(ours.samples) * 1000:.1f})"
-             + (f"  goal <= {goal} ms: {verdict}" if goal else "")]
+FULL = Sizes(observe=(50, 200, 500), whole=50, converge=50, swaps=(10, 50),
+             idle_interval=30.0, idle_cycles=4)
+QUICK = Sizes(observe=(5, 20), whole=5, converge=5, swaps=(3, 5),
+              idle_interval=1.0, idle_cycles=4)
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One row of the issue's table: which measure, at which size, and the test."""
+
+    measure: str
+    size: int
+    text: str
+    passes: Callable[[dict[str, Any]], bool]
+
+
+def _ratio(result: dict[str, Any]) -> float:
+    return float(result["ours"].median / result["floor"].median)
+
+
+def _ms(result: dict[str, Any]) -> float:
+    return float(result["ours"].median * 1000)
+
+
+def goals(sizes: Sizes) -> list[Goal]:
+    big, biggest = sizes.observe[-2] if len(sizes.observe) > 2 else sizes.observe[-1], \
+        sizes.observe[-1]
+    small, large = sizes.swaps
+    return [
+        Goal("observe_plan_claudes", big, "<= 40 ms and <= 2.5x floor",
+             lambda r: _ms(r) <= 40 and _ratio(r) <= 2.5),
+        Goal("observe_plan_claudes", biggest, "<= 100 ms", lambda r: _ms(r) <= 100),
+        Goal("dry_run", sizes.whole, "<= 7x python -c pass", lambda r: _ratio(r) <= 7),
+        Goal("apply_noop", sizes.whole, "<= 8x python -c pass", lambda r: _ratio(r) <= 8),
+        Goal("converge", sizes.converge, "<= 1.5x floor", lambda r: _ratio(r) <= 1.5),
+        Goal("swap", small, "<= 1.4x floor", lambda r: _ratio(r) <= 1.4),
+        Goal("swap", large, "<= 1.15x floor", lambda r: _ratio(r) <= 1.15),
+        Goal("idle", sizes.whole, "<= 0.1 % of a core, RSS <= 40 MB",
+             lambda r: r["cpu_percent"] <= 0.1 and r["rss_mb"] <= 40),
+    ]
+
+
+def _print_measure(name: str, size: int, result: dict[str, Any]) -> None:
+    ours = result.get("ours")
+    head = f"{name:<22}{size:>5}"
+    if not isinstance(ours, Timing):
+        print(f"{head}  " + ", ".join(f"{k} {v}" for k, v in result.items()), flush=True)
+        return
+    print(f"{head}  ours {_fmt(ours)}", flush=True)
     for key, value in result.items():
         if key == "ours":
             continue
         if isinstance(value, Timing):
-            lines.append(f"{'':<18}{key:<26}{_ms(value)} ms   ours/this = "
-                         f"{ours.median / value.median:6.2f}")
+            print(f"{'':<29}{key:<27}{_fmt(value)}  ours/this {ours.median / value.median:6.2f}")
         else:
-            lines.append(f"{'':<18}{key:<26}{value}")
-    return lines
+            print(f"{'':<29}{key:<27}{value}")
+
+
+def _fmt(timing: Timing) -> str:
+    return (f"{timing.median * 1000:9.1f} ms (min {min(timing.samples) * 1000:.1f}, "
+            f"max {max(timing.samples) * 1000:.1f}, n={len(timing.samples)})")
+
+
+def _table(rows: list[Goal], results: dict[tuple[str, int], dict[str, Any]],
+           quick: bool) -> list[dict[str, Any]]:
+    print("\nGoals (ratios against the baseline of this run)")
+    print(f"{'measure':<22}{'size':>5}  {'goal':<34}{'ours':>12}{'baseline':>12}"
+          f"{'ratio':>8}  verdict")
+    table = []
+    for goal in rows:
+        result = results.get((goal.measure, goal.size))
+        if result is None:
+            print(f"{goal.measure:<22}{goal.size:>5}  {goal.text:<34}  not measured")
+            continue
+        verdict = "PASS" if goal.passes(result) else "MISS"
+        if goal.measure == "idle":
+            ours = f"{result['cpu_percent']:.3f} %"
+            base = f"{result['rss_mb']:.1f} MB"
+            ratio = "-"
+        else:
+            ours = f"{_ms(result):.1f} ms"
+            base = f"{result['floor'].median * 1000:.1f} ms"
+            ratio = f"{_ratio(result):.2f}x"
+        suffix = " (quick sizes)" if quick else ""
+        print(f"{goal.measure:<22}{goal.size:>5}  {goal.text:<34}{ours:>12}{base:>12}"
+              f"{ratio:>8}  {verdict}{suffix}")
+        table.append({"measure": goal.measure, "size": goal.size, "goal": goal.text,
+                      "ours": ours, "baseline": base, "ratio": ratio, "verdict": verdict})
+    return table
 
 
 def _jsonable(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v.to_json() if isinstance(v, Timing) else v for k, v in result.items()}
 
 
-def main() -> int:
+def run(sizes: Sizes, runs: int, peers: bool, root: Path) -> dict[tuple[str, int], Any]:
+    results: dict[tuple[str, int], Any] = {}
+
+    def keep(name: str, size: int, result: dict[str, Any]) -> None:
+        results[(name, size)] = result
+        _print_measure(name, size, result)
+
+    for size in sizes.observe:
+        with world(root / f"shells-{size}", shells=size) as box:
+            keep("observe_plan_shells", size, _cases.observe_plan(box, runs, peers=False))
+        with world(root / f"claudes-{size}", claudes=size) as box:
+            keep("observe_plan_claudes", size, _cases.observe_plan(box, runs, peers))
+            if size == sizes.whole:
+                for name, result in _cases.whole_process(box, runs, peers).items():
+                    keep(name, size, result)
+                keep("idle", size, _cases.idle(box, sizes.idle_cycles, sizes.idle_interval))
+            if size in sizes.swaps:
+                keep("swap", size, _moves.swap(box, size, runs))
+    for size in sizes.swaps:
+        if size not in sizes.observe:
+            with world(root / f"swap-{size}", claudes=size) as box:
+                keep("swap", size, _moves.swap(box, size, runs))
+    keep("converge", sizes.converge,
+         _moves.converge(sizes.converge, runs, root / "converge", peers))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--sizes", default="1,10,50,200")
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="sizes 1,10,50; 3 runs; short idle")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes, 3 runs, a 1 s idle interval: a smoke run")
+    parser.add_argument("--runs", type=int, default=None, help="samples per measure (5; 3 quick)")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="leave out libtmux, tmuxp and ansible")
     parser.add_argument("--json", type=Path, default=Path("bench/results/latest.json"))
-    args = parser.parse_args()
-    sizes = [1, 10, 50] if args.quick else [int(s) for s in args.sizes.split(",")]
-    runs = 3 if args.quick else max(args.runs, 5)
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    runs = max(args.runs or (3 if args.quick else 5), 1)
     tmux_version = subprocess.run(["tmux", "-V"], capture_output=True, text=True, check=False)
-    header = (f"reconciler bench: {platform.node()} python {platform.python_version()} "
-              f"{tmux_version.stdout.strip()} cores {len(__import__('os').sched_getaffinity(0))}")
-    print(header)
-    report: dict[str, Any] = {"header": header, "results": []}
-    lines: list[str] = []
-    root = _cases.scratch()
+    header = (f"reconciler bench: python {platform.python_version()} "
+              f"{tmux_version.stdout.strip()}, {len(os.sched_getaffinity(0))} cores, "
+              f"{'quick' if args.quick else 'full'}, {runs} runs")
+    print(header, flush=True)
+    root = Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
+    saved = dict(os.environ)
+    started = time.monotonic()
     try:
-        plan: list[tuple[str, int]] = [("observe_plan", s) for s in sizes]
-        plan += [("converge", s) for s in sizes]
-        plan += [("dry_run", 50)]
-        plan += [("swap", 20)]
-        for name, size in plan:
-            work = root / f"{name}-{size}"
-            result = getattr(_cases, name)(size, runs, work)
-            rows = _rows(name, size, result)
-            print("\n".join(rows), flush=True)
-            lines += rows
-            report["results"].append({"measure": name, "size": size, **_jsonable(result)})
-        idle = _cases.idle(10 if args.quick else 30, root / "idle")
-        verdict = "met" if idle["cpu_percent"] <= 0.2 and idle["rss_mb"] <= 60 else "MISSED"
-        line = (f"{'service idle':<18} cpu {idle['cpu_percent']:.3f} % of a core, rss "
-                f"{idle['rss_mb']:.1f} MB over {idle['seconds']} s  goal <= 0.2 %, <= 60 MB: "
-                f"{verdict}")
-        print(line)
-        report["results"].append({"measure": "idle", **idle})
+        private_tmux(root)
+        results = run(sizes, runs, not args.no_peers, root)
+        table = _table(goals(sizes), results, args.quick)
     finally:
+        sweep(root)
+        os.environ.clear()
+        os.environ.update(saved)
         shutil.rmtree(root, ignore_errors=True)
+    report = {"header": header, "quick": args.quick, "root": str(root),
+              "python": sys.version.split()[0],
+              "seconds": round(time.monotonic() - started, 1), "goals": table,
+              "results": [{"measure": m, "size": s, **_jsonable(r)}
+                          for (m, s), r in results.items()]}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten: {args.json}")
+    print(f"\nwritten: {args.json} ({report['seconds']} s)")
     return 0
 
 

@@ -103,8 +103,11 @@ def learn_prompts(ctx: ExecContext, watches: Mapping[str, Watch],
     waiting = dict(watches)
     previous: dict[str, str] = {}
     learned: list[PromptRecord] = []
+    first = True
     while waiting and time.monotonic() < deadline:
-        time.sleep(POLL)
+        if not first:  # the first look is at once: a steady line takes one POLL, not two
+            time.sleep(POLL)
+        first = False
         fact = observe_tmux(ctx.server)
         by_id = {p.pane_id: p for p in fact.panes}
         ready: list[tuple[Watch, PaneFact]] = []

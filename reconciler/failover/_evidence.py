@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -117,6 +118,26 @@ def _rows(path: Path) -> Iterator[dict[str, object]]:
             yield row
 
 
+_ERROR_ROWS: dict[tuple[int, int], tuple[tuple[int, int], list[dict[str, object]]]] = {}
+"""The API-error rows of each transcript, by (device, inode), with the (size, mtime) they
+were read at: the service looks at every Claude's transcript every cycle, and parsing a
+256 KiB tail again when nothing was written is most of an idle cycle."""
+_ERROR_ROWS_MAX = 4096
+
+
+def _error_rows(path: Path, st: os.stat_result) -> list[dict[str, object]]:
+    key, identity = (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns)
+    cached = _ERROR_ROWS.get(key)
+    if cached is not None and cached[0] == identity:
+        return cached[1]
+    rows = [row for row in _rows(path)
+            if row.get("type") == "assistant" and row.get("isApiErrorMessage")]
+    if len(_ERROR_ROWS) >= _ERROR_ROWS_MAX:
+        _ERROR_ROWS.clear()
+    _ERROR_ROWS[key] = (identity, rows)  # a row appended since the stat: read again next time
+    return rows
+
+
 def _row_text(row: dict[str, object]) -> str:
     message = row.get("message")
     content = message.get("content") if isinstance(message, dict) else None
@@ -141,18 +162,19 @@ def transcript_evidence(desired: DesiredState, pane: PaneFact,
     claude = pane.claude
     if claude is None or not claude.session_id or not claude.cwd or not claude.account:
         return [], set()
-    seen: set[Path] = set()
+    seen: set[tuple[int, int]] = set()
     found: list[Evidence] = []
     before: set[str] = set()
     for home in [*(a.home for a in desired.accounts), desired.shared.dir]:
         path = transcript_dir(home, claude.cwd) / f"{claude.session_id}.jsonl"
-        real = path.resolve()
-        if real in seen:
+        try:  # one file reached through every home's link: by its inode, one stat each
+            st = path.stat()
+        except OSError:
             continue
-        seen.add(real)
-        for row in _rows(path):
-            if row.get("type") != "assistant" or not row.get("isApiErrorMessage"):
-                continue
+        if (st.st_dev, st.st_ino) in seen:
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        for row in _error_rows(path, st):
             text = _row_text(row)
             when = _when(row)
             if launched is not None and when is not None and when < launched:

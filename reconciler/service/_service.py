@@ -1,8 +1,8 @@
 """``reconcile run``: observe, plan, apply (or only report), alert; again and again.
 
 The loop keeps the last valid desired state when an edit is broken, notices an
-edit within a second (a cheap stat, no inotify dependency), finishes the action
-in flight on SIGTERM/SIGINT and reloads on SIGHUP.
+edit as it is saved (inotify, a stat poll where there is none: ``_watch``), finishes
+the action in flight on SIGTERM/SIGINT and reloads on SIGHUP.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from reconciler.plan import LaunchClaude, Plan
 from reconciler.plan import plan as make_plan
 from reconciler.service._crashloop import CrashLoops
 from reconciler.service._drift import drift_items
-from reconciler.service._metrics import write_metrics
+from reconciler.service._metrics import account_gauges, write_metrics
+from reconciler.service._watch import Watcher
 from reconciler.statedir import StateDir, now_iso
 
 Say = Callable[[str], None]
@@ -81,12 +82,17 @@ class Service:
         self.stopping = False
         self.reload_requested = True
         self.seen: tuple[int, int, int] | None = None
+        self.watch = Watcher((path,), (self.state.events_dir(),))
         self.spool_seen: frozenset[str] = frozenset()
         """The spool at the last cycle's start: an event that stays (unreadable, or
         failing) wakes the loop once, not at every tick."""
         self.by_result: dict[str, int] = {s.value: 0 for s in Status}
         self.swaps = 0
-        self.last_converge = 0.0
+        self.last_converge = 0
+        self.observed: Observed | None = None
+        """The last cycle's world, for the per-account gauges."""
+        self.last_outcome: CycleOutcome | None = None
+        """For ``run --once --json``."""
 
     @property
     def interval(self) -> float:
@@ -140,7 +146,7 @@ class Service:
         if desired is None:
             return None
         with state_lock(self.state.lock_path, timeout=self.lock_timeout, on_wait=self.say):
-            observed = observe(desired, self.state)
+            observed = self.observed = observe(desired, self.state)
             self.crashes.observe(observed)
             held = self.crashes.held(observed.now)
             full = make_plan(desired, observed)
@@ -162,7 +168,7 @@ class Service:
             reported_only = bool(drift) and report is None
             clean = (report is None or report.ok) and not the_plan.conflicts and not held
             if clean and not reported_only:
-                self.last_converge = time.time()
+                self.last_converge = int(time.time())
                 if converged is None or converged.digest != desired.digest:
                     self.state.write_converged(desired.digest, desired.active_account)
         alerts += self._after_apply(report, the_plan, observed.now)
@@ -234,11 +240,14 @@ class Service:
             self.say(f"metrics not written: {exc}")
 
     def _write_metrics_file(self, path: Path, seconds: float, drift: int) -> None:
+        accounts = (account_gauges(self.desired, self.state, self.observed)
+                    if self.desired is not None and self.observed is not None else ())
         write_metrics(path, {
-            "last_cycle_seconds": seconds, "last_converge_timestamp_seconds": self.last_converge,
+            "last_cycle_seconds": round(seconds, 3),
+            "last_converge_timestamp_seconds": self.last_converge,
             "drift_items": drift, "swaps_total": self.state.count_swaps(),
             "crashloops": len(self.crashes.looping()), "alerts_firing": self.book.count(),
-        }, self.by_result)
+        }, self.by_result, accounts)
 
     def _sleep(self) -> None:
         """Sleep one interval, waking early for a stop, a reload, a desired-file edit, or
@@ -249,28 +258,38 @@ class Service:
                 return
             if self.state.event_names() - self.spool_seen:
                 return
-            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+            self.watch.wait(deadline - time.monotonic())
 
     def _signals(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:
             self.say(f"received {signal.Signals(signum).name}: finishing the current action")
             self.stopping = True
+            self.watch.wake()
 
         def hup(_signum: int, _frame: FrameType | None) -> None:
             self.reload_requested = True
+            self.watch.wake()
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGHUP, hup)
 
     def run(self, *, once: bool = False) -> int:
+        self.watch.open()  # before the handlers: a signal always ends the next wait
+        try:
+            return self._run(once=once)
+        finally:
+            self.watch.close()
+
+    def _run(self, *, once: bool) -> int:
         self._signals()
-        with state_lock(self.state.service_lock_path, timeout=self.lock_timeout,
-                        on_wait=lambda m: self.say(f"{m}: another `reconcile run` is active")):
+        # One service per state dir: a second one exits at once (LockTimeoutError, told
+        # by the CLI) rather than wait where SIGTERM cannot reach it.
+        with state_lock(self.state.service_lock_path, timeout=0):
             self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
             while not self.stopping:
                 started = time.monotonic()
-                outcome = self._guarded_cycle()
+                outcome = self.last_outcome = self._guarded_cycle()
                 self._write_metrics(time.monotonic() - started,
                                     len(outcome.drift) if outcome else 0)
                 if once:

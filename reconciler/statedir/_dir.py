@@ -35,7 +35,6 @@ from reconciler.statedir._files import (
     read_json,
     read_private,
     write_atomic,
-    write_json,
 )
 from reconciler.statedir._records import (
     ActiveRecord,
@@ -51,6 +50,14 @@ R = TypeVar("R", LaunchRecord, PromptRecord)
 AUTOMATIC = frozenset({"limit", "return"})
 
 
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 class StateDir:
     """Paths and records under one state directory."""
 
@@ -61,6 +68,10 @@ class StateDir:
         """The last ``panes.json`` read, by (inode, size, mtime): every write replaces
         the file, so an unchanged identity is an unchanged book (the service reads it
         at every cycle)."""
+        self._written: dict[str, tuple[tuple[int, int, int] | None, bytes]] = {}
+        """What this instance last wrote to each file, and the file's identity then: a
+        record written again unchanged (the service's limits, evidence and back-offs,
+        every cycle) is left alone, not rewritten and fsynced."""
 
     def _path(self, name: str) -> Path:
         return self.root / name
@@ -79,11 +90,14 @@ class StateDir:
         return self._path("service.log")
 
     def _write(self, name: str, value: Any, *, sync: bool = True) -> None:
+        path = self._path(name)
+        data = (json.dumps(value, indent=2, sort_keys=True) if sync else json.dumps(value))
+        encoded = (data + "\n").encode()
+        if self._written.get(name) == (_identity(path), encoded):
+            return
         ensure_private_dir(self.root)
-        if sync:
-            write_json(self._path(name), value)
-        else:
-            write_atomic(self._path(name), (json.dumps(value) + "\n").encode(), sync=False)
+        write_atomic(path, encoded, sync=sync)
+        self._written[name] = (_identity(path), encoded)
 
     # -- panes -----------------------------------------------------------------------
 
