@@ -58,6 +58,7 @@ def test_install_service_keeps_processes_and_never_overwrites(world: World) -> N
     assert "systemd-analyze" not in first.stderr, "the unit passes systemd-analyze verify"
     unit = unit_path.read_text()
     assert "KillMode=process" in unit
+    assert f'Environment="PATH={world.sandbox.env()["PATH"]}"' in unit, "claude found as now"
     assert world.reconcile("install-service").returncode == 0, "the same unit: nothing to do"
     unit_path.write_text(unit.replace("RestartSec=5", "RestartSec=7"))
     refused = world.reconcile("install-service")

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,7 @@ def test_init_adopt_apply_swap_status(world: World) -> None:
 
     made = world.reconcile("init", "--socket", world.sandbox.socket_name, "--command", command)
     assert made.returncode == 0, made.stderr
+    assert "do not create it: `reconcile adopt`" in made.stdout, made.stdout
     text = world.desired.read_text()
     assert "{name: work, home: ~/.claude-work}" in text
     assert "{name: personal, home: ~/.claude-personal}" in text
@@ -97,6 +100,7 @@ def test_init_adopt_apply_swap_status(world: World) -> None:
     assert dry.returncode == 1, dry.stdout
     assert "`reconcile adopt`" in dry.stdout
     assert "launch claude" not in dry.stdout and "stop claude" not in dry.stdout
+    assert "session id is unknown" not in dry.stdout, "the link conflict is the one reason"
 
     adopted = world.reconcile("adopt", "--yes")
     assert adopted.returncode == 0, adopted.stdout + adopted.stderr
@@ -162,17 +166,84 @@ def test_adopt_refuses_what_it_cannot_do_safely(tmp_path: Path, name: str, arran
     assert _tree(home) == before, name
 
 
-def test_adopt_keeps_a_config_the_home_already_has(tmp_path: Path) -> None:
-    """~/.claude/.claude.json (a CLAUDE_CONFIG_DIR=~/.claude habit) wins; ~/.claude.json is
-    moved aside, not deleted, and becomes the link."""
+@pytest.mark.parametrize(("newer", "kept", "aside_in"), [
+    ("outer", {"outer": True}, ".claude-work"),  # ~/.claude.json is the live identity
+    ("inner", {"inner": True}, "."),            # a CLAUDE_CONFIG_DIR=~/.claude habit
+])
+def test_adopt_keeps_the_newer_config_and_sets_the_other_aside(
+        tmp_path: Path, newer: str, kept: dict[str, bool], aside_in: str) -> None:
     from reconciler.apply import carry_out, plan_adopt
 
     home = tmp_path / "home"
     (home / ".claude").mkdir(parents=True)
-    (home / ".claude/.claude.json").write_text('{"inner": true}')
-    (home / ".claude.json").write_text('{"outer": true}')
+    inner, outer = home / ".claude/.claude.json", home / ".claude.json"
+    inner.write_text('{"inner": true}')
+    outer.write_text('{"outer": true}')
+    os.utime(inner if newer == "outer" else outer, (1_000_000, 1_000_000))
     carry_out(plan_adopt(home / ".claude", home / ".claude-work", home))
-    assert json.loads((home / ".claude.json").read_text()) == {"inner": True}
-    [aside] = home.glob(".claude.json.reconciler-adopted-*")
-    assert json.loads(aside.read_text()) == {"outer": True}
+    assert json.loads((home / ".claude.json").read_text()) == kept
+    assert json.loads((home / ".claude-work/.claude.json").read_text()) == kept
+    [aside] = (home / aside_in).glob(".claude.json.reconciler-adopted-*")
+    other = {"inner": True} if newer == "outer" else {"outer": True}
+    assert json.loads(aside.read_text()) == other, "the other one is kept aside, not lost"
     assert (home / ".claude").readlink() == home / ".claude-work"
+    assert carry_out(plan_adopt(home / ".claude", home / ".claude-work", home)) is None
+    assert plan_adopt(home / ".claude", home / ".claude-work", home).done, "twice: done"
+
+
+def test_adopt_follows_a_dotfiles_link_and_refuses_a_home_inside_itself(tmp_path: Path) -> None:
+    from reconciler.apply import RefusedError, carry_out, plan_adopt
+
+    home = tmp_path / "home"
+    (home / ".claude").mkdir(parents=True)
+    (home / "dotfiles").mkdir()
+    (home / "dotfiles/claude.json").write_text('{"mine": 1}')
+    (home / ".claude.json").symlink_to("dotfiles/claude.json")
+    (home / "alias").symlink_to(".claude")
+    with pytest.raises(RefusedError, match="inside"):
+        plan_adopt(home / ".claude", home / "alias/work", home)
+    assert (home / ".claude").is_dir() and not (home / ".claude").is_symlink()
+    carry_out(plan_adopt(home / ".claude", home / ".claude-work", home))
+    assert json.loads((home / ".claude-work/.claude.json").read_text()) == {"mine": 1}
+    assert (home / ".claude.json").readlink() == Path("dotfiles/claude.json"), "left as it was"
+
+
+# -- init writes what reads back, keeps the primary first, keeps the running options ------
+
+def test_init_text_reads_back_for_any_directory_and_keeps_what_runs(tmp_path: Path) -> None:
+    from reconciler.cli._init import Machine, RunningClaude, _flags, launch_command, render
+    from reconciler.desired import load_desired_bytes
+
+    home = tmp_path / "home"
+    (home / ".claude-work").mkdir(parents=True)
+    (home / ".claude-alpha").mkdir()
+    (home / ".claude").symlink_to(home / ".claude-work")
+    odd = ["src/a: b, {c}", "src/it's #1", 'src/say "hi"', "src/line\nbreak"]
+    claudes = tuple(RunningClaude(f"s{i}", f"s{i}:0.0", 100 + i, str(home / d), None,
+                                  _flags(("claude", "--dangerously-skip-permissions",
+                                          "--resume", "0b9d4c1e-5f7a-4d2b-8c3e-1a2b3c4d5e6f")))
+                    for i, d in enumerate(odd))
+    machine = Machine(home, "link", str(home / ".claude-work"), False,
+                      (("alpha", home / ".claude-alpha"), ("work", home / ".claude-work")),
+                      claudes, None)
+    command = launch_command(machine, None)
+    assert command == "claude --dangerously-skip-permissions", "a swap keeps their options"
+    text = render(machine, first="work", socket=None, command=command,
+                  now=datetime(2026, 11, 25, tzinfo=UTC))
+    desired = load_desired_bytes(tmp_path / "d.yaml", text.encode(), {"HOME": str(home)})
+    assert [a.name for a in desired.accounts] == ["work", "alpha"], "the one in use first"
+    assert [str(d.project) for d in desired.dedicated] == [str(home / odd[0])]
+    assert "control characters" in text and "quotes, $" in text, "left to the user, said why"
+
+
+def test_force_never_overwrites_an_older_backup(tmp_path: Path) -> None:
+    from reconciler.statedir import move_aside
+
+    path = tmp_path / "desired_state.yaml"
+    seen = []
+    for body in ("# hand edited\n", "# first init\n", "# second init\n"):
+        path.write_text(body)
+        seen.append(move_aside(path))
+    assert [p.read_text() for p in seen] == ["# hand edited\n", "# first init\n",
+                                             "# second init\n"]
+    assert len(set(seen)) == 3 and not path.exists()

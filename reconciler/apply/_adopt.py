@@ -39,25 +39,40 @@ class AdoptPlan:
 
     link: Path
     home: Path
-    config: Path | None
-    """``~/.claude.json`` when it is a regular file to carry into the home."""
-    config_aside: Path | None
-    """Where ``~/.claude.json`` goes when the home already has its own."""
     steps: tuple[str, ...]
+    done: bool = False
+    """``~/.claude`` already links to the home: nothing to do."""
+    carry: Path | None = None
+    """``~/.claude.json`` (a regular file): it becomes the home's, then a link to it."""
+    inner_aside: Path | None = None
+    """Where the home's own, older ``.claude.json`` goes (inside the home)."""
+    outer_aside: Path | None = None
+    """Where ``~/.claude.json`` goes when the home's own is the newer one."""
+    link_to: Path | None = None
+    """``~/.claude.json`` is the user's link (dotfiles): the home's gets a link to the
+    same file."""
 
 
-def plan_adopt(link: Path, home: Path, user_home: Path, now: datetime | None = None) -> AdoptPlan:
-    """The steps, or ``RefusedError`` saying why none can be taken safely."""
-    if link.is_symlink():
-        raise RefusedError(f"nothing to adopt: {link} is already a link (to "
-                           f"{link.readlink()})")
-    if not link.exists():
-        raise RefusedError(f"nothing to adopt: {link} does not exist")
+def _refusals(link: Path, home: Path) -> None:
     if not link.is_dir():
         raise RefusedError(f"{link} is not a directory; move it away by hand")
+    if home.is_symlink():
+        raise RefusedError(f"{home} is a link; give the account a plain path (where the "
+                           "directory itself should live)")
+    if not home.parent.is_dir():
+        raise RefusedError(f"{home.parent} does not exist; create it (mkdir -p "
+                           f"{home.parent}), then run `reconcile adopt` again")
+    real = link.resolve()
+    parent = home.parent.resolve()
+    if parent == real or parent.is_relative_to(real):
+        raise RefusedError(f"{home} lies inside {link} (through a link); adopt would move "
+                           "the directory into itself. Give the account a home beside it")
     if os.path.lexists(home):
-        if home.is_symlink() or not home.is_dir():
+        if not home.is_dir():
             raise RefusedError(f"{home} exists and is not a directory; move it away first")
+        if os.path.ismount(home):
+            raise RefusedError(f"{home} is a mount point: a rename cannot replace it. "
+                               f"Choose a home beside {link}")
         if any(home.iterdir()):
             raise RefusedError(
                 f"{home} already holds files: adopting {link} there would mix two homes. "
@@ -66,24 +81,48 @@ def plan_adopt(link: Path, home: Path, user_home: Path, now: datetime | None = N
     if link.stat().st_dev != home.parent.stat().st_dev:
         raise RefusedError(f"{link} and {home.parent} are on different filesystems; adopt "
                            "moves by renaming only. Choose a home beside it")
+
+
+def plan_adopt(link: Path, home: Path, user_home: Path, now: datetime | None = None) -> AdoptPlan:
+    """The steps, or ``RefusedError`` saying why none can be taken safely."""
+    if link.is_symlink():
+        if link.resolve() == home.resolve():
+            return AdoptPlan(link, home, (f"nothing to adopt: {link} already links to "
+                                          f"{home}",), done=True)
+        raise RefusedError(f"nothing to adopt: {link} is already a link (to "
+                           f"{link.readlink()})")
+    if not link.exists():
+        raise RefusedError(f"nothing to adopt: {link} does not exist")
+    _refusals(link, home)
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     steps = [f"move {link} to {home}", f"link {link} -> {home}"]
-    config = user_home / CONFIG_FILE
-    inner = link / CONFIG_FILE
-    carried = aside = None
+    config, inner = user_home / CONFIG_FILE, link / CONFIG_FILE
+    mine = home / CONFIG_FILE
+    through = link / CONFIG_FILE
+    has_inner = inner.is_file() and not inner.is_symlink()
     if config.is_symlink():
-        pass  # already a link: the user's arrangement, left as it is
-    elif config.is_file():
         if os.path.lexists(inner):
-            stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-            aside = config.with_name(f"{CONFIG_FILE}.reconciler-adopted-{stamp}")
-            steps.append(f"{home / CONFIG_FILE} is kept (the home has its own); "
-                         f"{config} moved aside to {aside}")
-        else:
-            carried = config
-            steps.append(f"move {config} to {home / CONFIG_FILE}")
-        steps.append(f"link {config} -> {link / CONFIG_FILE} (it follows the active "
-                     "account)")
-    return AdoptPlan(link, home, carried, aside, tuple(steps))
+            steps.append(f"{config} (your link) and {mine} are both left as they are")
+            return AdoptPlan(link, home, tuple(steps))
+        target = config.resolve()
+        steps.append(f"link {mine} -> {target} (the file your {config} link names)")
+        return AdoptPlan(link, home, tuple(steps), link_to=target)
+    if not config.exists():
+        return AdoptPlan(link, home, tuple(steps))
+    if not config.is_file():
+        steps.append(f"{config} is not a regular file: left as it is")
+        return AdoptPlan(link, home, tuple(steps))
+    tail = f"link {config} -> {through} (it follows the active account)"
+    if has_inner and inner.stat().st_mtime > config.stat().st_mtime:
+        aside = config.with_name(f"{CONFIG_FILE}.reconciler-adopted-{stamp}")
+        steps += [f"keep {mine} (newer than {config}); {config} moved aside to {aside}", tail]
+        return AdoptPlan(link, home, tuple(steps), outer_aside=aside)
+    inner_aside = None
+    if has_inner:
+        inner_aside = mine.with_name(f"{CONFIG_FILE}.reconciler-adopted-{stamp}")
+        steps.append(f"the older {mine} moved aside to {inner_aside}")
+    steps += [f"move {config} to {mine}", tail]
+    return AdoptPlan(link, home, tuple(steps), carry=config, inner_aside=inner_aside)
 
 
 def _exchange(first: Path, second: Path) -> bool:
@@ -112,8 +151,21 @@ def _fresh_link(beside: Path, target: str) -> Path:
     return temp
 
 
+def _second_name(source: Path, name: Path) -> None:
+    """``name`` becomes another name of ``source`` (a hard link: nothing copied, the file
+    never missing); a rename where the filesystem has no hard links."""
+    try:
+        os.link(source, name)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
+            raise
+        source.rename(name)
+
+
 def carry_out(plan: AdoptPlan) -> None:
-    """The steps of ``plan``, each a rename; see the module docstring for the order."""
+    """The steps of ``plan``, each a rename or a new name; see the module docstring."""
+    if plan.done:
+        return
     link, home = plan.link, plan.home
     if home.is_dir():
         home.rmdir()  # empty (checked): its name is needed for the rename
@@ -123,17 +175,21 @@ def carry_out(plan: AdoptPlan) -> None:
     else:
         link.rename(home)
         temp.replace(link)
-    config = plan.config or (plan.config_aside and plan.config_aside.with_name(CONFIG_FILE))
-    if config is None:
+    mine = home / CONFIG_FILE
+    if plan.link_to is not None:
+        mine.symlink_to(plan.link_to)
         return
-    second = home / CONFIG_FILE if plan.config is not None else plan.config_aside
-    assert second is not None  # noqa: S101  (one of the two is set)
-    try:
-        os.link(config, second)  # a second name first: the file is never missing
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV):
-            raise
-        config.rename(second)
-    through = (f"{link.name}/{CONFIG_FILE}" if link.parent == config.parent
+    outer = plan.carry or (plan.outer_aside and plan.outer_aside.with_name(CONFIG_FILE))
+    if outer is None:
+        return
+    if plan.carry is not None:
+        staged = mine.with_name(f".{CONFIG_FILE}.reconciler-adopt-{os.getpid()}")
+        _second_name(plan.carry, staged)
+        if plan.inner_aside is not None:
+            _second_name(mine, plan.inner_aside)
+        staged.replace(mine)  # the home's name now holds the user's live identity
+    elif plan.outer_aside is not None:
+        _second_name(outer, plan.outer_aside)
+    through = (f"{link.name}/{CONFIG_FILE}" if link.parent == outer.parent
                else str(link / CONFIG_FILE))
-    _fresh_link(config, through).replace(config)
+    _fresh_link(outer, through).replace(outer)

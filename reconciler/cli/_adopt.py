@@ -24,11 +24,17 @@ def adopt(args: argparse.Namespace, ui: Ui) -> int:
                  f"{', '.join(names)})")
         return EXIT_ERROR
     home = desired.account(name).home
+    from reconciler.cli._render import short  # noqa: PLC0415
+
     steps = plan_adopt(desired.link, home, Path.home())
-    ui.say(f"adopt {desired.link} as the home of account {name}:")
-    for step in steps.steps:
-        ui.say(f"  ~ {step}")
     document = {"account": name, "home": str(home), "steps": list(steps.steps)}
+    if steps.done:
+        ui.say(short(steps.steps[0]))
+        ui.document({"ok": True, "done": True, **document})
+        return EXIT_OK
+    ui.say(short(f"adopt {desired.link} as the home of account {name}:"))
+    for step in steps.steps:
+        ui.say(f"  ~ {short(step)}")
     if getattr(args, "dry_run", False):
         ui.say("(dry run: nothing changed)")
         ui.document({"ok": True, "dry_run": True, **document})
@@ -46,6 +52,7 @@ def adopt(args: argparse.Namespace, ui: Ui) -> int:
                     on_wait=ui.error):
         steps = plan_adopt(desired.link, home, Path.home())  # again, under the lock
         carry_out(steps)
-    ui.say(f"done: {desired.link} -> {home}. Next: reconcile --dry-run, then reconcile apply")
+    ui.say(short(f"done: {desired.link} -> {home}. Next: reconcile --dry-run, then "
+                 "reconcile apply"))
     ui.document({"ok": True, **document})
     return EXIT_OK

@@ -10,6 +10,7 @@ overwritten without ``--force`` (then it is moved aside, not deleted).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path
+from reconciler.desired import DEFAULT_ENTRIES, UNSAFE_PATH
 
-SHARED_ENTRIES = ("projects", "file-history", "session-env", "todos")
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _NOT_HOMES = ("shared",)
 
@@ -30,6 +31,8 @@ class RunningClaude:
     pid: int
     cwd: str
     config_dir: str | None
+    flags: tuple[str, ...]
+    """Its options, less the session ones: what the launch command should keep."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,14 @@ class Machine:
     homes: tuple[tuple[str, Path], ...]
     claudes: tuple[RunningClaude, ...]
     tmux_note: str | None
+
+
+def _scalar(text: str) -> str:
+    """``text`` as a YAML value that reads back as itself: plain where that is safe, else
+    a JSON string (JSON's quoting is valid YAML)."""
+    if re.fullmatch(r"[A-Za-z0-9_~/.][A-Za-z0-9_~/. +=@%-]*", text) and not text.endswith(" "):
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _tilde(path: Path | str, home: Path) -> str:
@@ -82,8 +93,30 @@ def _claudes(socket: str | None) -> tuple[tuple[RunningClaude, ...], str | None]
             continue
         claude = table.pane(int(pid)).claude
         if claude is not None and claude.cwd:
-            found.append(RunningClaude(session, pane, claude.pid, claude.cwd, claude.config_dir))
+            found.append(RunningClaude(session, pane, claude.pid, claude.cwd, claude.config_dir,
+                                       _flags(claude.argv)))
     return tuple(found), None
+
+
+_SESSION_FLAGS = {"--resume", "-r", "--session-id", "--continue", "-c"}
+
+
+def _flags(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """The options after the program (and its script, under node), without the ones
+    that name a session: those the reconciler sets itself."""
+    words = list(argv[1:])
+    if words and (words[0].endswith((".js", ".mjs", ".cjs")) or "/" in words[0]):
+        words = words[1:]
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+        elif word.split("=", 1)[0] in _SESSION_FLAGS:
+            skip = "=" not in word and word not in ("--continue", "-c")
+        else:
+            kept.append(word)
+    return tuple(kept)
 
 
 def look(home: Path, socket: str | None) -> Machine:
@@ -118,6 +151,8 @@ def _accounts(machine: Machine, first: str) -> tuple[list[str], str]:
         target = Path(machine.link_target)
         target = target if target.is_absolute() else machine.home / target
         active = next((n for n, p in homes if p.resolve() == target.resolve()), None)
+        # the account in use comes first: it is the primary failover returns to
+        homes.sort(key=lambda item: item[0] != active)
     for name, path in homes:
         lines.append(f"  - {{name: {name}, home: {_tilde(path, machine.home)}}}")
     if not lines:
@@ -143,9 +178,27 @@ def _sessions(machine: Machine) -> list[str]:
             lines.append(f"    {where}: session name {claude.session!r} cannot be declared "
                          "(letters, digits, _ and - only); rename it to manage it")
             continue
-        lines.append(f"    - {{name: {claude.session}, project: {_tilde(claude.cwd, machine.home)}"
-                     f", resume: true}}   {where}")
+        if any(ord(c) < 32 or ord(c) == 127 for c in claude.cwd):
+            lines.append(f"    {where}: its directory has control characters; a launch line "
+                         "holding it is never typed, so it is left to you")
+            continue
+        if UNSAFE_PATH.search(claude.cwd) or ".." in Path(claude.cwd).parts:
+            lines.append(f"    {where}: its directory has quotes, $, wildcards or the like, "
+                         "which a desired path may not hold; it is left to you")
+            continue
+        project = _scalar(_tilde(claude.cwd, machine.home))
+        lines.append(f"    - {{name: {claude.session}, project: {project}, resume: true}}"
+                     f"   {where}")
     return lines
+
+
+def launch_command(machine: Machine, given: str | None) -> str:
+    """``--command``, else ``claude`` with the options every running Claude shares (a
+    swap relaunches each with them), else plain ``claude``."""
+    if given:
+        return given
+    flags = {c.flags for c in machine.claudes}
+    return " ".join(["claude", *next(iter(flags))]) if len(flags) == 1 else "claude"
 
 
 def render(machine: Machine, *, first: str, socket: str | None, command: str,
@@ -169,7 +222,7 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
         "link: ~/.claude                 # the link selecting the active home",
         "shared:                         # one copy of these, linked into every home",
         "  dir: ~/.claude-shared",
-        f"  entries: [{', '.join(SHARED_ENTRIES)}]",
+        f"  entries: [{', '.join(DEFAULT_ENTRIES)}]",
         "tmux:",
         f"  socket_name: {socket or 'null'}             # null = your default tmux server",
         "pool:",
@@ -177,7 +230,7 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
         "  dedicated:                    # one Claude each, resumed on a swap",
         *(sessions or ["    []"]),
         "launch:",
-        f"  command: {command}",
+        f"  command: {_scalar(command)}",
         "  stop_timeout: 10s",
         "service: {interval: 30s}",
         "drift: {policy: correct}",
@@ -191,11 +244,12 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
 
 def init(args: argparse.Namespace, ui: Ui) -> int:
     from reconciler.desired import load_desired_bytes  # noqa: PLC0415
+    from reconciler.statedir import move_aside  # noqa: PLC0415
 
     target = desired_path(args)
     machine = look(Path.home(), args.socket)
-    text = render(machine, first=args.account, socket=args.socket, command=args.launch_command,
-                  now=datetime.now(UTC))
+    text = render(machine, first=args.account, socket=args.socket,
+                  command=launch_command(machine, args.launch_command), now=datetime.now(UTC))
     desired = load_desired_bytes(target.absolute(), text.encode())  # raises, names the line
     if args.print_only:
         print(text, end="")
@@ -205,8 +259,7 @@ def init(args: argparse.Namespace, ui: Ui) -> int:
                  "what init would write; --force moves the old file aside first")
         return EXIT_ERROR
     if os.path.lexists(target):
-        aside = target.with_name(f"{target.name}.{datetime.now(UTC):%Y%m%dT%H%M%SZ}.bak")
-        target.rename(aside)
+        aside = move_aside(target)
         ui.say(f"moved the old {target} aside to {aside}")
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("x", encoding="utf-8") as handle:

@@ -89,8 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconcile", parents=[_common(*_OPTIONS)],
         description="Keep Claude Code accounts, shared dirs and tmux sessions as declared.",
-        epilog="Start with `reconcile init`, then `reconcile --dry-run` (the plan), then "
-               "`reconcile apply`. With no command: this help; with only --dry-run: plan.",
+        epilog="Start with `reconcile init`, then `reconcile --dry-run` (the plan), "
+               "`reconcile adopt` (when ~/.claude is a real directory), then `reconcile "
+               "apply`. With no command: this help; with only --dry-run: plan.",
     )
     parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -103,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
                       "~/.claude becomes (default: work)")
     init.add_argument("--socket", help="tmux socket name (-L) to look at (default: your "
                       "default server)")
-    init.add_argument("--command", default="claude", dest="launch_command",
-                      help="the command that starts Claude (default: claude)")
+    init.add_argument("--command", dest="launch_command",
+                      help="the command that starts Claude (default: claude with the options "
+                           "the running Claudes share)")
     init.add_argument("--force", action="store_true", help="replace an existing file (the "
                       "old one is moved aside)")
     init.add_argument("--print", action="store_true", dest="print_only",
@@ -139,10 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--interval", type=interval_arg, help="time between cycles, as in the "
                      "file (30, 30s, 5m, 1h; default: service.interval, else 30s)")
     run.add_argument("--once", action="store_true", help="run one cycle and exit")
-    sub.add_parser("drift", parents=[common],
-                   help="print drift from the last converge; exit 0 none, 2 drift, 1 error")
+    drift_text = "print drift from the last converge; exit 0 none, 2 drift, 1 error"
+    sub.add_parser("drift", parents=[common], help=drift_text, description=drift_text)
     unit = sub.add_parser("install-service", parents=[_common("file", "state")],
-                          help="write a systemd user unit for `reconcile run`")
+                          help="write a systemd user unit for `reconcile run`",
+                          description="Write ~/.config/systemd/user/reconciler.service for "
+                          "`reconcile run` with this desired file and state dir, and the PATH "
+                          "you have now (so the service finds claude where you do).")
     unit.add_argument("--print", action="store_true", dest="print_only",
                       help="print the unit instead of writing it")
     unit.add_argument("--force", action="store_true",

@@ -19,7 +19,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.observe import observe
 from reconciler.plan import plan as make_plan
 from reconciler.service import Service, drift_items
-from reconciler.statedir import StateDir
+from reconciler.statedir import StateDir, move_aside
 
 UNIT = """\
 [Unit]
@@ -38,6 +38,9 @@ KillMode=process
 KillSignal=SIGTERM
 TimeoutStopSec=60
 Environment=PYTHONUNBUFFERED=1
+# The PATH install-service ran with: a Claude is known by its executable, found on it
+# (the user manager's own PATH rarely holds ~/.local/bin, where Claude installs itself).
+Environment="PATH={path}"
 
 [Install]
 WantedBy=default.target
@@ -158,7 +161,10 @@ def install_service(args: argparse.Namespace, ui: Ui) -> int:
     if not desired.is_file():
         ui.error(f"error: {desired} does not exist")
         return EXIT_ERROR
-    unit = UNIT.format(exe=sys.executable, desired=desired, state=state_dir(args).resolve())
+    path_now = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    unit = UNIT.format(exe=sys.executable, desired=desired, state=state_dir(args).resolve(),
+                       path=path_now.replace("\\", "\\\\").replace('"', '\\"')
+                       .replace("%", "%%"))
     if args.print_only:
         sys.stdout.write(unit)
         return EXIT_OK
@@ -172,8 +178,7 @@ def install_service(args: argparse.Namespace, ui: Ui) -> int:
             ui.error(f"error: {path} exists and differs; nothing written. --print shows the "
                      "new unit; --force replaces it (the old one is moved aside)")
             return EXIT_ERROR
-        aside = path.with_name(f"{path.name}.{datetime.now(UTC):%Y%m%dT%H%M%SZ}.bak")
-        path.rename(aside)
+        aside = move_aside(path)
         ui.say(f"moved the old unit aside to {aside}")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

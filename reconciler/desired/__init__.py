@@ -3,7 +3,7 @@
 The bottom of the house: nothing here observes or changes the world.
 """
 
-from reconciler.desired._build import parse_duration
+from reconciler.desired._build import DEFAULT_ENTRIES, UNSAFE_PATH, parse_duration
 from reconciler.desired._errors import DesiredStateError, Problem
 from reconciler.desired._load import load_desired, load_desired_bytes, schema
 from reconciler.desired._model import (
@@ -26,6 +26,8 @@ from reconciler.desired._model import (
 from reconciler.desired._swap import rewrite_active_account, swap_active_account
 
 __all__ = [
+    "DEFAULT_ENTRIES",
+    "UNSAFE_PATH",
     "Account",
     "AlertSinkSpec",
     "AutonomousPool",

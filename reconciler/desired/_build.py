@@ -37,7 +37,7 @@ from reconciler.desired._model import (
 from reconciler.desired._yaml import KeyPath, LocatedDocument, dotted
 
 DEFAULT_ENTRIES = ("projects", "file-history", "session-env", "todos")
-_UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f'\"$`;|&<>\\*?!]")
+UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f'\"$`;|&<>\\*?!]")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -93,7 +93,7 @@ class Builder:
         text = value
         if text == "~" or text.startswith("~/"):
             text = str(self.home) + text[1:]
-        unsafe = _UNSAFE_PATH.search(text)
+        unsafe = UNSAFE_PATH.search(text)
         if unsafe:
             self._problem(where, f"{value!r} has {unsafe.group()!r}: quotes, $, `, ;, |, &, <, >,"
                                  " wildcards and control characters are not allowed in paths")

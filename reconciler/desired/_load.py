@@ -121,13 +121,19 @@ def load_desired_bytes(path: Path, raw: bytes,
 def _missing_homes(path: Path, doc: LocatedDocument, state: DesiredState,
                    home: Path) -> Iterator[Problem]:
     """A home that is not there yet: fine to write down, but nothing may move into it."""
+    adoptable = state.link.is_dir() and not state.link.is_symlink()
     for i, account in enumerate(state.accounts):
         if not account.home.is_dir():
             shown = f"~/{account.home.relative_to(home)}" if account.home.is_relative_to(
                 home) else str(account.home)
+            if i == 0 and adoptable:  # the user's real ~/.claude is to become this home
+                why = (f"account {account.name}: {shown} does not exist yet; do not create "
+                       f"it: `reconcile adopt` makes your {state.link.name} into it")
+            else:
+                why = (f"account {account.name}: {shown} does not exist; create it and log "
+                       f"in first (CLAUDE_CONFIG_DIR={shown} claude, then /login)")
             yield Problem(path, doc.line_of(("accounts", i, "home")), f"accounts[{i}].home",
-                          f"account {account.name}: {shown} does not exist; create it and "
-                          f"log in first (CLAUDE_CONFIG_DIR={shown} claude, then /login)")
+                          why)
 
 
 def read_desired_bytes(path: Path) -> bytes:

@@ -108,6 +108,8 @@ class _SessionPlanner:
         claude = pane.claude
         if claude is None:
             return False
+        if claude.config_dir is None and self.observed.link.kind is PathKind.DIR:
+            return False  # on the user's real ~/.claude, not adopted yet: the link conflict says so
         record = self.observed.records.get(pane.target)
         remembered = record is not None and record.pending_relaunch and record.pid == claude.pid
         return claude.account != self.desired.active_account or remembered

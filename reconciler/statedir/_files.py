@@ -101,6 +101,23 @@ def read_regular(path: str | os.PathLike[str], limit: int = -1, *,
         return handle.read(limit)
 
 
+def move_aside(path: Path, tag: str = "bak") -> Path:
+    """Give the user's file ``path`` a new, unused name beside it (``<name>.<stamp>.<tag>``,
+    then ``-1``, ``-2``...) and return it. A hard link then the old name's removal: the
+    new name is taken atomically, so an older backup of the same second is never
+    overwritten, and the bytes are never copied."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    for count in range(1000):
+        aside = path.with_name(f"{path.name}.{stamp}{f'-{count}' if count else ''}.{tag}")
+        try:
+            os.link(path, aside, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        path.unlink()
+        return aside
+    raise OSError(errno.EEXIST, "no free name to move it aside", str(path))
+
+
 def open_private(path: Path, flags: int) -> int:
     """``os.open`` for a state file we write: created 0600, never through a link."""
     try:
