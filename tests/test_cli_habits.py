@@ -112,3 +112,9 @@ def test_a_batch_that_takes_more_than_a_second_says_so(world: World) -> None:
     done = world.reconcile("apply")
     assert done.returncode == 0, done.stdout
     assert "…  still working: 2 actions: stop claude" in done.stdout, done.stdout
+
+
+def test_a_swap_to_a_home_not_through_its_first_run_warns(world: World) -> None:
+    (world.sandbox.account_home("personal") / ".claude.json").unlink()
+    done = world.reconcile("swap", "personal")
+    assert done.returncode == 0 and "not through its first run" in done.stderr, done.stderr

@@ -95,6 +95,15 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
         desired_path(args), args.account, reason="command",
         state=None if dry_run else StateDir(state_dir(args)), dry_run=dry_run)
     moved = {"from": previous, "to": desired.active_account}
+    from reconciler.observe import observe_account  # noqa: PLC0415
+
+    fact = observe_account(desired.active_account, desired.active.home, None,
+                           dict(desired.launch.env))
+    if not (fact.logged_in and fact.onboarded):
+        ui.error(f"warning: {desired.active_account} ({_render.short(str(desired.active.home))})"
+                 f" is {'not logged in' if not fact.logged_in else 'not through its first run'}"
+                 f"; its Claudes cannot start there until it is (CLAUDE_CONFIG_DIR="
+                 f"{_render.short(str(desired.active.home))} claude)")
     if previous == desired.active_account:
         ui.say(f"{desired.active_account} is already the active account")
     elif dry_run:

@@ -5,6 +5,7 @@ one tmux module, processes through the one process table, which the applier uses
 for its own last-moment checks too.
 """
 
+from reconciler.observe._accounts import AccountFact, observe_account
 from reconciler.observe._model import (
     ClaudeFact,
     LiveSession,
@@ -41,6 +42,7 @@ from reconciler.observe._settings import SettingsFact, SettingsState, has_hook
 from reconciler.statedir import LaunchRecord, PromptRecord
 
 __all__ = [
+    "AccountFact",
     "ClaudeFact",
     "ClaudeProcess",
     "Identity",
@@ -65,6 +67,7 @@ __all__ = [
     "environ_value",
     "has_hook",
     "observe",
+    "observe_account",
     "observe_tmux",
     "pane_target",
     "parse_captures",

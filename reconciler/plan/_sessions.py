@@ -146,7 +146,9 @@ class _SessionPlanner:
             key=stop, kind=Kind.RELAUNCH, target=pane.target, pane_id=pane.pane_id,
             pid=claude.pid, start=claude.start, timeout=self.desired.launch.stop_timeout,
             shell_pid=pane.pane_pid, tty=pane.tty,
-            depends_on=(remember, *self.ready), description=f"stop {what}",
+            depends_on=(remember, *self.ready),
+            description=f"stop {what}" + (" (busy: its turn is cut, it resumes on the new "
+                                          "account)" if claude.status == "busy" else ""),
         ))
         safety = self._safety(pane.session_name)
         choice = SessionChoice(sid, sid in self.observed.transcripts.get(cwd, ()),
