@@ -4,6 +4,7 @@ systemd, `run --once --json`, a missing desired file that says what to do."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import subprocess
@@ -33,6 +34,13 @@ def test_version_and_subcommand_help_shows_only_its_own_options() -> None:
     assert "--lock-timeout" in cli("apply", "--help").stdout
     helps = cli("init", "--help").stdout
     assert all(word in helps for word in ("--account", "--socket", "--force", "--print"))
+    from reconciler.cli._main import build_parser
+
+    [commands] = [a for a in build_parser()._actions
+                  if isinstance(a, argparse._SubParsersAction)]
+    for name, parser in commands.choices.items():
+        assert parser.description, f"{name} has a description"
+        assert all(a.help for a in parser._actions), f"every option of {name} says what it does"
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])

@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Rewrite active_account in the desired file (only that "
                           "value) and record the swap; --apply converges right away; --dry-run "
                           "writes and records nothing and shows what an apply would do.")
-    swap.add_argument("account")
+    swap.add_argument("account", help="the account to make active (a name in accounts)")
     swap.add_argument("--apply", action="store_true", dest="then_apply",
                       help="apply the new desired state now")
     run = sub.add_parser("run", parents=[common], help="the periodic loop service",
@@ -152,7 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="print the unit instead of writing it")
     unit.add_argument("--force", action="store_true",
                       help="replace an existing unit (the old one is moved aside)")
-    check = sub.add_parser("limit-check", help="is TEXT a usage limit, and when does it reset?")
+    check = sub.add_parser(
+        "limit-check", help="is TEXT a usage limit, and when does it reset?",
+        description="Read TEXT as the failover reads Claude's words: say whether it is a "
+                    "usage limit, which kind, and when it resets. Exit 0 when it is a limit, "
+                    "1 when it is not (like grep), so scripts can test it.")
     check.add_argument("text", help="the message, or - for stdin")
     check.add_argument("--now", help="pin the clock (ISO 8601)")
     check.add_argument("--tz", help="pin the local zone (IANA name)")
@@ -168,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "except with --fleet (a fleet's merged view, as the reconciler.fleet "
                     "playbook pushes it).")
     limits.add_argument("action", nargs="?", choices=["list", "clear", "import"],
-                        default="list")
+                        default="list", help="list (the default), clear ACCOUNT, or import "
+                                             "FILE|-")
     limits.add_argument("target", nargs="?", help="ACCOUNT for clear; FILE or - for import")
     limits.add_argument("--fleet", action="store_true",
                         help="import: FILE is a fleet's merged view; its reset replaces this "
@@ -178,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="`remove` takes the StopFailure hook and the status-line wrapper out of "
                     "every account's settings.json and gives back your own status line. "
                     "(They come back on the next apply unless failover.signals is false.)")
-    signals.add_argument("action", choices=["remove"])
+    signals.add_argument("action", choices=["remove"], help="remove: take the signals out")
     top = sub.add_parser("top", parents=[_common("file", "state")],
                          help="live view of status: sessions by account, busy/idle, usage "
                               "and resets, alerts (q quits)",
@@ -197,7 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="bash: reconcile completion bash > "
                                 "~/.local/share/bash-completion/completions/reconcile; "
                                 "zsh: reconcile completion zsh > ~/.zfunc/_reconcile")
-    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion.add_argument("shell", choices=["bash", "zsh"], help="the shell to complete for")
     return parser
 
 
