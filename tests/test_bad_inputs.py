@@ -152,6 +152,8 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
      "shared.entries[0]"),
     ("CLAUDE.md shared", "entries: [projects, todos]", "entries: [todos, CLAUDE.md]", 7,
      "shared.entries[1]"),
+    ("a home that is a bare ~", "home: ~/.claude-personal}", "home: ~}", 5,
+     "accounts[1].home"),
     ("a 5,000-digit integer", "version: 1", "version: " + "1" * 5000, 1, ""),
     ("a NUL in a home", "home: ~/.claude-personal}", 'home: "~/.claude-p\\0x"}', 5,
      "accounts[1].home"),

@@ -234,6 +234,10 @@ def _explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
         message = f"{error.instance!r} has characters that are not allowed here"
     elif error.validator == "oneOf":
         message = f"{error.instance!r} is not one of the allowed forms"
+    elif error.validator == "type" and error.instance is None:
+        message = "is empty (YAML reads nothing, `null` or a bare `~` as no value)" + (
+            "; a home is written as a path, such as ~/.claude-NAME"
+            if where and where[-1] == "home" else "")
     yield Problem(path, doc.line_of(where), dotted(where), message)
 
 
@@ -304,7 +308,8 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
         if _inside(home, state.shared.dir):
             yield problem(("accounts", i, "home"), f"{home} is inside the shared dir")
     if _inside(state.shared.dir, state.link) or state.shared.dir == state.link:
-        yield problem(("shared", "dir"), "is inside the link; it would move with every swap")
+        yield problem(("shared", "dir"), f"{state.shared.dir} is inside the link "
+                      f"{state.link}; it would move with every swap")
     elif _inside(state.link, state.shared.dir):
         entry = state.link.relative_to(state.shared.dir).parts[0]
         what = f"the shared entry {entry}" if entry in state.shared.entries else "the shared dir"

@@ -131,7 +131,8 @@ def prepare_swap(path: Path, name: str) -> PreparedSwap:
     current = load_desired_bytes(path, raw)
     names = [a.name for a in current.accounts]
     if name not in names:
-        raise _refuse(path, 1, f"unknown account {name!r}; known: {', '.join(names)}")
+        raise _refuse(path, 1, f"cannot swap to {name!r}: not one of the accounts this file "
+                               f"declares ({', '.join(names)}); nothing was changed")
     missing = [w for w in current.warnings if w.key == f"accounts[{names.index(name)}].home"]
     if missing:
         raise DesiredStateError(missing)
