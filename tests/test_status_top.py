@@ -285,3 +285,16 @@ def test_top_without_a_desired_file_is_an_error_not_a_blank_screen(tmp_path: Pat
                           cwd=Path(__file__).resolve().parents[1])
     assert done.returncode == 1 and "missing.yaml" in done.stderr, done
     assert "\x1b[" not in done.stdout, "no screen was drawn"
+
+
+def test_a_service_whose_last_cycle_is_far_behind_its_interval_is_flagged() -> None:
+    from types import SimpleNamespace
+
+    from reconciler.cli._render import late
+
+    now = datetime(2026, 11, 25, 4, 0, tzinfo=UTC)
+    seen = SimpleNamespace(now=now)
+    on_time = ServiceRow(True, 42, "x", 9, (now - timedelta(seconds=20)).isoformat(), 30.0)
+    stuck = ServiceRow(True, 42, "x", 9, (now - timedelta(minutes=10)).isoformat(), 30.0)
+    assert late(on_time, seen) == ""  # type: ignore[arg-type]
+    assert "LATE: no cycle for 600s" in late(stuck, seen)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cli._status import AccountRow, Status
+from reconciler.cli._status import AccountRow, ServiceRow, Status
 from reconciler.desired import DesiredState
 from reconciler.observe import TmuxStatus
 from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan
@@ -149,11 +149,26 @@ def window_name(name: str) -> str:
     return name.replace("_", "-")
 
 
+def late(svc: ServiceRow, status: Status) -> str:
+    """A warning when the running service's last cycle is far older than its interval (a
+    cycle stuck on something: a hung tmux, a lock)."""
+    if svc.interval is None or svc.last_cycle is None:
+        return ""
+    try:
+        since = (status.now - datetime.fromisoformat(svc.last_cycle)).total_seconds()
+    except (TypeError, ValueError):
+        return ""
+    if since <= 3 * svc.interval + 10:
+        return ""
+    return (f"  LATE: no cycle for {int(since)}s, its interval is {svc.interval:g}s "
+            "(look at its log: a cycle may be stuck)")
+
+
 def service_line(status: Status) -> str:
     svc = status.service
     if svc.running:
         return (f"service: running, pid {svc.pid} since {svc.started}, {svc.cycles} cycle(s), "
-                f"last cycle {svc.last_cycle}{ago(svc.last_cycle, status.now)}")
+                f"last cycle {svc.last_cycle}{ago(svc.last_cycle, status.now)}{late(svc, status)}")
     last = f"; last cycle {svc.last_cycle}" if svc.last_cycle else ""
     return f"service: not running (reconcile run, or install-service){last}"
 

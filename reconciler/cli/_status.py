@@ -73,6 +73,8 @@ class ServiceRow:
     started: str | None = None
     cycles: int | None = None
     last_cycle: str | None = None
+    interval: float | None = None
+    """Seconds between its cycles, as it runs now: a last cycle far older is news."""
 
 
 @dataclass(frozen=True)
@@ -168,8 +170,11 @@ def _service(raw: dict[str, Any] | None) -> ServiceRow:
         value = raw.get(key)
         return value if isinstance(value, str) else None
 
+    interval = raw.get("interval")
     return ServiceRow(running, pid, text("started"),
-                      cycles if isinstance(cycles, int) else None, text("last_cycle"))
+                      cycles if isinstance(cycles, int) else None, text("last_cycle"),
+                      float(interval) if isinstance(interval, int | float)
+                      and not isinstance(interval, bool) else None)
 
 
 def _windows(raw: dict[str, Any]) -> tuple[Window, ...]:

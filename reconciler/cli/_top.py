@@ -25,7 +25,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from reconciler.cli._main import EXIT_OK, Ui, desired_path, state_dir
-from reconciler.cli._render import ago, bar, countdown, tilde, window_name
+from reconciler.cli._render import ago, bar, countdown, late, tilde, window_name
 from reconciler.cli._status import AccountRow, PaneRow, Status, build_status
 from reconciler.desired import DesiredStateError, load_desired
 from reconciler.errors import ReconcilerError
@@ -79,6 +79,7 @@ def summary(status: Status) -> Text:
     if svc.running:
         text.append(f"service running, pid {svc.pid}, cycle {svc.cycles}"
                     f"{ago(svc.last_cycle, status.now)}", "green")
+        text.append(late(svc, status), "bold red")
     else:
         text.append("service not running", "bold red")
     decision = status.decision

@@ -201,7 +201,8 @@ class Service:
         """pid, start and last cycle, for ``status`` and for anyone waiting on a cycle."""
         try:
             self.state.write_service({"pid": os.getpid(), "started": self.started,
-                                      "cycles": self.cycles, "last_cycle": now_iso()})
+                                      "cycles": self.cycles, "last_cycle": now_iso(),
+                                      "interval": self.interval})
         except Exception as exc:  # noqa: BLE001  (advisory: never worth the loop)
             self.say(f"service status not written: {exc}")
 
