@@ -170,7 +170,12 @@ def test_a_settings_file_shared_by_two_homes(world: World) -> None:
 @pytest.mark.parametrize(("name", "body", "kept"), [
     ("non-ASCII and tab indent", '{\n\t"theme": "dark 🌙",\n\t"x": "é"\n}\n', None),
     ("a string status line is left as it is", '{"statusLine": "echo mine"}', None),
-    ("hooks: null", '{"hooks": null, "model": "opus"}\n', {"model": "opus"}),
+    ("hooks: null", '{"hooks": null, "model": "opus"}\n', None),
+    ("inline arrays, CRLF, number spellings",
+     '{\r\n  "permissions": {"allow": ["Bash(ls)", "Read"]},\r\n  "n": 1.0, "e": 1e3\r\n}',
+     None),
+    ("empty hooks and a blank status line",
+     '{"hooks": {}, "statusLine": {"type": "command", "command": " "}}', None),
 ])
 def test_settings_come_back_exactly(world: World, name: str, body: str,
                                     kept: dict[str, str] | None) -> None:
@@ -181,7 +186,7 @@ def test_settings_come_back_exactly(world: World, name: str, body: str,
     assert "StopFailure" in installed and "\\ud83c" not in installed
     assert world.reconcile("signals", "remove").returncode == 0
     if kept is None:
-        assert path.read_text() == body
+        assert path.read_bytes() == body.encode(), "byte for byte"
     else:
         assert json.loads(path.read_text()) == kept
 
@@ -256,3 +261,15 @@ def test_broken_records_do_not_crash_status_or_limits(world: World) -> None:
     usage = json.loads(world.reconcile("limits", "--json").stdout)["usage"]["work"]
     assert usage["five_hour"]["used_percentage"] == 40 and "seven_day" not in usage
     assert world.settings("work")  # still readable JSON
+
+
+def test_settings_edited_while_the_signals_are_in_keep_the_edit_when_they_go(
+        world: World) -> None:
+    path = world.sandbox.account_home("personal") / "settings.json"
+    path.write_text('{"model": "opus"}\n')
+    assert world.reconcile("apply").returncode == 0
+    edited = json.loads(path.read_text())
+    edited["theme"] = "light"  # the user's edit, after ours
+    path.write_text(json.dumps(edited, indent=2))
+    assert world.reconcile("signals", "remove").returncode == 0
+    assert json.loads(path.read_text()) == {"model": "opus", "theme": "light"}

@@ -14,6 +14,7 @@ every other key, the layout, the mode and a symlink are kept, under Claude's loc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import shlex
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from typing import Any
 
 from reconciler.apply._context import ExecContext, Outcome, each
 from reconciler.apply._errors import ActionError
-from reconciler.apply._json_file import edit_json
+from reconciler.apply._json_file import claude_lock, edit_json
 from reconciler.claudecode import project_slug
 from reconciler.plan import CarryAcceptances, InstallSignals
 from reconciler.statedir import StateDir, read_regular, write_atomic
@@ -114,14 +115,64 @@ def _created_marker(state: StateDir, settings: Path) -> Path:
     return state.signals_dir / "created" / project_slug(settings.resolve())
 
 
+def _original_record(state: StateDir, settings: Path) -> Path:
+    return state.signals_dir / "originals" / project_slug(settings.resolve())
+
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return read_regular(path.resolve())
+    except OSError:
+        return None
+
+
+def _remember_original(state: StateDir, settings: Path, before: bytes | None,
+                       commands: tuple[str, str]) -> None:
+    """The settings' bytes before the signals first went in, and a digest of what we
+    wrote: while the file stays as we left it, removal gives those bytes back exactly
+    (inline arrays, CRLF, number spellings, empty keys and all)."""
+    record = _original_record(state, settings)
+    after = _read_bytes(settings)
+    if before is None or after is None:
+        return
+    if any(c.encode() in before for c in commands):  # not the user's own: keep the first
+        if record.exists():
+            saved = json.loads(read_regular(record))
+            saved["written"] = hashlib.sha256(after).hexdigest() if saved.get(
+                "written") == hashlib.sha256(before).hexdigest() else None
+            write_atomic(record, json.dumps(saved).encode())
+        return
+    write_atomic(record, json.dumps({
+        "original": before.decode("utf-8", errors="surrogateescape"),
+        "written": hashlib.sha256(after).hexdigest()}).encode())
+
+
+def _restore_exactly(state: StateDir, settings: Path) -> bool:
+    """The user's own bytes back, when the file is still exactly what we wrote."""
+    record = _original_record(state, settings)
+    try:
+        saved = json.loads(read_regular(record))
+    except (OSError, ValueError):
+        return False
+    record.unlink(missing_ok=True)
+    current = _read_bytes(settings)
+    if current is None or saved.get("written") != hashlib.sha256(current).hexdigest():
+        return False  # changed since (by the user, or Claude): taken apart key by key
+    real = settings.resolve()
+    with claude_lock(real):
+        write_atomic(real, str(saved["original"]).encode("utf-8", errors="surrogateescape"),
+                     mode=real.stat().st_mode & 0o7777)
+    return True
+
+
 def install_signals(action: InstallSignals, state: StateDir) -> bool:
     install_scripts(state)
     hook, prefix = action.stop_failure, action.status_line
     if not action.settings.exists():
         write_atomic(_created_marker(state, action.settings), b"")
+    before = _read_bytes(action.settings)
 
     def change(settings: dict[str, Any]) -> bool:
-        before = json.dumps(settings, sort_keys=True)
         if settings.get("hooks") is None:
             settings["hooks"] = {}
         hooks = settings["hooks"]
@@ -148,9 +199,19 @@ def install_signals(action: InstallSignals, state: StateDir) -> bool:
                 theirs = command if isinstance(command, str) and command.strip() else None
             settings["statusLine"] = {**line, "type": "command",
                                       "command": _wrapper(prefix, theirs)}
-        return json.dumps(settings, sort_keys=True) != before
+        return json.dumps(settings, sort_keys=True) != shape
 
-    return edit_json(action.settings, change)
+    shape = ""
+
+    def remembered(settings: dict[str, Any]) -> bool:
+        nonlocal shape
+        shape = json.dumps(settings, sort_keys=True)
+        return change(settings)
+
+    changed = edit_json(action.settings, remembered)
+    if changed:
+        _remember_original(state, action.settings, before, (hook, prefix))
+    return changed
 
 
 def _drop_hooks(settings: dict[str, Any], hook: str) -> bool:
@@ -188,6 +249,8 @@ def remove_signals(settings_path: Path, state: StateDir, commands: tuple[str, st
     if not settings_path.exists():
         return False
     marker = _created_marker(state, settings_path)
+    if not marker.exists() and _restore_exactly(state, settings_path):
+        return True
     emptied = False
 
     def change(settings: dict[str, Any]) -> bool:
