@@ -273,3 +273,14 @@ def test_settings_edited_while_the_signals_are_in_keep_the_edit_when_they_go(
     path.write_text(json.dumps(edited, indent=2))
     assert world.reconcile("signals", "remove").returncode == 0
     assert json.loads(path.read_text()) == {"model": "opus", "theme": "light"}
+
+
+def test_a_link_planted_for_the_scripts_is_refused(world: World, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    signals = world.sandbox.state_dir / "signals"
+    signals.mkdir(parents=True, mode=0o700)
+    (signals / "bin").symlink_to(elsewhere)
+    done = world.reconcile("apply")
+    assert "is a symbolic link" in done.stdout + done.stderr
+    assert list(elsewhere.iterdir()) == [], "nothing written through the link"

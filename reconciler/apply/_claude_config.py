@@ -26,7 +26,7 @@ from reconciler.apply._errors import ActionError
 from reconciler.apply._json_file import claude_lock, edit_json
 from reconciler.claudecode import project_slug
 from reconciler.plan import CarryAcceptances, InstallSignals
-from reconciler.statedir import StateDir, read_regular, write_atomic
+from reconciler.statedir import StateDir, ensure_private_dir, read_regular, write_atomic
 
 _HOME = """\
 home=$(cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}" 2>/dev/null && pwd -P) || home=unknown
@@ -76,6 +76,12 @@ def install_scripts(state: StateDir) -> None:
     shell, whose PATH may not hold the reconciler)."""
     root = state.signals_dir.absolute()
     bin_dir = root / "bin"
+    for folder in (root, bin_dir):  # the scripts every Claude runs: never through a link
+        if folder.is_symlink():
+            raise ActionError(f"{folder} is a symbolic link; the reconciler never writes the "
+                              "scripts Claude runs through one (remove it if you did not "
+                              "make it)")
+        ensure_private_dir(folder)
     for name, text in (("stop-failure", STOP_FAILURE.format(events=_q(root / "events"))),
                        ("statusline", STATUS_LINE.format(status=_q(root / "status")))):
         path = bin_dir / name
