@@ -5,9 +5,10 @@ fixtures by name and import the helpers (``World``, ``wait_for``, ...) from here
 
 Three fences, from the outside in:
 
-* for the whole session HOME is a decoy dir, TMUX_TMPDIR a private dir (so even a
-  bare ``tmux`` never meets the user's default server) and CLAUDE_CONFIG_DIR, TMUX,
-  CLAUDECODE and the XDG dirs from the outside are dropped;
+* for the whole run (``conftest.py``, before collection) HOME is a decoy dir,
+  TMUX_TMPDIR a private dir (so even a bare ``tmux`` never meets the user's default
+  server) and CLAUDE_CONFIG_DIR, TMUX, CLAUDECODE and the XDG dirs from the outside
+  are dropped;
 * every test body fails loudly if HOME is the real home when it starts;
 * ``sandbox``/``world`` point HOME, PATH and the rest at a fresh sandbox and, on the
   way out, kill its tmux server and stand-ins and assert that nothing survived and
@@ -24,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,36 +44,8 @@ HAVE_TMUX = shutil.which("tmux") is not None
 needs_tmux = pytest.mark.skipif(not HAVE_TMUX, reason="tmux is not installed "
                                 "(apt-get install -y tmux; .ci/run installs it)")
 
-# From the outside, these would point a test at something real.
-_OUTSIDE = ("CLAUDE_CONFIG_DIR", "CLAUDECODE", "TMUX", "TMUX_PANE", "RECONCILER_DESIRED",
-            "RECONCILER_STATE_DIR", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
-
-
 def _is_real_home(path: str | Path | None) -> bool:
     return path is not None and Path(path).resolve() in REAL_HOMES
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _guard_real_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The session runs with a decoy HOME and a private tmux dir; outside config is dropped."""
-    saved = dict(os.environ)
-    for key in _OUTSIDE:
-        os.environ.pop(key, None)
-    decoy = tmp_path_factory.mktemp("decoy-home")
-    os.environ["HOME"] = str(decoy)
-    # Short on purpose: a unix socket path must stay under 108 bytes.
-    tmux_dir = tempfile.mkdtemp(prefix="rcl-tmux-")
-    os.environ["TMUX_TMPDIR"] = tmux_dir
-    try:
-        yield
-    finally:
-        decoy_server = Path(tmux_dir, f"tmux-{os.getuid()}", "default")
-        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
-            subprocess.run(["tmux", "-S", str(decoy_server), "kill-server"],
-                           capture_output=True, timeout=10, check=False)  # by path, never $TMUX*
-        shutil.rmtree(tmux_dir, ignore_errors=True)
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _check_environ(item: pytest.Item, when: str) -> None:

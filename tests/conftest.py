@@ -1,5 +1,51 @@
 """Registers the tests' plugins: ``_fixtures`` (sandboxes, isolated tmux servers, worlds)
 ``_builders`` (the desired-file factory, observed worlds for the planner tables) and
-``_api`` (a loopback stand-in for Anthropic's API, for the real CLI)."""
+``_api`` (a loopback stand-in for Anthropic's API, for the real CLI).
+
+And fences the whole run, before a single test module is collected: HOME is a decoy
+dir, TMUX_TMPDIR a private dir (tmux leaves its socket file behind, and a bare ``tmux``
+must never meet the user's default server), and configuration from the outside that
+would point a test at something real is dropped. All of it is undone at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
 
 pytest_plugins = ("_fixtures", "_builders", "_api")
+
+_OUTSIDE = ("CLAUDE_CONFIG_DIR", "CLAUDECODE", "TMUX", "TMUX_PANE", "RECONCILER_DESIRED",
+            "RECONCILER_STATE_DIR", "XDG_STATE_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")
+_SAVED: dict[str, str] = {}
+_MADE: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _SAVED.update(os.environ)
+    for key in _OUTSIDE:
+        os.environ.pop(key, None)
+    # Short on purpose: a unix socket path must stay under 108 bytes.
+    home, tmux_dir = tempfile.mkdtemp(prefix="rcl-home-"), tempfile.mkdtemp(prefix="rcl-tmux-")
+    _MADE.extend([home, tmux_dir])
+    os.environ["HOME"] = home
+    os.environ["TMUX_TMPDIR"] = tmux_dir
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _MADE:
+        return
+    home, tmux_dir = _MADE
+    decoy_server = Path(tmux_dir, f"tmux-{os.getuid()}", "default")
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+        subprocess.run(["tmux", "-S", str(decoy_server), "kill-server"],  # by path, never $TMUX*
+                       capture_output=True, timeout=10, check=False)
+    for made in (tmux_dir, home):
+        shutil.rmtree(made, ignore_errors=True)
+    os.environ.clear()
+    os.environ.update(_SAVED)
