@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from reconciler.statedir import read_regular
+from reconciler.statedir import FileIdentity, file_identity, read_regular
 
 MAX_JSON = 1 << 24
 """A config file larger than this is taken as broken, not read into memory."""
@@ -56,7 +56,7 @@ class AccountFact:
 
 
 @lru_cache(maxsize=64)
-def _load(path: str, _stamp: tuple[int, int]) -> Any:
+def _load(path: str, _stamp: FileIdentity) -> Any:
     try:
         return json.loads(read_regular(path, MAX_JSON))
     except (OSError, ValueError, RecursionError):
@@ -65,11 +65,8 @@ def _load(path: str, _stamp: tuple[int, int]) -> Any:
 
 def read_json_cached(path: Path) -> Any:
     """The parsed file (None when missing or broken), parsed again only when it changed."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return _load(str(path), (st.st_mtime_ns, st.st_size))
+    identity = file_identity(path)
+    return None if identity is None else _load(str(path), identity)
 
 
 def _signals_state(settings_path: Path, settings: Any,

@@ -27,7 +27,7 @@ from reconciler.service._crashloop import CrashLoops
 from reconciler.service._drift import drift_items
 from reconciler.service._metrics import account_gauges, write_metrics
 from reconciler.service._watch import Watcher
-from reconciler.statedir import StateDir, now_iso
+from reconciler.statedir import StateDir, file_identity, now_iso
 
 Say = Callable[[str], None]
 Hook = Callable[[DesiredState, StateDir, Observed], dict[str, dict[str, str]]]
@@ -50,14 +50,6 @@ def _hold_launches(plan: Plan, held: dict[str, str]) -> Plan:
     keep = tuple(a for a in plan.actions
                  if not (isinstance(a, LaunchClaude) and a.target in held))
     return Plan(keep, plan.conflicts, plan.blocked)
-
-
-def _stat_key(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
 
 
 class Service:
@@ -105,7 +97,7 @@ class Service:
     def reload(self) -> None:
         """Load the desired file; a broken edit alerts and keeps the last valid state."""
         self.reload_requested = False
-        self.seen = _stat_key(self.path)
+        self.seen = file_identity(self.path)
         try:
             desired = load_desired(self.path)
         except DesiredStateError as exc:
@@ -140,7 +132,7 @@ class Service:
 
     def cycle(self) -> CycleOutcome | None:
         self.spool_seen = self.state.event_names()
-        if self.reload_requested or _stat_key(self.path) != self.seen:
+        if self.reload_requested or file_identity(self.path) != self.seen:
             self.reload()
         desired = self.desired
         if desired is None:
@@ -255,7 +247,7 @@ class Service:
         a signal Claude sent (a StopFailure event in the spool)."""
         deadline = time.monotonic() + self.interval
         while not self.stopping and time.monotonic() < deadline:
-            if self.reload_requested or _stat_key(self.path) != self.seen:
+            if self.reload_requested or file_identity(self.path) != self.seen:
                 return
             if self.state.event_names() - self.spool_seen:
                 return

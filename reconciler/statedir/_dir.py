@@ -27,10 +27,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from reconciler.statedir._files import (
+    FileIdentity,
     UnsafeStateError,
     append_line,
     check_private_dir,
     ensure_private_dir,
+    file_identity,
     now_iso,
     read_json,
     read_private,
@@ -50,25 +52,17 @@ R = TypeVar("R", LaunchRecord, PromptRecord)
 AUTOMATIC = frozenset({"limit", "return"})
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 class StateDir:
     """Paths and records under one state directory."""
 
     def __init__(self, root: Path) -> None:
         check_private_dir(root)
         self.root = root
-        self._book: tuple[tuple[int, int, int], PaneBook] | None = None
+        self._book: tuple[FileIdentity, PaneBook] | None = None
         """The last ``panes.json`` read, by (inode, size, mtime): every write replaces
         the file, so an unchanged identity is an unchanged book (the service reads it
         at every cycle)."""
-        self._written: dict[str, tuple[tuple[int, int, int] | None, bytes]] = {}
+        self._written: dict[str, tuple[FileIdentity | None, bytes]] = {}
         """What this instance last wrote to each file, and the file's identity then: a
         record written again unchanged (the service's limits, evidence and back-offs,
         every cycle) is left alone, not rewritten and fsynced."""
@@ -93,21 +87,17 @@ class StateDir:
         path = self._path(name)
         data = (json.dumps(value, indent=2, sort_keys=True) if sync else json.dumps(value))
         encoded = (data + "\n").encode()
-        if self._written.get(name) == (_identity(path), encoded):
+        if self._written.get(name) == (file_identity(path), encoded):
             return
         ensure_private_dir(self.root)
         write_atomic(path, encoded, sync=sync)
-        self._written[name] = (_identity(path), encoded)
+        self._written[name] = (file_identity(path), encoded)
 
     # -- panes -----------------------------------------------------------------------
 
     def read_panes(self) -> PaneBook:
         path = self._path("panes.json")
-        try:
-            st = path.stat()
-            identity: tuple[int, int, int] | None = (st.st_ino, st.st_size, st.st_mtime_ns)
-        except OSError:
-            identity = None
+        identity = file_identity(path)
         if identity is not None and self._book is not None and self._book[0] == identity:
             book = self._book[1]
             return replace(book, launches=dict(book.launches), prompts=dict(book.prompts))

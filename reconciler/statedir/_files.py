@@ -86,6 +86,20 @@ def read_private(path: Path) -> bytes:
         return handle.read()
 
 
+FileIdentity = tuple[int, int, int]
+"""(inode, size, mtime in ns): a file replaced by a rename, or written in place, reads
+as another file; the same identity is the same bytes, so a parse can be kept."""
+
+
+def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
+    """The file's identity now (links followed), or None when it cannot be stat'ed."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def read_regular(path: str | os.PathLike[str], limit: int = -1, *,
                  tail: bool = False) -> bytes:
     """A user's file (Claude's settings, registry, transcripts): links followed, but a
