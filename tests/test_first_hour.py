@@ -247,3 +247,12 @@ def test_force_never_overwrites_an_older_backup(tmp_path: Path) -> None:
     assert [p.read_text() for p in seen] == ["# hand edited\n", "# first init\n",
                                              "# second init\n"]
     assert len(set(seen)) == 3 and not path.exists()
+
+
+def test_init_writes_the_home_directory_itself_as_a_string_not_null() -> None:
+    import yaml
+
+    from reconciler.cli._init import _scalar
+
+    assert yaml.safe_load(f"project: {_scalar('~')}") == {"project": "~"}
+    assert yaml.safe_load(f"project: {_scalar('~/src/api')}") == {"project": "~/src/api"}

@@ -24,7 +24,7 @@ def adopt(args: argparse.Namespace, ui: Ui) -> int:
                  f"{', '.join(names)})")
         return EXIT_ERROR
     home = desired.account(name).home
-    from reconciler.cli._render import short  # noqa: PLC0415
+    from reconciler.cli._text import short  # noqa: PLC0415
 
     steps = plan_adopt(desired.link, home, Path.home())
     document = {"account": name, "home": str(home), "steps": list(steps.steps)}

@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.cli import _render
 from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
+from reconciler.cli._text import short
 from reconciler.desired import DesiredState, load_desired, swap_active_account
 from reconciler.observe import Observed, observe
 from reconciler.plan import plan as make_plan
@@ -73,7 +74,7 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
             ui.say(f"Applying {desired.source} (active account: {desired.active_account})")
             report = apply_plan(
                 the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r)),
-                on_progress=lambda line: ui.say(f"      …  {_render.short(line)}"))
+                on_progress=lambda line: ui.say(f"      …  {short(line)}"))
             if report.ok:  # later differences are drift
                 state.write_converged(desired.digest, desired.active_account)
     except LockTimeoutError as exc:
@@ -81,9 +82,9 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
         ui.document({"ok": False, "errors": [str(exc)]})
         return EXIT_ERROR
     for conflict in report.conflicts:
-        ui.say(f"  ! conflict {conflict.key}: {_render.short(conflict.message)}")
+        ui.say(f"  ! conflict {conflict.key}: {short(conflict.message)}")
     for action, why in report.blocked:
-        ui.say(f"  ! blocked: {_render.short(action.description)} ({why})")
+        ui.say(f"  ! blocked: {short(action.description)} ({why})")
     ui.say(report.recap())
     ui.document(_render.report_json(report))
     return EXIT_OK if report.ok else EXIT_ERROR
@@ -100,10 +101,10 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
     fact = observe_account(desired.active_account, desired.active.home, None,
                            dict(desired.launch.env))
     if not (fact.logged_in and fact.onboarded):
-        ui.error(f"warning: {desired.active_account} ({_render.short(str(desired.active.home))})"
+        ui.error(f"warning: {desired.active_account} ({short(str(desired.active.home))})"
                  f" is {'not logged in' if not fact.logged_in else 'not through its first run'}"
                  f"; its Claudes cannot start there until it is (CLAUDE_CONFIG_DIR="
-                 f"{_render.short(str(desired.active.home))} claude)")
+                 f"{short(str(desired.active.home))} claude)")
     if previous == desired.active_account:
         ui.say(f"{desired.active_account} is already the active account")
     elif dry_run:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path
+from reconciler.cli._text import tilde
 from reconciler.desired import DEFAULT_ENTRIES, UNSAFE_PATH
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
@@ -52,15 +53,10 @@ class Machine:
 def _scalar(text: str) -> str:
     """``text`` as a YAML value that reads back as itself: plain where that is safe, else
     a JSON string (JSON's quoting is valid YAML)."""
-    if re.fullmatch(r"[A-Za-z0-9_~/.][A-Za-z0-9_~/. +=@%-]*", text) and not text.endswith(" "):
+    if (re.fullmatch(r"[A-Za-z0-9_~/.][A-Za-z0-9_~/. +=@%-]*", text) and text != "~"
+            and not text.endswith(" ")):  # a bare ~ is YAML's null
         return text
     return json.dumps(text, ensure_ascii=False)
-
-
-def _tilde(path: Path | str, home: Path) -> str:
-    text = str(path)
-    return "~" + text[len(str(home)):] if text == str(home) or text.startswith(
-        f"{home}/") else text
 
 
 def _homes(home: Path) -> list[tuple[str, Path]]:
@@ -154,7 +150,7 @@ def _accounts(machine: Machine, first: str) -> tuple[list[str], str]:
         # the account in use comes first: it is the primary failover returns to
         homes.sort(key=lambda item: item[0] != active)
     for name, path in homes:
-        lines.append(f"  - {{name: {name}, home: {_tilde(path, machine.home)}}}")
+        lines.append(f"  - {{name: {name}, home: {tilde(path)}}}")
     if not lines:
         lines.append(f"  - {{name: {first}, home: ~/.claude-{first}}}   # create it and log in: "
                      f"CLAUDE_CONFIG_DIR=~/.claude-{first} claude, then /login")
@@ -170,7 +166,7 @@ def _sessions(machine: Machine) -> list[str]:
     for claude in machine.claudes:
         where = f"# claude pid {claude.pid} in {claude.pane}"
         if claude.session in seen:
-            lines.append(f"    {where}, {_tilde(claude.cwd, machine.home)}: one Claude per "
+            lines.append(f"    {where}, {tilde(claude.cwd)}: one Claude per "
                          "dedicated session; this one is left to you")
             continue
         seen.add(claude.session)
@@ -186,7 +182,7 @@ def _sessions(machine: Machine) -> list[str]:
             lines.append(f"    {where}: its directory has quotes, $, wildcards or the like, "
                          "which a desired path may not hold; it is left to you")
             continue
-        project = _scalar(_tilde(claude.cwd, machine.home))
+        project = _scalar(tilde(claude.cwd))
         lines.append(f"    - {{name: {claude.session}, project: {project}, resume: true}}"
                      f"   {where}")
     return lines

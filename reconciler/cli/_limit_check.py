@@ -10,15 +10,11 @@ from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui
+from reconciler.cli._text import countdown
 from reconciler.failover import detect
 
 EXIT_NOT_A_LIMIT = 1
 """Like grep: 0 when the text is a usage limit, 1 when it is not, so scripts can test it."""
-
-
-def _countdown(seconds: float) -> str:
-    minutes = max(0, int(seconds // 60))
-    return f"{minutes // 60}h {minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def limit_check(args: argparse.Namespace, ui: Ui) -> int:
@@ -47,7 +43,7 @@ def limit_check(args: argparse.Namespace, ui: Ui) -> int:
         sys.stdout.write(json.dumps(match.to_json()) + "\n")
     elif match.limit and match.resets_at is not None:
         ui.say(f"a usage limit ({match.kind}): resets {match.resets_at:%Y-%m-%d %H:%M %Z}, in "
-               f"{_countdown((match.resets_at - now).total_seconds())}"
+               f"{countdown(match.resets_at, now)}"
                + (" (the day only: its start assumed)" if match.approximate else ""))
         ui.say(f"  why: {match.reason}")
     else:

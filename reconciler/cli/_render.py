@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reconciler.cli._status import AccountRow, ServiceRow, Status
+from reconciler.cli._text import countdown, short, tilde
 from reconciler.desired import DesiredState
 from reconciler.observe import TmuxStatus
 from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan
@@ -48,15 +48,6 @@ def summary(plan: Plan) -> str:
     words = ", ".join(f"{counts[k]} to {k.value}" for k in Kind)
     tail = f"; {len(plan.conflicts)} conflict(s)" if plan.conflicts else ""
     return f"Plan: {words}{tail}."
-
-
-def short(text: str) -> str:
-    """Every path under ``$HOME`` in a line of text as ``~/...`` (human output only: the
-    JSON keeps absolute paths)."""
-    home = str(Path.home())
-    if home in ("", "/"):
-        return text
-    return re.sub(re.escape(home) + r"(?=/|\s|$|[)\],;:'\"])", "~", text)
 
 
 def symbol(action: Action) -> str:
@@ -108,27 +99,6 @@ def report_json(report: Report) -> dict[str, Any]:
         "conflicts": to_jsonable(report.conflicts),
         "recap": report.recap(),
     }
-
-
-def tilde(path: Path | str) -> str:
-    """A path under ``$HOME`` as ``~/...``: shorter, and the same on every machine."""
-    return short(str(path))
-
-
-def countdown(when: datetime, now: datetime) -> str:
-    """``4d23h``, ``2h59m``, ``3m05s``, ``9s``: what is left until ``when`` (``now`` once
-    past)."""
-    left = max(0, int((when - now).total_seconds()))
-    days, rest = divmod(left, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, seconds = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{seconds:02d}s"
-    return f"{seconds}s" if left else "now"
 
 
 def ago(stamp: str | None, now: datetime) -> str:

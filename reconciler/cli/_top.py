@@ -25,8 +25,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from reconciler.cli._main import EXIT_OK, Ui, desired_path, state_dir
-from reconciler.cli._render import ago, bar, countdown, late, tilde, window_name
+from reconciler.cli._render import ago, bar, late, window_name
 from reconciler.cli._status import AccountRow, PaneRow, Status, build_status
+from reconciler.cli._text import countdown, tilde
 from reconciler.desired import DesiredStateError, load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.observe import TmuxStatus
