@@ -19,7 +19,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.observe import observe
 from reconciler.plan import plan as make_plan
 from reconciler.service import Service, drift_items
-from reconciler.statedir import StateDir, move_aside
+from reconciler.statedir import StateDir, move_aside, open_private
 
 UNIT = """\
 [Unit]
@@ -51,8 +51,7 @@ class _PrivateRotatingFile(logging.handlers.RotatingFileHandler):
     """Rotation by the standard library; every file it opens is the user's alone."""
 
     def _open(self) -> Any:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW,
-                     0o600)
+        fd = open_private(Path(self.baseFilename), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
         return os.fdopen(fd, "a", encoding=self.encoding or "utf-8")
 
 

@@ -79,11 +79,7 @@ def _unsafe(path: Path, exc: OSError) -> OSError | UnsafeStateError:
 
 def read_private(path: Path) -> bytes:
     """A state file's bytes: no link followed, no FIFO waited on (OSError otherwise)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        return handle.read()
+    return read_regular(path, follow_links=False)
 
 
 FileIdentity = tuple[int, int, int]
@@ -101,11 +97,13 @@ def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
 
 
 def read_regular(path: str | os.PathLike[str], limit: int = -1, *,
-                 tail: bool = False) -> bytes:
-    """A user's file (Claude's settings, registry, transcripts): links followed, but a
-    FIFO or device is never waited on (OSError instead), so a planted FIFO cannot hang a
-    cycle. ``limit`` bytes at most, from the end with ``tail``."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+                 tail: bool = False, follow_links: bool = True) -> bytes:
+    """A user's file (Claude's settings, registry, transcripts): links followed (unless
+    ``follow_links`` is off, as for the state dir's own), but a FIFO or device is never
+    waited on (OSError instead), so a planted FIFO cannot hang a cycle. ``limit`` bytes
+    at most, from the end with ``tail``."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    fd = os.open(path, flags if follow_links else flags | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
