@@ -256,3 +256,18 @@ def test_init_writes_the_home_directory_itself_as_a_string_not_null() -> None:
 
     assert yaml.safe_load(f"project: {_scalar('~')}") == {"project": "~"}
     assert yaml.safe_load(f"project: {_scalar('~/src/api')}") == {"project": "~/src/api"}
+
+
+def test_init_reads_back_when_no_running_claude_can_be_declared(tmp_path: Path) -> None:
+    from reconciler.cli._init import Machine, RunningClaude, render
+    from reconciler.desired import load_desired_bytes
+
+    home = tmp_path / "home"
+    (home / ".claude-work").mkdir(parents=True)
+    odd = RunningClaude("my session", "my session:0.0", 7, str(home / "src"), None, ())
+    machine = Machine(home, "missing", None, False, (("work", home / ".claude-work"),),
+                      (odd,), None)
+    text = render(machine, first="work", socket=None, command="claude",
+                  now=datetime(2026, 11, 25, tzinfo=UTC))
+    desired = load_desired_bytes(tmp_path / "d.yaml", text.encode(), {"HOME": str(home)})
+    assert desired.dedicated == () and "cannot be declared" in text

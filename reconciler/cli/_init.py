@@ -223,8 +223,10 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
         f"  socket_name: {socket or 'null'}             # null = your default tmux server",
         "pool:",
         "  autonomous: null              # or {prefix: ccl-auto-, min: 1, max: 4, cwd: ~/src}",
-        "  dedicated:                    # one Claude each, resumed on a swap",
-        *(sessions or ["    []"]),
+        *(["  dedicated:                    # one Claude each, resumed on a swap"]
+          if any(line.startswith("    - ") for line in sessions) else
+          ["  dedicated: []                 # none declared from what runs now"]),
+        *sessions,
         "launch:",
         f"  command: {_scalar(command)}",
         "  stop_timeout: 10s",
@@ -233,9 +235,7 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
     ]
     if machine.tmux_note:
         head.insert(4, f"#   {machine.tmux_note}")
-    text = "\n".join(head) + "\n"
-    return text.replace("  dedicated:                    # one Claude each, resumed on a swap\n"
-                        "    []", "  dedicated: []                 # none running now")
+    return "\n".join(head) + "\n"
 
 
 def init(args: argparse.Namespace, ui: Ui) -> int:
