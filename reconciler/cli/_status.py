@@ -177,14 +177,11 @@ def _service(raw: dict[str, Any] | None) -> ServiceRow:
                       and not isinstance(interval, bool) else None)
 
 
-def _windows(raw: dict[str, Any]) -> tuple[Window, ...]:
-    return tuple(Window(name, float(w["used_percentage"]),
-                        datetime.fromisoformat(w["resets_at"]))
-                 for name, w in sorted(raw.items()))
-
-
-def _accounts(desired: DesiredState, panes: tuple[PaneRow, ...], usage: dict[str, Any],
+def _accounts(desired: DesiredState, state: StateDir, now: datetime,
+              panes: tuple[PaneRow, ...],
               limits: dict[str, LimitRecord]) -> tuple[AccountRow, ...]:
+    from reconciler import failover  # noqa: PLC0415  (the watcher: loaded by status and top)
+
     rows = []
     for account in desired.accounts:
         mine = [p for p in panes if p.has_claude and p.account == account.name]
@@ -193,7 +190,9 @@ def _accounts(desired: DesiredState, panes: tuple[PaneRow, ...], usage: dict[str
             active=account.name == desired.active_account,
             sessions=tuple(sorted({p.session for p in mine})), claudes=len(mine),
             busy=sum(p.state == "busy" for p in mine),
-            windows=_windows(usage.get(account.name, {})), limit=limits.get(account.name)))
+            windows=tuple(Window(name, used, reset) for name, (used, reset) in sorted(
+                failover.usage(desired, state, account.name, now).items())),
+            limit=limits.get(account.name)))
     return tuple(rows)
 
 
@@ -225,7 +224,7 @@ def build_status(desired: DesiredState, state: StateDir) -> Status:
         now=now, desired=desired.source, active_account=desired.active_account,
         link=observed.link, tmux=observed.tmux.status, tmux_error=observed.tmux.error,
         panes=panes,
-        accounts=_accounts(desired, panes, failover.usage_view(desired, state, now), limits),
+        accounts=_accounts(desired, state, now, panes, limits),
         service=_service(state.read_service()), active=state.read_active(),
         alerts=tuple(AlertRow(kind, subject, message)
                      for kind, subjects in sorted(state.read_alerts().items())

@@ -7,12 +7,18 @@ from reconciler.failover._reset import MOST_AHEAD, parse_reset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from reconciler.failover._watch import Failover, claude_panes, stuck_panes, usage_view
+    from reconciler.failover._watch import (
+        Failover,
+        claude_panes,
+        stuck_panes,
+        usage,
+        usage_view,
+    )
 
 
 def __getattr__(name: str) -> object:
     """``Failover`` needs the observer; load it only when asked so ``limit-check`` stays light."""
-    if name in {"Failover", "stuck_panes", "claude_panes", "usage_view"}:
+    if name in {"Failover", "stuck_panes", "claude_panes", "usage", "usage_view"}:
         from reconciler.failover import _watch  # noqa: PLC0415
 
         return getattr(_watch, name)
@@ -34,5 +40,6 @@ __all__ = [
     "parse_reset",
     "preview",
     "stuck_panes",
+    "usage",
     "usage_view",
 ]

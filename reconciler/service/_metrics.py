@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.desired import DesiredState
-from reconciler.failover import usage_view
+from reconciler.failover import usage
 from reconciler.observe import Observed
 from reconciler.statedir import StateDir, write_atomic
 
@@ -33,13 +33,13 @@ class AccountGauge:
 def account_gauges(desired: DesiredState, state: StateDir,
                    observed: Observed) -> tuple[AccountGauge, ...]:
     limits = state.read_limits()
-    usage = usage_view(desired, state, observed.now)
     running = Counter(p.claude.account for p in observed.tmux.panes if p.claude is not None)
     return tuple(
         AccountGauge(a.name, running[a.name],
                      a.name in limits and limits[a.name].resets_at > observed.now,
                      a.name == desired.active_account,
-                     {w: float(v["used_percentage"]) for w, v in usage[a.name].items()})
+                     {w: used for w, (used, _reset)
+                      in usage(desired, state, a.name, observed.now).items()})
         for a in desired.accounts)
 
 
