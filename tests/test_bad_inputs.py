@@ -13,8 +13,7 @@ import pytest
 from _builders import desired_yaml
 
 from reconciler.claudecode import SessionId, launch_line
-from reconciler.cli import main
-from reconciler.cli._main import build_parser
+from reconciler.cli import build_parser, main
 
 BASE = desired_yaml(
     tmux="{socket_name: SOCKET}",

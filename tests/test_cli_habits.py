@@ -34,7 +34,7 @@ def test_version_and_subcommand_help_shows_only_its_own_options() -> None:
     assert "--lock-timeout" in cli("apply", "--help").stdout
     helps = cli("init", "--help").stdout
     assert all(word in helps for word in ("--account", "--socket", "--force", "--print"))
-    from reconciler.cli._main import build_parser
+    from reconciler.cli import build_parser
 
     [commands] = [a for a in build_parser()._actions
                   if isinstance(a, argparse._SubParsersAction)]

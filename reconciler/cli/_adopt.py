@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
+from reconciler.cli._ui import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 
 
 def adopt(args: argparse.Namespace, ui: Ui) -> int:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 from typing import Any
 
 from reconciler.cli import _render
-from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.cli._text import short
+from reconciler.cli._ui import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired, swap_active_account
 from reconciler.observe import Observed, observe
 from reconciler.plan import plan as make_plan
@@ -128,14 +127,3 @@ def status(args: argparse.Namespace, ui: Ui) -> int:
         ui.say(line)
     ui.document(_render.status_json(snapshot))
     return EXIT_OK
-
-
-def demo(args: argparse.Namespace, ui: Ui) -> int:
-    """The demo drives the CLI, so neither imports the other: the CLI finds the demo by
-    name and hands it the entry point to drive."""
-    from reconciler.cli._main import main  # noqa: PLC0415  (the CLI's own entry point)
-
-    run_demo = importlib.import_module("reconciler.demo").run_demo
-    code: int = run_demo(keep=bool(getattr(args, "keep", False)), say=ui.say, cli=main)
-    return code
-

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import argparse
 
-from reconciler.cli._main import EXIT_OK, Ui, build_parser
+from reconciler.cli._parser import build_parser
+from reconciler.cli._ui import EXIT_OK, Ui
 
 
 def completion(args: argparse.Namespace, _ui: Ui) -> int:

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path
 from reconciler.cli._text import tilde
+from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path
 from reconciler.desired import DEFAULT_ENTRIES, UNSAFE_PATH
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")

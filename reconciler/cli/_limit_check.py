@@ -9,8 +9,8 @@ import sys
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui
 from reconciler.cli._text import countdown
+from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui
 from reconciler.failover import detect
 
 EXIT_NOT_A_LIMIT = 1

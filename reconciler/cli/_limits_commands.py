@@ -8,8 +8,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler.cli._main import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.cli._render import limit_lines
+from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired
 from reconciler.failover import MOST_AHEAD, preview, usage_view
 from reconciler.statedir import LimitRecord, StateDir

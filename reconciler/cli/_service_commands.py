@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.cli._main import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
+from reconciler.cli._ui import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.observe import observe

@@ -24,10 +24,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from reconciler.cli._main import EXIT_OK, Ui, desired_path, state_dir
 from reconciler.cli._render import ago, bar, late, window_name
 from reconciler.cli._status import AccountRow, PaneRow, Status, build_status
 from reconciler.cli._text import countdown, tilde
+from reconciler.cli._ui import EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredStateError, load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.observe import TmuxStatus
