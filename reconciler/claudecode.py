@@ -23,6 +23,10 @@ HOME_FILES = frozenset({*NEVER_SHARED, "settings.json", "settings.local.json", "
 """Files, not directories, in a config home: a shared entry is a directory linked into
 every home, so none of these can be one (settings.json carries each account's hooks)."""
 REDACTED = "<redacted>"
+LINE_MAX = 4095
+"""Bytes a terminal takes in one line in canonical mode (Linux's n_tty keeps 4096, the
+last for the newline): past that a shell without a line editor (sh, dash) receives the
+line cut short, without its session id."""
 
 SessionId = NewType("SessionId", str)
 """A canonical session id: a lowercase, hyphenated UUID, the only form Claude writes.
@@ -172,4 +176,9 @@ def launch_line(
     assignments += [f"{key}={REDACTED if redact else shlex.quote(value)}" for key, value in env]
     flag = "--resume" if resume else "--session-id"
     words = [*assignments, *(shlex.quote(w) for w in command), flag, shlex.quote(session)]
-    return f" cd -- {shlex.quote(str(cwd))} && " + " ".join(words)
+    line = f" cd -- {shlex.quote(str(cwd))} && " + " ".join(words)
+    if not redact and len(line.encode()) >= LINE_MAX:
+        raise ValueError(f"the launch line would be {len(line.encode())} bytes; a terminal "
+                         f"takes at most {LINE_MAX - 1} in one line (shorten launch.env, "
+                         "launch.command or the project's path)")
+    return line

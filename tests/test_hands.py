@@ -104,6 +104,35 @@ def test_half_typed_text_is_never_run_and_the_launch_waits(world: World) -> None
     assert not list(world.sandbox.home.rglob(PWNED))
 
 
+@pytest.mark.parametrize("how", ["typed while a command ran", "typed into the claude"])
+def test_unread_keys_no_screen_shows_are_never_run_by_a_launch(world: World, how: str) -> None:
+    """sh draws nothing of input it has not read: keys typed while a command ran (or into
+    a Claude that then exited) wait in the terminal under an empty-looking prompt, and
+    the launch line's newline would run them. Every launch holds and flushes first."""
+    assert world.reconcile("apply").returncode == 0
+    if how == "typed into the claude":
+        world.tmux("send-keys", "-t", "=api:", "-l", f"touch {PWNED} &&")
+        kill_claude(world, "api/0")
+        at_prompt(world, "=api:")
+    else:
+        kill_claude(world, "api/0", signal.SIGTERM)
+        at_prompt(world, "=api:")
+        # keys typed while a command runs wait for the shell, unread
+        fifo = world.sandbox.root / "go"
+        os.mkfifo(fifo)
+        world.tmux("send-keys", "-t", "=api:", f"read -r _ <{fifo}; echo build-finished",
+                   "Enter")
+        world.tmux("send-keys", "-t", "=api:", "-l", f"touch {PWNED} &&")
+        wait_for(lambda: f"touch {PWNED} &&" in line_of(world, "=api:"))
+        fifo.write_text("done\n")
+        wait_for(lambda: "build-finished" in world.tmux("capture-pane", "-p", "-t",
+                                                        "=api:").stdout)
+    wait_for(lambda: line_of(world, "=api:") == "$")  # the screen shows an empty prompt
+    assert world.reconcile("apply").returncode == 0
+    assert "api/0" in world.claudes_when(2)
+    assert not list(world.sandbox.home.rglob(PWNED)), "the unread keys were dropped, not run"
+
+
 def test_copy_mode_is_a_conflict_until_it_ends(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     kill_claude(world, "api/0", signal.SIGTERM)
@@ -400,6 +429,8 @@ def test_planted_session_ids_are_ignored_with_a_note(world: World) -> None:
     book = json.loads(panes.read_text())
     book["launches"]["web/0"]["session_id"] = f"$(touch {PWNED})"
     panes.write_text(json.dumps(book))
+    # a name that is no pid: '²'.isdigit() is true, int('²') raises
+    (stale.parent / "\u00b2.json").write_text(json.dumps({**body, "pid": 2}))
     doc = plan_doc(world)
     notes = "\n".join(doc["notes"])
     assert "not a canonical session id" in notes and "web/0" in notes
@@ -423,6 +454,19 @@ def test_launch_env_values_never_leave_the_launch(world: World) -> None:
     assert "API_TOKEN=<redacted>" in text
     pid = world.claudes_when(2)["api/0"]["claude_pid"]
     assert f"API_TOKEN={secret}".encode() in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+def test_a_launch_line_a_terminal_would_cut_is_never_typed(world: World) -> None:
+    """A terminal takes 4,095 bytes in one line; sh would run the line cut short, without
+    its session id. Such a launch is a conflict, and nothing is typed."""
+    long_value = "v" * 4000
+    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{BIG: {long_value}}}")
+    message = conflicts(world)["launch:api/0"]
+    assert "bytes; a terminal takes at most 4094 in one line" in message, message
+    assert long_value not in message
+    assert world.reconcile("apply").returncode == 1
+    assert world.claudes() == {}, "no line was typed"
+    assert not (world.sandbox.log_path.exists() and world.sandbox.log_path.read_text())
 
 
 # -- 5. pool names are exact -----------------------------------------------------------
@@ -515,6 +559,34 @@ def test_a_claude_already_on_the_target_account_is_not_restarted(world: World) -
     after = world.claudes_when(3)
     assert after["ccl-auto-0/0"]["claude_pid"] == before["ccl-auto-0/0"]["claude_pid"]
     assert after["api/0"]["claude_pid"] != before["api/0"]["claude_pid"]
+
+
+def test_homes_that_become_one_directory_while_loaded_stop_nothing(world: World) -> None:
+    """The file was checked when it was loaded; a link made since puts two accounts on
+    one directory. A running service must not stop and relaunch its Claudes each cycle
+    (they would look as if on the other account): a conflict holds every Claude."""
+    from reconciler.apply import apply_plan
+    from reconciler.desired import load_desired
+    from reconciler.observe import observe
+    from reconciler.plan import plan
+    from reconciler.statedir import StateDir
+
+    world.set_desired("active_account: work", "active_account: personal")
+    assert world.reconcile("apply").returncode == 0
+    before = {t: c["claude_pid"] for t, c in world.claudes_when(2).items()}
+    desired = load_desired(world.desired)  # what a running service holds
+    work = world.sandbox.account_home("work")
+    work.rename(work.with_name(".claude-work.aside"))
+    work.symlink_to(world.sandbox.account_home("personal"))
+    state = StateDir(world.sandbox.state_dir)
+    for _cycle in range(2):
+        the_plan = plan(desired, observe(desired, state))
+        assert any("are one directory now" in c.message for c in the_plan.conflicts)
+        assert not [a for a in the_plan.actions if a.key.startswith(("stop:", "launch:"))]
+        apply_plan(the_plan, desired, state)
+    work.unlink()  # apart again: the file loads, and `status` can say who runs where
+    work.with_name(".claude-work.aside").rename(work)
+    assert {t: c["claude_pid"] for t, c in world.claudes().items()} == before
 
 
 # -- stopping only what is ours ----------------------------------------------------------

@@ -17,8 +17,8 @@ from dataclasses import replace
 from reconciler import tmux
 from reconciler.apply._context import ExecContext, Outcome, now_iso
 from reconciler.apply._errors import ActionError, RefusedError, TransientError
-from reconciler.apply._keyboard import HELD, release
-from reconciler.claudecode import launch_line
+from reconciler.apply._keyboard import HELD, hold, release
+from reconciler.claudecode import launch_line, session_id_from_argv
 from reconciler.observe import (
     PaneFact,
     ProcessTable,
@@ -99,6 +99,7 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
             candidates.append((action, checked))
         else:
             outcomes[action.key] = checked
+    candidates = _held(ctx, candidates, outcomes)
     texts = capture_panes(ctx.server, [p for _a, p in candidates], to_cursor=True)
     stored = ctx.state.read_panes().prompts
     commands: list[list[str]] = []
@@ -111,9 +112,13 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
         if blocker is not None or prompt is None:
             outcomes[action.key] = RefusedError(blocker or "no known prompt")
             continue
-        line = launch_line(command=action.command, home=action.home, cwd=action.cwd,
-                           session=action.session_id, resume=action.resume,
-                           env=ctx.desired.launch.env)
+        try:
+            line = launch_line(command=action.command, home=action.home, cwd=action.cwd,
+                               session=action.session_id, resume=action.resume,
+                               env=ctx.desired.launch.env)
+        except ValueError as exc:
+            outcomes[action.key] = RefusedError(f"{action.target}: {exc}")
+            continue
         commands += _typing(pane, line)
         typing.append((action, pane, prompt))
     typed = _type(ctx, commands) if commands else set()
@@ -129,6 +134,29 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
                 "a new shell); nothing was typed")
     outcomes.update(_await_claudes(waiting, ctx))
     return outcomes
+
+
+def _held(ctx: ExecContext, candidates: list[tuple[LaunchClaude, PaneFact]],
+          outcomes: dict[str, Outcome]) -> list[tuple[LaunchClaude, PaneFact]]:
+    """Every pane typed into is held and flushed first, not only those the reconciler
+    emptied itself: a Claude that exited on its own, or a command that ran there, may
+    have left keys in the terminal that no screen shows (sh and dash draw nothing of
+    unread input), and our newline would run them. A pane that cannot be held is not
+    typed into."""
+    loose = [pane for _action, pane in candidates
+             if not pane.input.held and pane.pane_id not in ctx.held]
+    now_held = hold(ctx, loose) if loose else set()
+    kept: list[tuple[LaunchClaude, PaneFact]] = []
+    for action, pane in candidates:
+        if pane.pane_id in now_held:
+            kept.append((action, replace(pane, input=replace(pane.input, held=True,
+                                                               input_off=True))))
+        elif pane.input.held or pane.pane_id in ctx.held:
+            kept.append((action, pane))
+        else:
+            outcomes[action.key] = TransientError(f"{action.target}: its keyboard could not "
+                                                  "be held; nothing was typed")
+    return kept
 
 
 def _type(ctx: ExecContext, commands: list[list[str]]) -> set[str]:
@@ -154,13 +182,21 @@ def _await_claudes(waiting: list[tuple[LaunchClaude, PaneFact, str]],
         for item in list(left):
             action, pane, prompt = item
             claude = table.pane(pane.pane_pid).claude
-            if claude is not None and _same_dir(claude.config_dir, action.home):
-                outcomes[action.key] = True
-                records.append(LaunchRecord(
-                    target=action.target, session_id=action.session_id, cwd=action.cwd,
-                    account=action.account, pid=claude.pid, time=now_iso()))
-                prompts.append(PromptRecord(action.target, pane.pane_pid, prompt, now_iso()))
+            if claude is None or not _same_dir(claude.config_dir, action.home):
+                continue
+            started = session_id_from_argv(claude.argv)
+            if started is not None and started != action.session_id:
+                outcomes[action.key] = ActionError(
+                    f"claude started in {action.target} with session {started}, not "
+                    f"{action.session_id} (its launch line did not arrive whole); not recorded")
                 left.remove(item)
+                continue
+            outcomes[action.key] = True
+            records.append(LaunchRecord(
+                target=action.target, session_id=action.session_id, cwd=action.cwd,
+                account=action.account, pid=claude.pid, time=now_iso()))
+            prompts.append(PromptRecord(action.target, pane.pane_pid, prompt, now_iso()))
+            left.remove(item)
     if records:
         ctx.state.update_panes(launches=records, prompts=prompts)
         ctx.checkpoint(f"launched {len(records)} claude(s)")

@@ -201,6 +201,9 @@ class Observed:
     """What each account home can take (login, trust, disclaimer, signals)."""
     signals: SignalCommands | None = None
     """The signal commands to install, when failover's signals are on."""
+    one_directory: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """A directory -> the accounts whose homes resolve to it now, where more than one does
+    (refused when the file is loaded, but a link can be made while the service runs)."""
 
     def prompt_of(self, pane: PaneFact) -> str | None:
         """The empty prompt learned for this pane's current shell, if any."""

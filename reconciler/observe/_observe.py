@@ -28,6 +28,12 @@ class _Accounts:
         self.index = home_index({a.name: a.home for a in desired.accounts}, desired.link,
                                 real_path)
         self.real_path = real_path
+        by_dir: dict[str, list[str]] = {}
+        for account in desired.accounts:
+            by_dir.setdefault(real_path(account.home), []).append(account.name)
+        self.one_directory = {d: tuple(names) for d, names in by_dir.items() if len(names) > 1}
+        """Homes that became one directory after the file was loaded (a link made since):
+        a Claude there cannot be told to be on one account or the other."""
 
     def of(self, config_dir: str | None) -> str | None:
         path = config_dir or self.link
@@ -141,6 +147,7 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
             a.name, a.home, signals,
             dict(desired.launch.env)) for a in desired.accounts},
         signals=signals,
+        one_directory=accounts.one_directory,
     )
 
 

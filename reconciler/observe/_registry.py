@@ -97,7 +97,7 @@ def read_registry(homes: Sequence[Path], alive: Callable[[int], bool],
             continue
         for entry in entries:
             stem = entry.name.removesuffix(".json")
-            if stem == entry.name or not stem.isdigit():
+            if stem == entry.name or not (stem.isascii() and stem.isdigit()):
                 continue
             raw = _load_entry(entry)
             if raw is None:

@@ -39,6 +39,8 @@ def dir_key(path: Path) -> str:
 
 
 LINK_KEY = "link"
+APART_KEY = "homes-apart"
+"""Every stop and launch waits on it: the active home is one directory with another."""
 
 
 def _foreign(fact: PathFact, what: str) -> Conflict | None:
@@ -86,6 +88,12 @@ def shared_dirs(desired: DesiredState, observed: Observed) -> Iterator[Action | 
 def homes(desired: DesiredState, observed: Observed) -> Iterator[Action | Conflict]:
     """Account homes are the user's: never made here. A missing one would be an empty,
     logged-out home that Claudes get moved into; what depends on it waits."""
+    for real, names in observed.one_directory.items():
+        if desired.active_account in names:
+            yield Conflict(APART_KEY, f"accounts {' and '.join(names)} are one directory now "
+                                      f"({real}); a Claude there cannot be told to be on "
+                                      "one or the other, so none is stopped or started until "
+                                      "each account has its own home")
     for account in desired.accounts:
         fact = observed.homes[account.name]
         foreign = _foreign(fact, f"home of {account.name}")

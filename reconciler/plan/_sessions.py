@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from reconciler.claudecode import terminal_safe
+from reconciler.claudecode import SessionId, launch_line, terminal_safe
 from reconciler.desired import DesiredState
 from reconciler.observe import (
     Observed,
@@ -33,11 +33,13 @@ from reconciler.plan._actions import (
     RememberSession,
     StopClaude,
 )
-from reconciler.plan._files import LINK_KEY, dir_key, entry_key
+from reconciler.plan._files import APART_KEY, LINK_KEY, dir_key, entry_key
 from reconciler.plan._ids import Claims, SessionChoice, for_idle_pane
 from reconciler.plan._input import line_is_empty, typing_blocker
 
 TMUX_KEY = "tmux"
+_LONGEST_ID = SessionId("00000000-0000-0000-0000-000000000000")
+"""Every session id is this long: a line's length is known before its id is chosen."""
 
 
 def session_key(name: str) -> str:
@@ -88,8 +90,8 @@ class _SessionPlanner:
         self.phases = SessionPhases()
         self.now = observed.now.timestamp()
         home = desired.active
-        self.ready = (dir_key(home.home), LINK_KEY, *(entry_key(home.name, e)
-                                                      for e in desired.shared.entries))
+        self.ready = (dir_key(home.home), LINK_KEY, APART_KEY,
+                      *(entry_key(home.name, e) for e in desired.shared.entries))
         """A Claude may only start (or stop) once the active home, the link and its shared
         links are in place: a conflict on any of them leaves every Claude as it is."""
 
@@ -172,6 +174,18 @@ class _SessionPlanner:
         if not terminal_safe(cwd):
             return (f"{target}: its working directory has control characters; a launch line "
                     "holding it is never typed, so its Claude is not moved")
+        too_long = self._too_long(cwd)
+        if too_long is not None:
+            return f"{target}: {too_long}; its Claude is not moved"
+        return None
+
+    def _too_long(self, cwd: str) -> str | None:
+        """Why the launch line for ``cwd`` cannot be typed whole, if it cannot."""
+        try:
+            launch_line(command=self.desired.launch.command, home=self.desired.active.home,
+                        cwd=cwd, session=_LONGEST_ID, resume=False, env=self.desired.launch.env)
+        except ValueError as exc:
+            return str(exc)
         return None
 
     def _launch(self, *, target: str, session_name: str, pane: PaneFact | None, cwd: str,
@@ -213,6 +227,9 @@ class _SessionPlanner:
         if not terminal_safe(cwd):
             return Conflict(key, f"{target}: the working directory {cwd!r} has control "
                                  "characters; a launch line holding it is never typed")
+        too_long = self._too_long(cwd)
+        if too_long is not None:
+            return Conflict(key, f"{target}: {too_long}")
         refusal = self.readiness.refusal()
         accept: tuple[str, ...] = ()
         if refusal is None:
