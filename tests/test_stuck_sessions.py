@@ -27,3 +27,16 @@ def test_stuck_prompts_are_reported(text: str, what: str) -> None:
 def test_ordinary_output_is_not_stuck() -> None:
     panes = [pane("api", 1, c=claude(501, "work"))]
     assert stuck_panes({"%1": "✻ Thinking…\n> write the tests"}, panes) == {}
+
+
+def test_a_menu_left_by_the_claude_before_the_relaunch_is_not_stuck() -> None:
+    """The Claude that sat at the limit menu was stopped and resumed on another account:
+    its menu is still in the scrollback, above the launch line, and is over."""
+    panes = [pane("api", 1, c=claude(501, "work"))]
+    before = ("You've hit your limit · resets 8am\n\u276f 1. Stop and wait for limit to "
+              "reset\nWhat do you want to do?\n")
+    relaunched = (" CLAUDE_CONFIG_DIR=/h/.claude-personal claude --resume "
+                  "70d97d4a-5d14-5278-a909-bd44a62d8071\n\u273b Welcome back\n> ")
+    assert stuck_panes({"%1": before + "$" + relaunched}, panes) == {}
+    assert list(stuck_panes({"%1": before + "$" + relaunched + "\n" + before}, panes)) \
+        == ["api/0"], "the same menu from the Claude running now is stuck"

@@ -41,7 +41,8 @@ def adopt(args: argparse.Namespace, ui: Ui) -> int:
         return EXIT_CHANGES
     if not args.yes:
         if not sys.stdin.isatty():
-            ui.error("error: nothing changed; add --yes to adopt without a question")
+            ui.error("error: nothing changed: standard input is not a terminal, so adopt cannot "
+                     "ask; add --yes to adopt without a question")
             return EXIT_ERROR
         answer = input("Go ahead? [y/N] ").strip().lower()
         if answer not in ("y", "yes"):

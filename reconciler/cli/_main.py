@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 
 from reconciler.cli._parser import build_parser
@@ -55,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         ui.error("interrupted")
         return 130
+    except BrokenPipeError:
+        # The reader left (`reconcile status | head`): quiet, as a program that SIGPIPE
+        # ended, and nothing more is written to the closed pipe at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         ui.error(f"error: {exc.strerror or exc}{where}")

@@ -39,8 +39,9 @@ KillSignal=SIGTERM
 TimeoutStopSec=60
 Environment=PYTHONUNBUFFERED=1
 # The PATH install-service ran with: a Claude is known by its executable, found on it
-# (the user manager's own PATH rarely holds ~/.local/bin, where Claude installs itself).
-Environment="PATH={path}"
+# (the user manager's own PATH rarely holds ~/.local/bin, where Claude installs itself);
+# and TMUX_TMPDIR where it was set, so the service talks to the tmux server you do.
+{environment}
 
 [Install]
 WantedBy=default.target
@@ -155,15 +156,21 @@ def _verify(path: Path) -> str | None:
     return complaint or None if done.returncode == 0 else (complaint or "failed")
 
 
+def _unit_quoted(value: str) -> str:
+    """A value inside a unit's double quotes: systemd reads backslashes, quotes and %."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+
+
 def install_service(args: argparse.Namespace, ui: Ui) -> int:
     desired = desired_path(args).resolve()
     if not desired.is_file():
         ui.error(f"error: {desired} does not exist")
         return EXIT_ERROR
-    path_now = os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin")
+    carried = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+               "TMUX_TMPDIR": os.environ.get("TMUX_TMPDIR")}
     unit = UNIT.format(exe=sys.executable, desired=desired, state=state_dir(args).resolve(),
-                       path=path_now.replace("\\", "\\\\").replace('"', '\\"')
-                       .replace("%", "%%"))
+                       environment="\n".join(f'Environment="{name}={_unit_quoted(value)}"'
+                                             for name, value in carried.items() if value))
     if args.print_only:
         sys.stdout.write(unit)
         return EXIT_OK

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
@@ -27,7 +28,7 @@ from textual.widgets import Footer, Header, Static
 from reconciler.cli._render import ago, bar, late, window_name
 from reconciler.cli._status import AccountRow, PaneRow, Status, build_status
 from reconciler.cli._text import countdown, tilde
-from reconciler.cli._ui import EXIT_OK, Ui, desired_path, state_dir
+from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredStateError, load_desired
 from reconciler.errors import ReconcilerError
 from reconciler.observe import TmuxStatus
@@ -185,6 +186,10 @@ def top(args: argparse.Namespace, ui: Ui) -> int:
         return build_status(load_desired(path), StateDir(root))
 
     load()  # a missing or broken desired file is an error here, not a blank screen
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        ui.error("error: reconcile top draws on a terminal and this is not one; "
+                 "`reconcile status` (or `status --json`) prints the same once")
+        return EXIT_ERROR
     interval = getattr(args, "interval", None) or 2.0
     TopApp(load, interval).run()
     ui.document({"ok": True})

@@ -32,7 +32,7 @@ def _sandbox_environ(sandbox: Sandbox, keep: bool) -> Iterator[None]:
     cleared), and stop the sandbox's tmux server before the caller's comes back: the
     server lives where the sandbox's TMUX_TMPDIR says."""
     saved = dict(os.environ)
-    inside = sandbox.env()
+    inside = {**sandbox.env(), "TMUX_TMPDIR": str(_tmux_dir(sandbox))}
     os.environ.clear()
     os.environ.update(inside)
     try:
@@ -42,6 +42,14 @@ def _sandbox_environ(sandbox: Sandbox, keep: bool) -> Iterator[None]:
             kill_tmux_server(sandbox.socket_name)
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _tmux_dir(sandbox: Sandbox) -> Path:
+    """Where the demo's tmux server keeps its socket: in the sandbox, so nothing of the
+    demo is left outside its temp dir (tmux never removes its socket file)."""
+    path = sandbox.root / "tmux"
+    path.mkdir(mode=0o700, exist_ok=True)
+    return path
 
 
 def _claudes(sandbox: Sandbox) -> dict[str, tuple[str | None, str | None]]:
@@ -117,7 +125,8 @@ def _run(root: Path, keep: bool, say: Say, main: Cli) -> int:
             return _verdict(before, after, second, say)
     finally:
         if keep:
-            say(f"\nKept: {root} (tmux -L {sandbox.socket_name} attach)")
+            say(f"\nKept: {root} (TMUX_TMPDIR={_tmux_dir(sandbox)} tmux -L "
+                f"{sandbox.socket_name} attach)")
 
 
 def _verdict(

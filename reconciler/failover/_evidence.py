@@ -187,13 +187,19 @@ def transcript_evidence(desired: DesiredState, pane: PaneFact,
     return found, before
 
 
+def since_launch(text: str) -> str:
+    """The pane after our last launch line: what the Claude running there now printed,
+    not what an earlier Claude in the same pane left in the scrollback."""
+    marker = text.rfind(CONFIG_ENV + "=")
+    if marker < 0:
+        return text
+    return text[text.find("\n", marker) + 1:] if "\n" in text[marker:] else ""
+
+
 def pane_text(text: str, replays: set[str]) -> str:
     """The pane after our launch line, without the prompt's lines (what a person typed)
     and without lines the transcript had before the launch."""
-    marker = text.rfind(CONFIG_ENV + "=")
-    if marker >= 0:
-        text = text[text.find("\n", marker) + 1:] if "\n" in text[marker:] else ""
-    lines = text.splitlines()
+    lines = since_launch(text).splitlines()
     rules = [i for i, line in enumerate(lines) if _RULE.match(line)]
     if len(rules) >= 2:  # Claude's input box: a draft, a paste, never Claude's words
         del lines[rules[-2]:rules[-1] + 1]

@@ -7,6 +7,7 @@ usage), then transcripts, then pane text (see ``_evidence``). Every new limit is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -20,6 +21,7 @@ from reconciler.failover._evidence import (
     launched_at,
     pane_key,
     pane_text,
+    since_launch,
     transcript_evidence,
 )
 from reconciler.failover._limits import last_auto_swap, moved_by_limit
@@ -46,10 +48,12 @@ goes: this wing says what is true, the alerts wing says it once."""
 
 
 def stuck_panes(texts: dict[str, str], panes: list[PaneFact]) -> dict[str, str]:
-    """Panes waiting at a menu or prompt that must not be typed into blindly."""
+    """Panes waiting at a menu or prompt that must not be typed into blindly. Only what
+    the pane's present Claude printed counts: a menu its predecessor left in the
+    scrollback is over."""
     stuck: dict[str, str] = {}
     for pane in panes:
-        tail = texts.get(pane.pane_id, "")[-2000:]
+        tail = since_launch(texts.get(pane.pane_id, ""))[-2000:]
         for needle, what in STUCK.items():
             if needle in tail:
                 stuck[pane.target] = f"{pane.target} is {what}; not typing into it"
@@ -107,8 +111,11 @@ def _away(state: StateDir, order: tuple[str, ...], active: str) -> dict[str, str
 class Failover:
     """The failover policy as a service hook; holds only what must outlive a cycle."""
 
-    def __init__(self, local: tzinfo | None = None) -> None:
+    def __init__(self, local: tzinfo | None = None,
+                 say: Callable[[str], None] | None = None) -> None:
         self.local = local
+        self.say = say or (lambda _line: None)
+        """The service's log: every swap this wing makes says why there."""
         self.preempt_since: datetime | None = None
 
     def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> Conditions:
@@ -231,8 +238,7 @@ class Failover:
         state.record_limit_event({"event": "preempted", **limits[active].to_json()})
         self.preempt_since = None
 
-    @staticmethod
-    def _act(desired: DesiredState, state: StateDir,
+    def _act(self, desired: DesiredState, state: StateDir,
              decision: Decision) -> tuple[str, dict[str, str]]:
         """Swap when the policy says so: the account active after this cycle, and a swap
         that was refused (the target's home is missing, the file cannot be rewritten)."""
@@ -243,8 +249,10 @@ class Failover:
                                 state=state)
         except DesiredStateError as exc:
             why = "; ".join(p.message for p in exc.problems)
+            self.say(f"failover: {decision.message}; cannot move to {decision.to}: {why}")
             return desired.active_account, {f"swap:{decision.to}": f"cannot move to "
                                             f"{decision.to}: {why}"}
+        self.say(f"failover: {decision.message}")
         return decision.to, {}
 
 

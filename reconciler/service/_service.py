@@ -61,7 +61,7 @@ class Service:
         self.say = say
         self.interval_override = interval
         self.lock_timeout = lock_timeout
-        self.hooks: tuple[Hook, ...] = (Failover(),) if hooks is None else hooks
+        self.hooks: tuple[Hook, ...] = (Failover(say=say),) if hooks is None else hooks
         self.book = AlertBook(self.state)
         self.desired: DesiredState | None = None
         self.config = ServiceSpec()
@@ -132,7 +132,7 @@ class Service:
 
     def cycle(self) -> CycleOutcome | None:
         self.spool_seen = self.state.event_names()
-        if self.reload_requested or file_identity(self.path) != self.seen:
+        if self._edited():
             self.reload()
         desired = self.desired
         if desired is None:
@@ -242,12 +242,16 @@ class Service:
             "crashloops": len(self.crashes.looping()), "alerts_firing": self.book.count(),
         }, self.by_result, accounts)
 
+    def _edited(self) -> bool:
+        """The desired file changed since it was loaded (an edit, a swap, failover)."""
+        return self.reload_requested or file_identity(self.path) != self.seen
+
     def _sleep(self) -> None:
         """Sleep one interval, waking early for a stop, a reload, a desired-file edit, or
         a signal Claude sent (a StopFailure event in the spool)."""
         deadline = time.monotonic() + self.interval
         while not self.stopping and time.monotonic() < deadline:
-            if self.reload_requested or file_identity(self.path) != self.seen:
+            if self._edited():
                 return
             if self.state.event_names() - self.spool_seen:
                 return
@@ -280,11 +284,15 @@ class Service:
         # by the CLI) rather than wait where SIGTERM cannot reach it.
         with state_lock(self.state.service_lock_path, timeout=0):
             self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
+            followed = False
             while not self.stopping:
                 started = time.monotonic()
                 outcome = self.last_outcome = self._guarded_cycle()
                 self._write_metrics(time.monotonic() - started,
                                     len(outcome.drift) if outcome else 0)
+                if once and outcome is not None and not followed and self._edited():
+                    followed = True  # the cycle swapped (failover): --once applies it too
+                    continue
                 if once:
                     ok = outcome is not None and (outcome.report is None or outcome.report.ok)
                     return 0 if ok else 1
