@@ -74,3 +74,24 @@ def test_all_limited_names_earliest_reset(tmp_path: Path) -> None:
     limits = {a: limited(a, m) for a, m in {"work": 60, "personal": 30, "spare": 90}.items()}
     decision = decide(state, limits, NOW, None)
     assert "personal resets first" in decision.message
+
+
+UNFIT = {"personal": "account personal is not logged in"}
+
+
+@pytest.mark.parametrize(("active", "limits", "expected"), [
+    ("work", {"work": 60}, ("swap", "spare", "limit")),
+    ("work", {"work": 60, "spare": 30}, ("wait", None, "all_limited")),
+    ("spare", {"work": -10}, ("swap", "work", "return")),
+    ("work", {}, ("stay", None, "")),
+], ids=["skipped for the next", "nothing else: wait", "return elsewhere", "no limit: stay"])
+def test_an_account_that_cannot_take_claudes_is_never_moved_to(
+        tmp_path: Path, active: str, limits: dict[str, int],
+        expected: tuple[str, str | None, str]) -> None:
+    """A logged-out (or missing, or never started) account is no target: failover moves
+    to the next one, or waits, and never rewrites the file for a move that cannot be."""
+    decision = decide(desired(tmp_path, active), {a: limited(a, m) for a, m in limits.items()},
+                      NOW, None, unfit=UNFIT)
+    assert (decision.action, decision.to, decision.reason) == expected, decision.message
+    if decision.action == "wait":
+        assert "personal cannot take Claudes" in decision.message

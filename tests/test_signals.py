@@ -147,6 +147,42 @@ def test_a_logged_out_target_is_refused_and_nothing_is_stopped(world: World) -> 
     assert {t: r["claude_pid"] for t, r in world.claudes().items()} == before
 
 
+def _limit_spooled(world: World) -> None:
+    """``/limit`` in the api Claude, and its StopFailure event waiting in the spool."""
+    events = world.sandbox.state_dir / "signals" / "events"
+    world.type_in("=api:", "/limit")
+    wait_for(lambda: list(events.glob("*.json")), SLOW)
+
+
+def test_run_once_applies_the_move_its_own_failover_made(world: World) -> None:
+    """For cron: one `run --once` reads the limit, swaps, and moves every Claude."""
+    assert world.reconcile("apply").returncode == 0
+    ids = wait_for(lambda: world.on("work"), SLOW)
+    _limit_spooled(world)
+    done = world.reconcile("run", "--once")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert world.active() == "personal"
+    assert world.on("personal") == ids, "moved in the same run, not at the next one"
+    assert "failover: work hit its limit" in done.stdout + done.stderr
+
+
+def test_failover_never_moves_to_a_logged_out_account(world: World) -> None:
+    """Under the service too: the file is not rewritten for a move that cannot be made,
+    nothing is stopped, and the alert says why."""
+    world.add_alert_file_sink()
+    assert world.reconcile("apply").returncode == 0
+    before = {t: r["claude_pid"] for t, r in world.claudes_when(2).items()}
+    (world.sandbox.account_home("personal") / ".credentials.json").unlink()
+    _limit_spooled(world)
+    assert world.reconcile("run", "--once").returncode == 0
+    assert world.active() == "work"
+    assert {t: r["claude_pid"] for t, r in world.claudes().items()} == before
+    firing = [a for a in world.alerts() if a["state"] == "firing"]
+    assert any(a["kind"] == "failover" and "does not move to personal" in a["message"]
+               and "not logged in" in a["message"] for a in firing), firing
+    assert not any("moved off" in a["message"] for a in firing)
+
+
 def test_acceptances_are_carried_so_no_prompt_strands_the_move(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     ids = {t: r["session_id"] for t, r in world.claudes_when(2).items()}

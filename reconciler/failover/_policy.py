@@ -35,25 +35,31 @@ def decide(
     last_auto_swap: datetime | None,
     *,
     moved_by_limit: bool = False,
+    unfit: Mapping[str, str] | None = None,
 ) -> Decision:
     """Stay, swap (leaving a limited account, or returning to a preferred one) or wait.
 
     A preferred account is returned to once it is free again: after its known limit
     has reset, or, when failover moved away from it (``moved_by_limit``), as soon as no
-    limit is known for it (``reconcile limits clear``).
+    limit is known for it (``reconcile limits clear``). An account in ``unfit`` (its
+    home missing, logged out, not through Claude's first run) is never moved to: the
+    next one in the order is, so nothing is stopped for a move that would strand it.
     """
     active = desired.active_account
     config = desired.failover
     if not config.enabled:
         return Decision("stay", None, "", "failover is disabled")
+    unfit = unfit or {}
     order = [a for a in config.order if any(x.name == a for x in desired.accounts)]
     cooling = last_auto_swap is not None and now - last_auto_swap < config.cooldown
-    free = [a for a in order if available(a, limits, now, config.grace)]
+    free = [a for a in order if available(a, limits, now, config.grace) and a not in unfit]
     if not available(active, limits, now, config.grace):
         if not free:
             earliest = min((limits[a] for a in order if a in limits), key=lambda x: x.resets_at)
+            cannot = [f"{a} cannot take Claudes" for a in order if a in unfit and a != active]
             return Decision("wait", None, "all_limited",
-                            f"every account is limited; {earliest.account} resets first at "
+                            f"every account is limited{' or ' if cannot else ''}"
+                            f"{'; '.join(cannot)}; {earliest.account} resets first at "
                             f"{earliest.resets_at.isoformat()}")
         if cooling:
             return Decision("stay", None, "", f"{active} is limited; cooling down before a swap")

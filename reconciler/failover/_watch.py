@@ -28,6 +28,7 @@ from reconciler.failover._limits import last_auto_swap, moved_by_limit
 from reconciler.failover._policy import Decision, Limit, decide
 from reconciler.failover._reset import MOST_AHEAD
 from reconciler.observe import Observed, PaneFact, capture_panes
+from reconciler.plan import account_refusal
 from reconciler.statedir import StateDir
 
 KEEP_EVIDENCE = timedelta(days=10)
@@ -137,9 +138,14 @@ class Failover:
                 desired.redact(match.text or evidence.text[:300]))
             state.record_limit_event({"event": "detected", **limits[evidence.account].to_json()})
         self._preempt(desired, state, observed, limits)
+        unfit = {a.name: why for a in desired.accounts
+                 if (why := account_refusal(a.name, a.home, observed)) is not None}
         decision = decide(desired, limits, now, last_auto_swap(state),
-                          moved_by_limit=moved_by_limit(state))
+                          moved_by_limit=moved_by_limit(state), unfit=unfit)
         active, refused = self._act(desired, state, decision)
+        if desired.active_account in limits:  # where a move is wanted, say what it skips
+            refused |= {f"unfit:{name}": f"failover does not move to {name}: {why}"
+                        for name, why in unfit.items() if name != desired.active_account}
         config = desired.failover
         for name in [n for n, lim in limits.items() if lim.resets_at + config.grace <= now]:
             state.record_limit_event({"event": "reset", "account": name})

@@ -1,5 +1,6 @@
 """Plan: a pure function from (desired, observed) to ordered actions. No I/O here."""
 
+from reconciler.plan._accounts import account_refusal
 from reconciler.plan._actions import (
     SYMBOLS,
     Action,
@@ -42,6 +43,7 @@ __all__ = [
     "RememberSession",
     "StopClaude",
     "Symlink",
+    "account_refusal",
     "backup_root",
     "line_is_empty",
     "plan",

@@ -53,6 +53,27 @@ def trusted_root(cwd: str, trusted: frozenset[str]) -> str | None:
     return None
 
 
+def account_refusal(name: str, home: PurePath, observed: Observed) -> str | None:
+    """Why account ``name`` cannot take a Claude now (its home missing, not logged in,
+    not through Claude's first run), if so: for the active account's launches, and for
+    failover choosing where to move."""
+    kind = observed.homes[name].kind
+    if kind is PathKind.MISSING:
+        return (f"account {name}: {home} does not exist; create it and log in first "
+                f"(CLAUDE_CONFIG_DIR={home} claude, then /login)")
+    if kind is not PathKind.DIR:
+        return f"account {name}: {home} is not a directory"
+    fact = observed.accounts.get(name)
+    if fact is not None and not fact.logged_in:
+        return (f"account {name} is not logged in ({home}/.credentials.json is missing); "
+                f"log in first: CLAUDE_CONFIG_DIR={home} claude, then /login")
+    if fact is not None and not fact.onboarded:
+        return (f"account {name} has not finished Claude's first run (no "
+                f"hasCompletedOnboarding in {home}/.claude.json): a resumed Claude would "
+                f"stop at its welcome screens; run CLAUDE_CONFIG_DIR={home} claude once")
+    return None
+
+
 class Readiness:
     """The active account, as a place to (re)launch Claudes."""
 
@@ -68,21 +89,7 @@ class Readiness:
 
     def refusal(self) -> str | None:
         """Why no Claude may be started on the active account at all, if so."""
-        name, home = self.account.name, self.account.home
-        kind = self.observed.homes[name].kind
-        if kind is PathKind.MISSING:
-            return (f"account {name}: {home} does not exist; create it and log in first "
-                    f"(CLAUDE_CONFIG_DIR={home} claude, then /login)")
-        if kind is not PathKind.DIR:
-            return f"account {name}: {home} is not a directory"
-        if self.fact is not None and not self.fact.logged_in:
-            return (f"account {name} is not logged in ({home}/.credentials.json is missing); "
-                    f"log in first: CLAUDE_CONFIG_DIR={home} claude, then /login")
-        if self.fact is not None and not self.fact.onboarded:
-            return (f"account {name} has not finished Claude's first run (no "
-                    f"hasCompletedOnboarding in {home}/.claude.json): a resumed Claude would "
-                    f"stop at its welcome screens; run CLAUDE_CONFIG_DIR={home} claude once")
-        return None
+        return account_refusal(self.account.name, self.account.home, self.observed)
 
     def prepare(self, cwd: str, *, declared: bool, moving: bool) -> tuple[tuple[str, ...],
                                                                             str | None]:
