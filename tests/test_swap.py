@@ -86,6 +86,22 @@ def test_swap_command(example: Path, tmp_path: Path) -> None:
     assert "active_account: personal" in example.read_text()
 
 
+def test_a_swap_onto_a_limited_account_warns(example: Path, tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from reconciler.statedir import LimitRecord
+
+    state = StateDir(tmp_path / "st")
+    now = datetime.now(UTC)
+    state.write_limits({"personal": LimitRecord(
+        "personal", now + timedelta(hours=3), "session", "session limit", now, "hook")})
+    assert main(["swap", "personal", "-f", str(example), "--state-dir", str(state.root)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: personal is limited until" in err and "limits clear personal" in err
+    assert "active_account: personal" in example.read_text(), "a warning, not a refusal"
+
+
 # (id, the file, what swap to "personal" must leave, or the message it must refuse with)
 SHARED_VALUES: list[tuple[str, str, str | None, str]] = [
     ("alias: rewritten in place, the anchor keeps its value",

@@ -104,6 +104,13 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
                  f" is {'not logged in' if not fact.logged_in else 'not through its first run'}"
                  f"; its Claudes cannot start there until it is (CLAUDE_CONFIG_DIR="
                  f"{short(str(desired.active.home))} claude)")
+    limit = StateDir(state_dir(args)).read_limits().get(desired.active_account)
+    if limit is not None and previous != desired.active_account:
+        ui.error(f"warning: {desired.active_account} is limited until "
+                 f"{limit.resets_at.astimezone():%a %H:%M} ({limit.reason}); its Claudes will "
+                 "stop at the limit, and a running service with failover moves them on "
+                 f"after its cooldown (`reconcile limits clear {desired.active_account}` if "
+                 "the limit is gone)")
     if previous == desired.active_account:
         ui.say(f"{desired.active_account} is already the active account")
     elif dry_run:
