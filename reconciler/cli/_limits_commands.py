@@ -9,26 +9,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.cli._render import limit_lines
+from reconciler.cli._text import tilde
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired
 from reconciler.failover import MOST_AHEAD, preview, usage_view
 from reconciler.statedir import LimitRecord, StateDir
 
 
-def _home(path: Path) -> str:
-    home = str(Path.home())
-    text = str(path)
-    return "~" + text[len(home):] if text.startswith(home + "/") else text
-
-
 def limits(args: argparse.Namespace, ui: Ui) -> int:
     desired = load_desired(desired_path(args))
     state = StateDir(state_dir(args))
-    if args.action == "clear":
-        return _clear(desired, state, args.target, ui)
-    if args.action == "import":
-        return _import(desired, state, args.target, ui, fleet=bool(getattr(args, "fleet", False)),
-                       dry_run=bool(getattr(args, "dry_run", False)))
+    if args.action in ("clear", "import"):
+        from reconciler.apply import state_lock  # noqa: PLC0415  (only for a change)
+
+        # the service's failover reads and writes the limits under this lock too
+        with state_lock(state.lock_path, on_wait=ui.error):
+            if args.action == "clear":
+                return _clear(desired, state, args.target, ui)
+            return _import(desired, state, args.target, ui,
+                           fleet=bool(getattr(args, "fleet", False)),
+                           dry_run=bool(getattr(args, "dry_run", False)))
     now = datetime.now(UTC)
     known, decision = preview(desired, state, now)
     usage = usage_view(desired, state, now)
@@ -148,6 +148,6 @@ def signals(args: argparse.Namespace, ui: Ui) -> int:
             continue
         done.add(settings.resolve())
         changed = remove_signals(settings, state, (base.stop_failure, base.status_line))
-        ui.say(f"{'removed from' if changed else 'nothing in'} {_home(settings)}")
+        ui.say(f"{'removed from' if changed else 'nothing in'} {tilde(settings)}")
     ui.document({"ok": True})
     return EXIT_OK

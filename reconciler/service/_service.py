@@ -163,11 +163,13 @@ class Service:
                 self.last_converge = int(time.time())
                 if converged is None or converged.digest != desired.digest:
                     self.state.write_converged(desired.digest, desired.active_account)
+            # The wings read and write the limits under the same lock as `limits clear`
+            # and `limits import`, so a clear made during a cycle is never written over.
+            for hook in self.hooks:
+                for kind, current in hook(desired, self.state, observed).items():
+                    alerts += self.book.update(kind, current)
         alerts += self._after_apply(report, the_plan, observed.now)
         alerts += self.book.update("crashloop", self.crashes.looping())
-        for hook in self.hooks:
-            for kind, current in hook(desired, self.state, observed).items():
-                alerts += self.book.update(kind, current)
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
 
