@@ -238,4 +238,6 @@ class Builder:
         flags = session_flags_in(words)
         if flags:
             self._problem(where, f"must not carry {', '.join(flags)}: the reconciler adds them")
-        return words
+        # ~ as a shell would expand it: each word is typed quoted, where no shell would
+        return tuple(str(self.home) + word[1:] if word == "~" or word.startswith("~/") else word
+                     for word in words)

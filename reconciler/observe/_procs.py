@@ -112,9 +112,8 @@ class Identity:
 
 
 def _which(word: str, path: str | None) -> str | None:
-    if "/" in word:
-        expanded = os.path.expanduser(word)
-        return os.path.realpath(expanded) if os.path.exists(expanded) else None
+    if "/" in word:  # ~ is expanded once, when the desired file is loaded
+        return os.path.realpath(word) if os.path.exists(word) else None
     for folder in (path if path is not None else os.environ.get("PATH", "")).split(os.pathsep):
         candidate = os.path.join(folder or ".", word)
         if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
