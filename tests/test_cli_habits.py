@@ -76,6 +76,25 @@ def test_install_service_keeps_processes_and_never_overwrites(world: World) -> N
     assert forced.returncode == 0 and unit_path.read_text() == unit
     [aside] = unit_path.parent.glob("reconciler.service.*.bak")
     assert "RestartSec=7" in aside.read_text()
+    tmux_dir = world.sandbox.root / 'my "tmux" 100%'
+    printed = world.reconcile("install-service", "--print", env={"TMUX_TMPDIR": str(tmux_dir)})
+    assert f'Environment="TMUX_TMPDIR={world.sandbox.root}/my \\"tmux\\" 100%%"' \
+        in printed.stdout, "the service talks to the tmux server the user does"
+
+
+def test_top_on_a_pipe_and_a_reader_that_leaves(world: World) -> None:
+    """`top` draws on a terminal only; output cut short by `| head` ends quietly."""
+    top = world.reconcile("top")
+    assert top.returncode == 1 and "reconcile status" in top.stderr
+    assert "\x1b[" not in top.stdout, "no screen was drawn into a pipe"
+    for command in ("status --json", "status"):
+        shell = subprocess.run(  # `true` leaves before anything is written
+            ["bash", "-c", f"{sys.executable} -m reconciler {command} -f {world.desired} "
+                           "| true; echo ${PIPESTATUS[0]}"],
+            capture_output=True, text=True, timeout=60, check=False, env=world.sandbox.env())
+        assert shell.stdout == "141\n", (command, shell)
+        assert not any(word in shell.stderr for word in ("Broken pipe", "Traceback",
+                                                          "Exception")), (command, shell)
 
 
 def test_a_second_service_exits_at_once_and_the_log_file_is_kept(world: World) -> None:

@@ -34,6 +34,7 @@ class Ui:
         if self.as_json:
             json.dump(value, sys.stdout, indent=2)
             sys.stdout.write("\n")
+            sys.stdout.flush()  # a reader gone now is told here, not at exit
 
 
 def desired_path(args: argparse.Namespace) -> Path:
