@@ -4,7 +4,10 @@ an account that cannot take a Claude yet, a cleared preempt, broken records."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +15,7 @@ from pathlib import Path
 import pytest
 from _fixtures import World, wait_for
 
-from reconciler.claudecode import home_key
+from reconciler.claudecode import home_key, project_slug
 from reconciler.failover._evidence import pane_text
 
 SLOW = 30.0
@@ -284,3 +287,57 @@ def test_a_link_planted_for_the_scripts_is_refused(world: World, tmp_path: Path)
     done = world.reconcile("apply")
     assert "is a symbolic link" in done.stdout + done.stderr
     assert list(elsewhere.iterdir()) == [], "nothing written through the link"
+
+
+def test_a_link_planted_as_the_original_settings_is_not_followed(
+        world: World, tmp_path: Path) -> None:
+    """The record of the user's own settings, replaced by a link to a file the attacker
+    wrote (with the digest of what is in settings.json now): removal does not read it."""
+    path = world.sandbox.account_home("personal") / "settings.json"
+    path.write_text('{"model": "opus"}\n')
+    assert world.reconcile("apply").returncode == 0
+    record = world.sandbox.state_dir / "signals" / "originals" / project_slug(path.resolve())
+    assert record.is_file()
+    theirs = tmp_path / "theirs.json"
+    theirs.write_text(json.dumps({"original": '{"theirs": true}\n',
+                                  "written": hashlib.sha256(path.read_bytes()).hexdigest()}))
+    record.unlink()
+    record.symlink_to(theirs)
+    assert world.reconcile("signals", "remove").returncode == 0
+    assert "theirs" not in path.read_text()
+    assert json.loads(path.read_text()) == {"model": "opus"}
+    assert theirs.exists() and record.is_symlink(), "left where it is"
+
+
+def test_a_status_folder_replaced_by_a_link_is_not_cleaned_through(
+        world: World, tmp_path: Path) -> None:
+    """A home's status folder, replaced by a link to somewhere else: nothing there is
+    read as usage, and nothing there is deleted (however old it looks)."""
+    assert world.reconcile("apply").returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = elsewhere / "old.json"
+    victim.write_text(json.dumps({"rate_limits": {"five_hour": {"used_percentage": 99}}}))
+    old = time.time() - 30 * 86400
+    os.utime(victim, (old, old))
+    fresh = elsewhere / "new.json"
+    in_ms = int((datetime.now(UTC) + timedelta(hours=2)).timestamp() * 1000)
+    fresh.write_text(json.dumps({"rate_limits": {"five_hour": {"used_percentage": 97,
+                                                               "resets_at": in_ms}}}))
+    folder = world.sandbox.state_dir / "signals" / "status" / home_key(
+        world.sandbox.account_home("work"))
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.symlink_to(elsewhere)
+    for command in (["status"], ["limits", "--json"]):
+        done = world.reconcile(*command)
+        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert victim.exists() and fresh.exists(), "nothing deleted through the link"
+    usage = json.loads(world.reconcile("limits", "--json").stdout)["usage"]
+    assert "five_hour" not in usage.get("work", {}), "nothing read through the link"
+    world.start_service()
+    quiet_cycles(world)
+    world.stop_services()
+    assert victim.exists() and fresh.exists(), "nothing deleted through the link"
+    assert folder.is_symlink(), "left where it is"

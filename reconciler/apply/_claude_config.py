@@ -13,7 +13,6 @@ every other key, the layout, the mode and a symlink are kept, under Claude's loc
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import shlex
@@ -26,7 +25,7 @@ from reconciler.apply._errors import ActionError
 from reconciler.apply._json_file import claude_lock, edit_json
 from reconciler.claudecode import project_slug
 from reconciler.plan import CarryAcceptances, InstallSignals
-from reconciler.statedir import StateDir, ensure_private_dir, read_regular, write_atomic
+from reconciler.statedir import StateDir, UnsafeStateError, read_regular, write_atomic
 
 _HOME = """\
 home=$(cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}" 2>/dev/null && pwd -P) || home=unknown
@@ -73,22 +72,14 @@ exit $code
 
 def install_scripts(state: StateDir) -> None:
     """The two scripts the signals run, by absolute path (hooks run in the pane's login
-    shell, whose PATH may not hold the reconciler)."""
-    root = state.signals_dir.absolute()
-    bin_dir = root / "bin"
-    for folder in (root, bin_dir):  # the scripts every Claude runs: never through a link
-        if folder.is_symlink():
-            raise ActionError(f"{folder} is a symbolic link; the reconciler never writes the "
-                              "scripts Claude runs through one (remove it if you did not "
-                              "make it)")
-        ensure_private_dir(folder)
-    for name, text in (("stop-failure", STOP_FAILURE.format(events=_q(root / "events"))),
-                       ("statusline", STATUS_LINE.format(status=_q(root / "status")))):
-        path = bin_dir / name
-        with contextlib.suppress(OSError):
-            if read_regular(path).decode() == text:
-                continue
-        write_atomic(path, text.encode(), mode=0o700)
+    shell, whose PATH may not hold the reconciler); never written through a link."""
+    try:
+        state.install_signal_scripts(
+            STOP_FAILURE.format(events=_q(state.events_dir().absolute())),
+            STATUS_LINE.format(status=_q(state.status_dir.absolute())))
+    except UnsafeStateError as exc:
+        raise ActionError(f"{exc}; the reconciler never writes the scripts Claude runs "
+                          "through one") from None
 
 
 def _q(path: Path) -> str:
@@ -106,10 +97,7 @@ def _theirs(command: str, prefix: str, state: StateDir) -> str | None:
     if words[:1] == ["--"]:
         return words[1] if len(words) > 1 else None
     if len(words) == 1:
-        with contextlib.suppress(OSError, ValueError, RecursionError, TypeError):
-            saved = json.loads((state.signals_dir / "user-statusline" / f"{words[0]}.json")
-                               .read_text())
-            return str(saved["command"])
+        return state.read_user_statusline(words[0])
     return None
 
 
@@ -117,12 +105,9 @@ def _wrapper(prefix: str, theirs: str | None) -> str:
     return f"{prefix} -- {shlex.quote(theirs)}" if theirs else prefix
 
 
-def _created_marker(state: StateDir, settings: Path) -> Path:
-    return state.signals_dir / "created" / project_slug(settings.resolve())
-
-
-def _original_record(state: StateDir, settings: Path) -> Path:
-    return state.signals_dir / "originals" / project_slug(settings.resolve())
+def _slug(settings: Path) -> str:
+    """How the state dir names its records about one settings file (its real path)."""
+    return project_slug(settings.resolve())
 
 
 def _read_bytes(path: Path) -> bytes | None:
@@ -137,30 +122,27 @@ def _remember_original(state: StateDir, settings: Path, before: bytes | None,
     """The settings' bytes before the signals first went in, and a digest of what we
     wrote: while the file stays as we left it, removal gives those bytes back exactly
     (inline arrays, CRLF, number spellings, empty keys and all)."""
-    record = _original_record(state, settings)
     after = _read_bytes(settings)
     if before is None or after is None:
         return
     if any(c.encode() in before for c in commands):  # not the user's own: keep the first
-        if record.exists():
-            saved = json.loads(read_regular(record))
+        saved = state.read_original(_slug(settings))
+        if saved is not None:
             saved["written"] = hashlib.sha256(after).hexdigest() if saved.get(
                 "written") == hashlib.sha256(before).hexdigest() else None
-            write_atomic(record, json.dumps(saved).encode())
+            state.write_original(_slug(settings), saved)
         return
-    write_atomic(record, json.dumps({
+    state.write_original(_slug(settings), {
         "original": before.decode("utf-8", errors="surrogateescape"),
-        "written": hashlib.sha256(after).hexdigest()}).encode())
+        "written": hashlib.sha256(after).hexdigest()})
 
 
 def _restore_exactly(state: StateDir, settings: Path) -> bool:
     """The user's own bytes back, when the file is still exactly what we wrote."""
-    record = _original_record(state, settings)
-    try:
-        saved = json.loads(read_regular(record))
-    except (OSError, ValueError):
-        return False
-    record.unlink(missing_ok=True)
+    saved = state.read_original(_slug(settings))
+    if saved is None or "original" not in saved:
+        return False  # none, or not one we can trust (a link is never read)
+    state.forget_original(_slug(settings))
     current = _read_bytes(settings)
     if current is None or saved.get("written") != hashlib.sha256(current).hexdigest():
         return False  # changed since (by the user, or Claude): taken apart key by key
@@ -175,7 +157,7 @@ def install_signals(action: InstallSignals, state: StateDir) -> bool:
     install_scripts(state)
     hook, prefix = action.stop_failure, action.status_line
     if not action.settings.exists():
-        write_atomic(_created_marker(state, action.settings), b"")
+        state.mark_created(_slug(action.settings))
     before = _read_bytes(action.settings)
 
     def change(settings: dict[str, Any]) -> bool:
@@ -254,8 +236,8 @@ def remove_signals(settings_path: Path, state: StateDir, commands: tuple[str, st
     hook, prefix = commands
     if not settings_path.exists():
         return False
-    marker = _created_marker(state, settings_path)
-    if not marker.exists() and _restore_exactly(state, settings_path):
+    slug = _slug(settings_path)
+    if not state.was_created(slug) and _restore_exactly(state, settings_path):
         return True
     emptied = False
 
@@ -277,9 +259,9 @@ def remove_signals(settings_path: Path, state: StateDir, commands: tuple[str, st
         return changed
 
     changed = edit_json(settings_path, change)
-    if emptied and marker.exists():
+    if emptied and state.was_created(slug):
         settings_path.resolve().unlink()  # our own creation, now "{}": nothing of theirs
-        marker.unlink()
+        state.forget_created(slug)
     return changed
 
 

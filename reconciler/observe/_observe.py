@@ -159,6 +159,5 @@ def signal_commands(desired: DesiredState, state: StateDir, *,
     failover = desired.failover
     if not (failover.enabled and failover.signals) and not force:
         return None
-    bin_dir = state.signals_dir.absolute() / "bin"
-    return SignalCommands(f"{shlex.quote(str(bin_dir / 'stop-failure'))}",
-                          f"{shlex.quote(str(bin_dir / 'statusline'))}")
+    return SignalCommands(shlex.quote(str(state.stop_failure_script.absolute())),
+                          shlex.quote(str(state.status_line_script.absolute())))

@@ -12,14 +12,13 @@ No other module names a file in here; each asks for the record it needs.
     service.json    the running service: pid, start, cycles
     service.log     the service's own log outside systemd (rotated: .1 .. .3, 1 MiB each)
     lock            one apply at a time;  service.lock: one service at a time
+    signals/        what Claude's hook and status line write (see ``_signals``)
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import datetime
@@ -47,13 +46,14 @@ from reconciler.statedir._records import (
     PaneBook,
     PromptRecord,
 )
+from reconciler.statedir._signals import SignalFiles
 
 R = TypeVar("R", LaunchRecord, PromptRecord)
 AUTOMATIC = frozenset({"limit", "return"})
 
 
-class StateDir:
-    """Paths and records under one state directory."""
+class StateDir(SignalFiles):
+    """Paths and records under one state directory (``signals/``: see ``_signals``)."""
 
     def __init__(self, root: Path) -> None:
         check_private_dir(root)
@@ -262,76 +262,6 @@ class StateDir:
 
     def write_crashloops(self, states: Mapping[str, CrashRecord]) -> None:
         self._write("crashloops.json", {t: asdict(s) for t, s in states.items()})
-
-    # -- Claude's signals: StopFailure events and status-line snapshots ----------------
-
-    @property
-    def signals_dir(self) -> Path:
-        """Where the hook and status-line scripts write (they are installed there too)."""
-        return self._path("signals")
-
-    def events_dir(self) -> Path:
-        return self.signals_dir / "events"
-
-    def read_events(self) -> list[tuple[Path, dict[str, Any] | None]]:
-        """Events the StopFailure hook spooled, oldest first (None: not JSON). Anything
-        else found in the spool is moved to ``signals/rejected`` (kept, never read again)."""
-        try:
-            entries = sorted(os.scandir(self.events_dir()), key=lambda e: e.name)
-        except OSError:
-            return []
-        events: list[tuple[Path, dict[str, Any] | None]] = []
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue  # a hook still writing it
-            if not entry.name.endswith(".json") or not entry.is_file(follow_symlinks=False):
-                self.reject_events([Path(entry.path)])
-                continue
-            raw = read_json(Path(entry.path))
-            events.append((Path(entry.path), raw if isinstance(raw, dict) else None))
-        return events
-
-    def event_names(self) -> frozenset[str]:
-        """What is in the spool now; the service wakes when a name appears in it."""
-        try:
-            return frozenset(e.name for e in os.scandir(self.events_dir())
-                             if not e.name.startswith("."))
-        except OSError:
-            return frozenset()
-
-    def reject_events(self, paths: Iterable[Path]) -> None:
-        """Spool files that are not events we can read (not JSON, another home): moved to
-        ``signals/rejected``, kept for whoever wants to look, never read again."""
-        rejected = self.signals_dir / "rejected"
-        for path in paths:
-            ensure_private_dir(rejected)
-            with contextlib.suppress(OSError):
-                path.rename(rejected / path.name)
-
-    def consume_events(self, paths: Iterable[Path]) -> None:
-        """Our own spool, read: removed, so an event counts once."""
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-
-    def read_usage(self, home_key: str) -> list[dict[str, Any]]:
-        """The last status-line JSON each session of the home ``home_key`` was given."""
-        try:
-            entries = list(os.scandir(self.signals_dir / "status" / home_key))
-        except OSError:
-            return []
-        found = []
-        old = time.time() - 8 * 86400  # every window has reset since: the Claude is gone
-        for entry in entries:
-            if entry.name.endswith(".json") and not entry.name.startswith("."):
-                with contextlib.suppress(OSError):
-                    if entry.stat().st_mtime < old:
-                        Path(entry.path).unlink()
-                        continue
-                raw = read_json(Path(entry.path))
-                if isinstance(raw, dict):
-                    found.append(raw)
-        return found
 
     def read_preempt_off(self) -> dict[str, datetime]:
         """Accounts whose limit the user cleared: preempt leaves them be until then."""

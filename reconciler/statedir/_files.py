@@ -97,13 +97,15 @@ def file_identity(path: str | os.PathLike[str]) -> FileIdentity | None:
 
 
 def read_regular(path: str | os.PathLike[str], limit: int = -1, *,
-                 tail: bool = False, follow_links: bool = True) -> bytes:
+                 tail: bool = False, follow_links: bool = True,
+                 dir_fd: int | None = None) -> bytes:
     """A user's file (Claude's settings, registry, transcripts): links followed (unless
     ``follow_links`` is off, as for the state dir's own), but a FIFO or device is never
     waited on (OSError instead), so a planted FIFO cannot hang a cycle. ``limit`` bytes
-    at most, from the end with ``tail``."""
+    at most, from the end with ``tail``; ``path`` relative to ``dir_fd`` when given (a
+    state folder opened without following links, see ``_below``)."""
     flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
-    fd = os.open(path, flags if follow_links else flags | os.O_NOFOLLOW)
+    fd = os.open(path, flags if follow_links else flags | os.O_NOFOLLOW, dir_fd=dir_fd)
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
