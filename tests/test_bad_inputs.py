@@ -172,6 +172,42 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
     ("webhook header not a string", "version: 1",
      "version: 1\nalerts: [{type: webhook, url: 'https://x', headers: "
      "{Authorization: [sk-planted-secret]}}]", 2, "alerts[0].headers.Authorization"),
+    # a key whose value is a mapping or a list is named with what was expected, never
+    # printed: the value may hold a secret anywhere inside it
+    ("alert sink without a type", "version: 1",
+     "version: 1\nalerts: [{url: 'https://x.test/hook/sk-planted-secret', headers: "
+     "{Authorization: 'Bearer sk-planted-secret'}}]", 2, "alerts[0]"),
+    ("alerts written as a mapping", "version: 1",
+     "version: 1\nalerts: {type: webhook, url: 'https://x.test/hook/sk-planted-secret'}", 2,
+     "alerts"),
+    ("launch written as a list", "launch: {command: claude --dangerously-skip-permissions, "
+     "stop_timeout: 5s}", "launch: [{command: claude, env: {API_KEY: sk-planted-secret}}]", 13,
+     "launch"),
+    ("alert sink of an unknown type", "version: 1",
+     "version: 1\nalerts: [{type: webhok, url: 'https://x.test/hook/sk-planted-secret'}]", 2,
+     "alerts[0].type"),
+    ("alert sink written as a bare URL", "version: 1",
+     "version: 1\nalerts: ['https://x.test/hook/sk-planted-secret']", 2, "alerts[0]"),
+    ("webhook headers written as a list", "version: 1",
+     "version: 1\nalerts: [{type: webhook, url: 'https://x', headers: "
+     "['Authorization: sk-planted-secret']}]", 2, "alerts[0].headers"),
+    ("webhook with a misspelt key", "version: 1",
+     "version: 1\nalerts: [{type: webhook, url: 'https://x.test/hook/sk-planted-secret', "
+     "header: {X-Token: sk-planted-secret}}]", 2, "alerts[0].header"),
+    ("command sink written as one string", "version: 1",
+     "version: 1\nalerts: [{type: command, command: 'curl -H sk-planted-secret'}]", 2,
+     "alerts[0].command"),
+    ("telegram token file relative", "version: 1",
+     "version: 1\nalerts: [{type: telegram, chat_id: 1, token_file: 'keys/sk-planted-secret'}]",
+     2, "alerts[0].token_file"),
+    ("launch env written as a list", "stop_timeout: 5s}",
+     "stop_timeout: 5s, env: [API_KEY=sk-planted-secret]}", 13, "launch.env"),
+    ("autonomous pool with a misspelt key", "min: 1, max: 2", "mni: 1, max: 2", 10,
+     "pool.autonomous.mni"),
+    ("autonomous pool written as a list", "autonomous: {prefix: auto-, start_index: 0, min: 1, "
+     "max: 2}", "autonomous: [prefix, auto-]", 10, "pool.autonomous"),
+    ("misspelt key, with a suggestion", "version: 1", "version: 1\nservice: {intervall: 5s}", 2,
+     "service.intervall"),
 ]
 
 
@@ -196,7 +232,7 @@ def test_broken_file_is_refused_and_nothing_is_touched(
     path.write_text(text)
     state = tmp_path / "state"
     code = main(["apply", "-f", str(path), "--state-dir", str(state)])
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert code == 1
     first = err.splitlines()[0]
     assert first.startswith(f"{path}:{line}: {key or '<document>'}: "), err
@@ -205,12 +241,13 @@ def test_broken_file_is_refused_and_nothing_is_touched(
     assert subprocess.run(["tmux", "-L", socket, "ls"], capture_output=True,
                           check=False).returncode != 0
     assert not Path("pwned").exists() and not (sandbox_home / "pwned").exists()
-    assert "sk-planted-secret" not in err, "a problem names the key, never the value"
+    assert "sk-planted-secret" not in out + err, "a problem names the key, never the value"
+    assert "{'" not in err and "['" not in err, "a mapping or a list is never printed"
     assert "Traceback" not in err
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CORPUS) >= 70
+    assert len(CORPUS) >= 95
 
 
 def test_launch_line_quotes_every_value(tmp_path: Path) -> None:
@@ -266,6 +303,30 @@ def test_two_accounts_resolving_to_one_directory(tmp_path: Path, sandbox_home: P
     assert main(["validate", "-f", str(path)]) == 1
     assert capsys.readouterr().err.startswith(
         f"{path}:5: accounts[1].home: same directory as accounts[0].home")
+
+
+def test_a_shared_dir_that_is_a_home_through_a_link_is_refused(
+        tmp_path: Path, sandbox_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``~/.claude-shared`` is a symlink to ``~/.claude-work``: compared as written the two
+    differ, and apply would merge the home's ``projects`` into itself. Compared as they
+    resolve, it is refused before anything is touched."""
+    work = sandbox_home / ".claude-work"
+    (work / "projects").mkdir(parents=True)
+    (work / "projects" / "p.jsonl").write_text("{}\n")
+    (sandbox_home / ".claude-personal").mkdir()
+    (sandbox_home / ".claude-shared").symlink_to(work)
+    before = sorted(p.relative_to(sandbox_home) for p in sandbox_home.rglob("*"))
+    path = tmp_path / "desired.yaml"
+    path.write_text(BASE.replace("SOCKET", f"reconciler-bad-{secrets.token_hex(4)}"))
+    state = tmp_path / "state"
+    assert main(["apply", "-f", str(path), "--state-dir", str(state)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}:7: shared.dir: "), err
+    assert "accounts[0].home" in err.splitlines()[0], err
+    assert sorted(p.relative_to(sandbox_home) for p in sandbox_home.rglob("*")) == before
+    assert (sandbox_home / ".claude-shared").readlink() == work
+    assert (work / "projects" / "p.jsonl").read_text() == "{}\n"
+    assert not state.exists()
 
 
 @pytest.mark.parametrize(("given", "seconds"), [("1h", 3600.0), ("90", 90.0), ("1m30s", 90.0),

@@ -105,3 +105,89 @@ def test_two_accounts_on_one_directory_are_refused(tmp_path: Path) -> None:
         assert str(caught.value) == (
             f"{path}:5: accounts[1].home: same directory as accounts[0].home "
             "(one config home cannot be two accounts)")
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("alerts: [{url: 'https://x.test/hook/SKSECRET1', headers: {Authorization: SKSECRET2}}]",
+     "alerts[0]: needs a `type` (command, webhook or telegram)"),
+    ("alerts: {type: webhook, url: 'https://x.test/hook/SKSECRET1'}",
+     "alerts: must be a list of sinks, not a mapping"),
+    ("alerts: [{type: webhok, url: 'https://x.test/hook/SKSECRET1'}]",
+     "alerts[0].type: must be command, webhook or telegram, not 'webhok'"),
+    ("alerts: [{type: webhook, url: 'ftp://x.test/hook/SKSECRET1'}]",
+     "alerts[0].url: is not allowed: a URL starts with http:// or https:// (the value is not "
+     "shown: it may be a secret)"),
+    ("service: {intervall: 5s}", "service.intervall: unknown key 'intervall' (did you mean "
+     "'interval'?)"),
+    ("service: {every: 5s}", "service.every: unknown key 'every'; known here: "
+     "crashloop_max_backoff, crashloop_window, interval, metrics_file"),
+    ("service: {interval: soon}", "service.interval: 'soon' is not a duration: write 30s, 5m, "
+     "1h30m, 250ms, 2d, or a number of seconds"),
+    ("service: {interval: [5]}", "service.interval: a list is not a duration: write 30s, 5m, "
+     "1h30m, 250ms, 2d, or a number of seconds"),
+    ("drift: {policy: ignore}", "drift.policy: must be one of correct, alert, not 'ignore'"),
+    ("failover: {order: work}", "failover.order: must be a list of account names, not a string"),
+])
+def test_messages_say_what_is_expected_and_never_print_a_mapping_or_a_list(
+        tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(DesiredStateError) as caught:
+        load(tmp_path, GOOD + extra + "\n")
+    assert str(caught.value) == f"{tmp_path / 'desired.yaml'}:14: {message}"
+    assert "SKSECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("launch: {command: claude --dangerously-skip-permissions}",
+     "launch: [{env: {A: SKSECRET3}}]",
+     "13: launch: must be a mapping of keys (command, env, stop_timeout, start_timeout), not a "
+     "list"),
+    ("tmux: {socket_name: null}", "tmux: {socket_name: 'a/b'}",
+     "8: tmux.socket_name: 'a/b' is not allowed: a socket name is 1 to 64 letters, digits, "
+     "'_', '.' and '-'"),
+    ("{name: api,", "{name: 'a:b',",
+     "12: pool.dedicated[0].name: 'a:b' is not allowed: a name is 1 to 64 letters, digits, "
+     "'_' and '-', not starting with '-'"),
+    ("min: 2,", "mni: 2,", "10: pool.autonomous.mni: unknown key 'mni' (did you mean 'min'?)"),
+    ("active_account: work", "active_account: other",
+     "2: active_account: 'other' is not one of the accounts (work, personal)"),
+])
+def test_messages_name_the_key_and_the_allowed_forms(
+        tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    with pytest.raises(DesiredStateError) as caught:
+        load(tmp_path, GOOD.replace(old, new, 1))
+    assert str(caught.value) == f"{tmp_path / 'desired.yaml'}:{message}"
+
+
+@pytest.mark.parametrize(("links", "old", "new", "message"), [
+    ({".claude-shared": ".claude-work"}, "", "",
+     "7: shared.dir: H/.claude-shared (really H/.claude-work) is the same directory as "
+     "accounts[0].home H/.claude-work; a merge would move the home into itself"),
+    ({".claude-shared": ".claude-personal/s"}, "", "",
+     "7: shared.dir: H/.claude-shared (really H/.claude-personal/s) is inside "
+     "accounts[1].home H/.claude-personal"),
+    ({"w": ".claude-shared/w"}, "home: ~/.claude-work", "home: ~/w",
+     "4: accounts[0].home: H/w (really H/.claude-shared/w) is inside shared.dir "
+     "H/.claude-shared"),
+    ({"in-work": ".claude-work"}, "link: ~/.claude", "link: ~/in-work/.claude",
+     "6: link: H/in-work/.claude (really H/.claude-work/.claude) is inside accounts[0].home "
+     "H/.claude-work: it would loop"),
+    ({"in-shared": ".claude-shared"}, "link: ~/.claude", "link: ~/in-shared/x",
+     "6: link: H/in-shared/x (really H/.claude-shared/x) is inside shared.dir "
+     "H/.claude-shared; every account would see it, and a merge would move it"),
+])
+def test_paths_are_compared_as_they_resolve(
+        tmp_path: Path, links: dict[str, str], old: str, new: str, message: str) -> None:
+    """A symlink cannot hide a shared dir, a home or the link inside one another."""
+    home = tmp_path / "h"
+    for name in (".claude-work", ".claude-personal", ".claude-personal/s",
+                 ".claude-shared/w"):
+        if not any(name.startswith(link) for link in links):
+            (home / name).mkdir(parents=True, exist_ok=True)
+    for name, target in links.items():
+        (home / name).symlink_to(home / target)
+    path = tmp_path / "desired.yaml"
+    path.write_text(GOOD.replace(old, new, 1))
+    with pytest.raises(DesiredStateError) as caught:
+        load_desired(path, environ={"HOME": str(home)})
+    assert str(caught.value) == f"{path}:{message.replace('H/', f'{home}/')}"

@@ -23,6 +23,7 @@ import yaml
 from reconciler.claudecode import CONFIG_ENV, HOME_FILES, NEVER_SHARED, home_key, terminal_safe
 from reconciler.desired._build import Builder
 from reconciler.desired._errors import DesiredStateError, Problem
+from reconciler.desired._messages import explain, redacted
 from reconciler.desired._model import DesiredState
 from reconciler.desired._yaml import KeyPath, LocatedDocument, dotted, load_located
 from reconciler.statedir import write_atomic
@@ -101,18 +102,18 @@ def load_desired_bytes(path: Path, raw: bytes,
     cached = cache.known(key)
     problems = [] if cached else list(_shape_problems(path, doc))
     if problems:
-        raise DesiredStateError(problems)
+        raise DesiredStateError(redacted(problems, doc.data))
     home = Path(env.get("HOME") or Path.home())
     builder = Builder(path, doc, home)
     try:
         state = builder.build(hashlib.sha256(raw).hexdigest())
         problems = builder.problems + list(_semantic_problems(path, doc, state))
     except (ValueError, OverflowError, RecursionError) as exc:  # a value the checks missed:
-        raise DesiredStateError([Problem(  # still a problem in the file, never a traceback
+        raise DesiredStateError(redacted([Problem(  # a problem in the file, not a traceback
             path, 1, "", f"a value this version cannot use ({type(exc).__name__}: "
-                         f"{str(exc)[:200]})")]) from None
+                         f"{str(exc)[:200]})")], doc.data)) from None
     if problems:
-        raise DesiredStateError(problems)
+        raise DesiredStateError(redacted(problems, doc.data))
     if not cached:
         cache.remember(key)
     return replace(state, warnings=tuple(_missing_homes(path, doc, state, home)))
@@ -206,70 +207,7 @@ def _shape_problems(path: Path, doc: LocatedDocument) -> Iterator[Problem]:
         return
     validator = jsonschema.Draft202012Validator(schema())
     for error in sorted(validator.iter_errors(doc.data), key=lambda e: list(e.absolute_path)):
-        yield from _explain(path, doc, error)
-
-
-def _explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
-    where: KeyPath = tuple(error.absolute_path)
-    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        for key in sorted(set(error.instance) - allowed, key=str):
-            child = (*where, key)
-            yield Problem(path, doc.line_of(child), dotted(child), "unknown key")
-        return
-    if error.validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else error.message
-        yield Problem(path, doc.line_of(where), dotted((*where, missing)), "required key missing")
-        return
-    if error.validator in {"oneOf", "anyOf"} and error.context:
-        branch = _matching_branch(error)
-        deepest = max(branch or error.context, key=lambda e: len(e.absolute_path))
-        if branch or len(deepest.absolute_path) > len(error.absolute_path):
-            yield from _explain(path, doc, deepest)
-            return
-    message = error.message
-    if _secret(where):
-        message = _without_value(error)
-    elif error.validator == "pattern":
-        message = f"{error.instance!r} has characters that are not allowed here"
-    elif error.validator == "oneOf":
-        message = f"{error.instance!r} is not one of the allowed forms"
-    elif error.validator == "type" and error.instance is None:
-        message = "is empty (YAML reads nothing, `null` or a bare `~` as no value)" + (
-            "; a home is written as a path, such as ~/.claude-NAME"
-            if where and where[-1] == "home" else "")
-    yield Problem(path, doc.line_of(where), dotted(where), message)
-
-
-_SECRET_KEY = re.compile(r"(?i)token|secret|passw|api.?key|auth|credential|cookie|headers|url")
-
-
-def _secret(where: KeyPath) -> bool:
-    """A value that may be a credential: ``launch.env``, webhook headers and URL, and
-    any key named like a secret. Its problems name the key, never the value."""
-    return where[:2] == ("launch", "env") or any(
-        isinstance(key, str) and _SECRET_KEY.search(key) for key in where)
-
-
-def _without_value(error: Any) -> str:
-    rule = {"type": f"must be of type {error.validator_value}",
-            "pattern": "has characters that are not allowed here",
-            "minLength": "is too short", "maxLength": "is too long"}.get(
-        error.validator, f"fails the {error.validator} check")
-    return f"{rule} (the value is not shown: it may be a secret)"
-
-
-def _matching_branch(error: Any) -> list[Any]:
-    """For a oneOf of tagged objects (``type: webhook``...), the errors of the branch
-    whose tag the instance names: the other branches only say "wrong type"."""
-    tag = error.instance.get("type") if isinstance(error.instance, dict) else None
-    if tag is None:
-        return []
-    branches = error.schema.get(error.validator, [])
-    for index, branch in enumerate(branches):
-        if branch.get("properties", {}).get("type", {}).get("const") == tag:
-            return [e for e in error.context if e.schema_path and e.schema_path[0] == index]
-    return []
+        yield from explain(path, doc, error)
 
 
 def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) -> Iterator[Problem]:
@@ -278,7 +216,8 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
 
     names = [a.name for a in state.accounts]
     if state.active_account not in names:
-        yield problem(("active_account",), f"{state.active_account!r} is not in accounts {names}")
+        yield problem(("active_account",), f"{state.active_account!r} is not one of the accounts "
+                      f"({', '.join(names)})")
     yield from _duplicates(problem, "accounts", "name", names)
     real_homes: dict[str, int] = {}
     keys: dict[str, int] = {}
@@ -294,27 +233,7 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
                           f"{state.accounts[same].home} differ only in characters other "
                           "than letters and digits; Claude's limit signals could not tell "
                           "them apart. Rename one")
-    homes = [(i, a.home) for i, a in enumerate(state.accounts)]
-    for i, home in homes:
-        for j, other in homes:
-            if i != j and _inside(home, other):
-                yield problem(("accounts", i, "home"), f"{home} is inside {other}")
-        if _inside(state.link, home) or state.link == home:
-            yield problem(("link",), f"{state.link} is inside the home {home}: it would loop")
-        if _inside(home, state.link):
-            yield problem(("accounts", i, "home"), f"{home} is inside the link {state.link}")
-        if _inside(state.shared.dir, home) or state.shared.dir == home:
-            yield problem(("shared", "dir"), f"{state.shared.dir} is inside the home {home}")
-        if _inside(home, state.shared.dir):
-            yield problem(("accounts", i, "home"), f"{home} is inside the shared dir")
-    if _inside(state.shared.dir, state.link) or state.shared.dir == state.link:
-        yield problem(("shared", "dir"), f"{state.shared.dir} is inside the link "
-                      f"{state.link}; it would move with every swap")
-    elif _inside(state.link, state.shared.dir):
-        entry = state.link.relative_to(state.shared.dir).parts[0]
-        what = f"the shared entry {entry}" if entry in state.shared.entries else "the shared dir"
-        yield problem(("link",), f"{state.link} is inside {what}; every account would see "
-                      "it, and a merge would move it")
+    yield from _nesting(problem, state)
     for i, entry in enumerate(state.shared.entries):
         if entry in NEVER_SHARED:
             yield problem(("shared", "entries", i), f"{entry} belongs to one account; never share")
@@ -331,7 +250,8 @@ def _semantic_problems(path: Path, doc: LocatedDocument, state: DesiredState) ->
                           "end the launch line early); not allowed")
     for i, name in enumerate(state.failover.order):
         if name not in names:
-            yield problem(("failover", "order", i), f"{name!r} is not in accounts {names}")
+            yield problem(("failover", "order", i), f"{name!r} is not one of the accounts "
+                          f"({', '.join(names)})")
     pool = state.autonomous
     if pool is not None and pool.min > pool.max:
         yield problem(("pool", "autonomous", "min"), f"min {pool.min} > max {pool.max}")
@@ -354,6 +274,50 @@ def _duplicates(
         if value in seen:
             yield problem((*base, index, key), f"duplicate {key} {value!r}")
         seen.add(value)
+
+
+def _nesting(problem: Any, state: DesiredState) -> Iterator[Problem]:
+    """Homes, the shared dir and the link must stay apart, compared as they resolve: a
+    shared dir that is a symlink to a home would have a merge move a home into itself.
+    The link is itself a symlink to the active home, so only its parent is resolved."""
+    def real(path: Path) -> Path:
+        return Path(os.path.realpath(path))
+
+    def seen(written: Path, resolved: Path) -> str:
+        return str(written) + ("" if written == resolved else f" (really {resolved})")
+
+    link = real(state.link.parent) / state.link.name
+    shared = real(state.shared.dir)
+    the_link, the_shared = f"link {state.link}", f"shared.dir {state.shared.dir}"
+    homes = [(i, a.home, real(a.home)) for i, a in enumerate(state.accounts)]
+    for i, written, home in homes:
+        where: KeyPath = ("accounts", i, "home")
+        this, the_home = seen(written, home), f"accounts[{i}].home {written}"
+        for j, other_written, other in homes:
+            if i != j and _inside(home, other):
+                yield problem(where, f"{this} is inside accounts[{j}].home {other_written}")
+        if _inside(link, home) or link == home:
+            yield problem(("link",), f"{seen(state.link, link)} is inside {the_home}: it "
+                          "would loop")
+        if _inside(home, link):
+            yield problem(where, f"{this} is inside the {the_link}")
+        if shared == home:
+            yield problem(("shared", "dir"), f"{seen(state.shared.dir, shared)} is the same "
+                          f"directory as {the_home}; a merge would move the home into itself")
+        elif _inside(shared, home):
+            yield problem(("shared", "dir"), f"{seen(state.shared.dir, shared)} is inside "
+                          f"{the_home}")
+        if _inside(home, shared):
+            yield problem(where, f"{this} is inside {the_shared}")
+    if _inside(shared, link) or shared == link:
+        yield problem(("shared", "dir"), f"{seen(state.shared.dir, shared)} is inside the "
+                      f"{the_link}; it would move with every swap")
+    elif _inside(link, shared):
+        entry = link.relative_to(shared).parts[0]
+        what = f"the shared entry {entry} of {the_shared}" if entry in state.shared.entries \
+            else the_shared
+        yield problem(("link",), f"{seen(state.link, link)} is inside {what}; every account "
+                      "would see it, and a merge would move it")
 
 
 def _inside(path: Path, parent: Path) -> bool:
