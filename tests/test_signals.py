@@ -5,6 +5,7 @@ move that never strands a Claude at a prompt."""
 from __future__ import annotations
 
 import json
+import signal
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -105,14 +106,21 @@ def test_preempt_moves_before_the_limit_between_turns(world: World) -> None:
 
 
 def test_a_cleared_limit_brings_everything_back(world: World) -> None:
-    world.start_service()
+    """At once: the service wakes on the cleared limit, not on its 30 s clock."""
+    world.set_desired("service: {interval: 1s}", "service: {interval: 30s}")
+    service = world.start_service()
     ids = wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=api:", "/limit")
     wait_for(lambda: world.on("personal"), SLOW)
-    assert world.reconcile("limits", "clear", "work").returncode == 0
-    assert wait_for(lambda: world.on("work"), SLOW) == ids
     cycles = world.service_cycles()
-    wait_for(lambda: world.service_cycles() >= cycles + 2, SLOW)
+    assert world.reconcile("limits", "clear", "work").returncode == 0
+    # well before the service's next cycle by the clock (30 s)
+    assert wait_for(lambda: world.on("work"), 20) == ids
+    assert world.service_cycles() <= cycles + 4, "moved back by the clear, not by the clock"
+    for _ in range(2):  # two more cycles now (SIGHUP: reload), not 30 s apart
+        cycles = world.service_cycles()
+        service.send_signal(signal.SIGHUP)
+        wait_for(lambda: world.service_cycles() > cycles, SLOW)  # noqa: B023
     assert world.active() == "work", "the old evidence does not bring the limit back"
 
 

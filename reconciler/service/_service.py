@@ -74,7 +74,10 @@ class Service:
         self.stopping = False
         self.reload_requested = True
         self.seen: tuple[int, int, int] | None = None
-        self.watch = Watcher((path,), (self.state.events_dir(),))
+        self.watch = Watcher((path, self.state.limits_path), (self.state.events_dir(),))
+        self.limits_seen: tuple[int, int, int] | None = None
+        """The limits as the last cycle found them: a change since (``limits clear``,
+        ``limits import``, or the cycle's own) wakes the loop once."""
         self.spool_seen: frozenset[str] = frozenset()
         """The spool at the last cycle's start: an event that stays (unreadable, or
         failing) wakes the loop once, not at every tick."""
@@ -132,6 +135,7 @@ class Service:
 
     def cycle(self) -> CycleOutcome | None:
         self.spool_seen = self.state.event_names()
+        self.limits_seen = file_identity(self.state.limits_path)
         if self._edited():
             self.reload()
         desired = self.desired
@@ -256,6 +260,8 @@ class Service:
             if self._edited():
                 return
             if self.state.event_names() - self.spool_seen:
+                return
+            if file_identity(self.state.limits_path) != self.limits_seen:
                 return
             self.watch.wait(deadline - time.monotonic())
 

@@ -79,6 +79,11 @@ class StateDir(SignalFiles):
         return self._path("service.lock")
 
     @property
+    def limits_path(self) -> Path:
+        """Known limits: the service wakes when someone else changes them (``limits clear``)."""
+        return self._path("limits.json")
+
+    @property
     def log_path(self) -> Path:
         """The service's log outside systemd; the logging module rotates it."""
         return self._path("service.log")
@@ -233,7 +238,7 @@ class StateDir(SignalFiles):
         self._write("converged.json", asdict(Converged(digest, now_iso(), active_account)))
 
     def read_limits(self) -> dict[str, LimitRecord]:
-        raw = read_json(self._path("limits.json"))
+        raw = read_json(self.limits_path)
         limits: dict[str, LimitRecord] = {}
         for name, item in (raw.items() if isinstance(raw, dict) else ()):
             try:
