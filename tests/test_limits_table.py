@@ -94,6 +94,24 @@ POSITIVE = [
     ("across a DST change in Sydney", "You've hit your session limit · resets 3am "
      "(Australia/Sydney)", "2026-04-05T01:00", ZoneInfo("Australia/Sydney"), "session",
      "2026-04-05T03:00:00+10:00"),
+    # 2.1.197, sent by the StopFailure hook with error "rate_limit"
+    ("out of usage credits", "You're out of usage credits · resets 8pm (UTC)",
+     "2026-11-24T10:00", BERLIN, "extra", "2026-11-24T20:00:00+00:00"),
+    ("org monthly spend, ask the admin", "You've hit your org's monthly spend limit · ask your "
+     "admin to raise it", "2026-11-24T10:00", BERLIN, "monthly", "2026-11-24T15:00:00+01:00"),
+    ("monthly spend, raise it", "You've hit your monthly spend limit · raise it at "
+     "claude.ai/settings/usage", "2026-11-24T10:00", BERLIN, "monthly",
+     "2026-11-24T15:00:00+01:00"),
+    ("usage limit, contact the admin", "You've hit your usage limit · contact your admin to "
+     "increase it", "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T15:00:00+01:00"),
+    ("a model nobody listed", "You've hit your Fable 5 limit · resets 3am",
+     "2026-11-24T22:00", BERLIN, "model", "2026-11-25T03:00:00+01:00"),
+    ("org out of usage, add funds", "Your org is out of usage · add funds to continue",
+     "2026-11-24T10:00", BERLIN, "monthly", "2026-11-24T15:00:00+01:00"),
+    ("org out of usage, contact the admin", "Your org is out of usage · contact your admin",
+     "2026-11-24T10:00", BERLIN, "monthly", "2026-11-24T15:00:00+01:00"),
+    ("group limit of $0", "Your group's usage limit is set to $0 · ask your admin",
+     "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T15:00:00+01:00"),
 ]
 
 
@@ -130,6 +148,31 @@ NEGATIVE = [
     ("an error about some limit", "Error: you have exceeded the limit", "none"),
     ("bare limit reached", "Limit reached", "none"),
     ("bare limit reached in bash output", "  ⎿  Limit reached", "none"),
+    # near misses of the 2.1.197 forms: spend limits, orgs, groups, models, remedies
+    ("approaching spend", "Approaching your monthly spend limit", "approaching"),
+    ("org usage policy", "Please review your org's usage policy · contact your admin", "none"),
+    ("setting a spend limit", "You can set a spend limit in settings", "none"),
+    ("a group's rate", "the group's limit is 5 requests per minute", "none"),
+    ("your group's rate", "Your group's limit is 5 requests per minute · ask your admin", "none"),
+    ("a limit of cents", "Your group's usage limit is set to $0.50 · ask your admin", "none"),
+    ("a limit of dollars", "Your org's spend limit is set to $500 · ask your admin", "none"),
+    ("out of usage, quoted", "what does 'out of usage' mean?", "none"),
+    ("the statement, quoted", 'What does "Your org is out of usage · contact your admin" mean?',
+     "none"),
+    ("the statement in single quotes", "He pasted 'You're out of usage credits · resets 8pm "
+     "(UTC)' into the chat", "none"),
+    ("a condition", "If you're out of usage credits, add funds to continue.", "none"),
+    ("a condition with a remedy", "When you've hit your usage limit · contact your admin", "none"),
+    ("a question", "Is your org out of usage?", "none"),
+    ("a question after the statement", "You've hit your monthly spend limit? Check settings.",
+     "none"),
+    ("out of usage data", "Your org is out of usage data for this month.", "none"),
+    ("no remedy after the separator", "You've hit your usage limit · what now?", "none"),
+    ("a capitalised rate", "You've hit your API limit · wait a minute", "none"),
+    ("a capitalised context", "You've hit your Context limit · /compact to continue",
+     "not_a_limit"),
+    ("a capitalised token count", "You've hit your Token limit", "none"),
+    ("a lower-case limit of code", "You've hit your recursion limit", "none"),
 ]
 
 

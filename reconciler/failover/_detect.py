@@ -1,16 +1,24 @@
 """Recognise that an account's usage is exhausted, by grammar rather than a list of
 sentences.
 
-A limit statement is a subject that says the usage is used up (``You've hit your
-weekly limit``, ``You're out of extra usage``, ``Opus weekly limit reached``,
-``Claude AI usage limit reached|<epoch>``, the ``/rate-limit-options`` menu), with
-or without a reset (``· resets 2:12am (UTC)``, ``Your limit will reset at 9am``,
-``resets Dec 1``, ``resets in 2 hours``). Text is normalised first (ANSI and box
-drawing off, wrapped lines joined, curly apostrophes and bullets folded).
+A limit statement is a subject that says the usage is used up, then nothing but a
+reset and/or a remedy. Subjects: you, or your org/team/group ("Your org is ...");
+statements: a limit hit (``You've hit your weekly limit``, ``You've hit your org's
+monthly spend limit``, ``You've hit your Fable 5 limit``: a capitalised model name),
+usage run out (``You're out of usage credits``, ``Your org is out of usage``), a limit
+of nothing (``Your group's usage limit is set to $0``), a limit reached (``Opus weekly
+limit reached``, ``Claude AI usage limit reached|<epoch>``) or the
+``/rate-limit-options`` menu. Resets: ``· resets 2:12am (UTC)``, ``Your limit will reset
+at 9am``, ``resets Dec 1``, ``resets in 2 hours``; remedies, after a separator: an
+imperative (``· ask your admin to raise it``, ``· add funds to continue``, ``· /upgrade``).
+Anything else after the statement is prose about a limit, not the limit. Text is
+normalised first (ANSI and box drawing off, wrapped lines joined, curly apostrophes and
+bullets folded).
 
 Never limits: overloads, "not your usage limit" throttling, API-key 429s
 ("Rate limit reached"), warnings ("Approaching ..."), model fallbacks ("... limit
-reached, now using Sonnet") and context limits.
+reached, now using Sonnet"), context limits, a condition ("if you're out of usage") and
+a statement in quotes ("what does 'Your org is out of usage' mean?").
 """
 
 from __future__ import annotations
@@ -25,27 +33,39 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(?:\x07|\x1b\\)")
 _BOX = re.compile(r"[\u2500-\u259f\u25cf\u23bf\u276f]")
 _SEP = r"\s*[·∙•|\u2013\u2014-]\s*"
 _QUALIFIERS = (r"5-hour|five-hour|session|weekly|daily|monthly|opus|sonnet|haiku|model|org's|"
-               r"organization's|team's|extra|usage|plan")
+               r"organization's|team's|group's|workspace's|extra|usage|plan|spend|spending")
 _QUAL = rf"(?P<what>(?:(?:{_QUALIFIERS})\s+)*)"
-_RESET = (rf"(?:(?:{_SEP}|,?\s+|\.\s*)(?:your limit will\s+)?(?:resets?|reset at|resets at)\s+"
-          r"(?P<reset>[^\n]+?))?\s*[.!]?\s*$")
+# a model's name is capitalised words and versions; these capitalised words name limits
+# that are not usage (a context, a rate, a token count)
+_NOT_MODEL = (r"(?!(?:context|rate|tokens?|requests?|api|output|input|recursion|retry|turns?|"
+              r"time|file|size|length|memory|prompt|messages?|calls?|concurrency)\b)")
+_WORD = rf"{_NOT_MODEL}(?-i:[A-Z][\w.-]*)"
+_MODEL = rf"(?P<model>{_WORD}(?:\s+(?:{_WORD}|\d[\w.]*)){{0,3}}\s+)?"
+# a statement, not a quotation or a condition ("if you're out of usage, ...")
+_START = r"(?<![\w\"'])(?<!\bif )(?<!\bwhen )(?<!\bonce )(?<!\bunless )(?<!\buntil )"
+_WHO = r"(?P<who>your\s+(?:org|organi[sz]ation|team|group|workspace))"
+_REMEDY = (rf"(?:{_SEP}|\.\s+)(?:please\s+)?(?:ask|contact|raise|increase|add|buy|purchase|"
+           r"upgrade|request|visit|go to|enable|turn on|manage|wait|/[a-z][\w-]*)\b[^\n\"?]*?")
+_TAIL = (rf"(?:(?:{_SEP}|,?\s+|\.\s*)(?:your limit will\s+)?(?:resets?|reset at|resets at)\s+"
+         rf"(?P<reset>[^\n]+?))?(?:{_REMEDY})?\s*[.!]?\s*$")
+_NO_FALLBACK = r"(?!\s*,?\s*(?:now using|switching|falling back))"
+_FLAGS = re.IGNORECASE | re.MULTILINE
 _STATEMENTS = (
     # "your limit" is Claude's; "the limit" only with what limit it is ("the limit" alone
     # is how anyone talks about anything)
-    re.compile(rf"you(?:'ve| have)\s+(?:hit|reached|exceeded|used up)\s+(?:your|the(?=\s+"
-               rf"(?:{_QUALIFIERS})\s))\s+{_QUAL}limit\b"
-               rf"(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
-               re.IGNORECASE | re.MULTILINE),
-    re.compile(rf"you(?:'re| are)\s+out of\s+(?P<what>extra usage|usage|credits){_RESET}",
-               re.IGNORECASE | re.MULTILINE),
-    re.compile(rf"you(?:'ve| have)\s+run out of\s+(?P<what>extra usage|usage|credits){_RESET}",
-               re.IGNORECASE | re.MULTILINE),
+    re.compile(rf"{_START}(?:you(?:'ve| have)|{_WHO}\s+has)\s+(?:hit|reached|exceeded|used up)"
+               rf"\s+(?:(?:your|its|their)\s+{_MODEL}|the\s+(?=(?:{_QUALIFIERS})\s)){_QUAL}"
+               rf"limit\b{_NO_FALLBACK}{_TAIL}", _FLAGS),
+    re.compile(rf"{_START}(?:you(?:'re| are)|you(?:'ve| have)\s+run|{_WHO}(?:\s+is|'s|\s+has"
+               rf"\s+run))\s+out of\s+(?P<what>(?:(?:extra|usage)\s+)*(?:usage|credits)){_TAIL}",
+               _FLAGS),
+    # a limit of nothing is a limit reached: "Your group's usage limit is set to $0"
+    re.compile(rf"{_START}your\s+{_QUAL}limit\s+(?:is|has been)\s+(?:set\s+to\s+)?"
+               rf"(?:\$0(?:\.0+)?|0|zero)\b(?!\.\d){_TAIL}", _FLAGS),
     # "Limit reached" alone is anybody's sentence: it needs a subject or a reset
-    re.compile(rf"^(?:claude\s+)?{_QUAL}limit reached\b"
-               rf"(?!\s*,?\s*(?:now using|switching|falling back)){_RESET}",
-               re.IGNORECASE | re.MULTILINE),
+    re.compile(rf"^(?:claude\s+)?{_QUAL}limit reached\b{_NO_FALLBACK}{_TAIL}", _FLAGS),
     re.compile(rf"^(?:claude\s+)?{_QUAL}limit (?:has been )?reached\.?\s*your limit will "
-               r"reset at\s+(?P<reset>[^\n]+?)\.?\s*$", re.IGNORECASE | re.MULTILINE),
+               r"reset at\s+(?P<reset>[^\n]+?)\.?\s*$", _FLAGS),
 )
 _EPOCH = re.compile(r"Claude AI usage limit reached\|(\d{9,11})")
 _MENU = re.compile(r"What do you want to do\?\s*\n?.*?Stop and wait for (?:the )?limit to "
@@ -99,8 +119,10 @@ def normalise(text: str) -> str:
     return "\n".join(joined)
 
 
-def kind_of(what: str | None) -> str:
-    words = (what or "").lower()
+def kind_of(what: str | None, model: str | None = None) -> str:
+    """The kind from the words that qualify the limit; a limit named only by a model
+    nobody listed here (``Fable 5``) is a model limit."""
+    words = f"{model or ''} {what or ''}".lower()
     for needle, kind in (("opus", "opus"), ("sonnet", "sonnet"), ("haiku", "haiku"),
                          ("weekly", "weekly"), ("monthly", "monthly"), ("org", "monthly"),
                          ("extra", "extra"), ("credit", "extra"), ("5-hour", "session"),
@@ -108,7 +130,14 @@ def kind_of(what: str | None) -> str:
                          ("daily", "daily")):
         if needle in words:
             return kind
+    if model and not re.fullmatch(rf"(?:(?:{_QUALIFIERS})\s*)+", model, re.IGNORECASE):
+        return "model"
     return "usage"
+
+
+def _kind(match: re.Match[str]) -> str:
+    named = match.groupdict()
+    return kind_of(f"{named.get('who') or ''} {named['what'] or ''}", named.get("model"))
 
 
 def _bare(match: re.Match[str]) -> bool:
@@ -128,24 +157,23 @@ def detect(
     2:13 has passed, and the limit with it."""
     plain = normalise(text)
     clock = _Clock(now, said_at or now, default_reset)
-    best: tuple[int, str | None, str | None, str] | None = None
+    best: tuple[int, str | None, str, str] | None = None
     for pattern in _STATEMENTS:
         for match in pattern.finditer(plain):
             if _bare(match):
                 continue
             if best is None or match.start() >= best[0]:
-                best = (match.start(), match.group("reset"), match.group("what"),
-                        match.group(0))
+                best = (match.start(), match.group("reset"), _kind(match), match.group(0))
     epoch = max(_EPOCH.finditer(plain), key=lambda m: m.start(), default=None)
     if epoch is not None and (best is None or epoch.start() >= best[0]):
         stamp = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
         return _checked("usage", stamp, clock, epoch.group(0), how="epoch reset")
     if best is not None:
-        _start, reset_text, what, line = best
+        _start, reset_text, kind, line = best
         if reset_text is None:
-            return _checked(kind_of(what), None, clock, line, how="no reset")
+            return _checked(kind, None, clock, line, how="no reset")
         instant, how = parse_reset(reset_text, now=clock.said, local=local)
-        return _checked(kind_of(what), instant, clock, line, how=how)
+        return _checked(kind, instant, clock, line, how=how)
     if _MENU.search(plain):
         return _checked("usage", None, clock, "the /rate-limit-options menu",
                         how="the limit menu")
