@@ -31,6 +31,7 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
     ("version wrong", "version: 1", "version: 3", 1, "version"),
     ("version string", "version: 1", "version: '1'", 1, "version"),
     ("unknown top key", "link: ~/.claude", "link: ~/.claude\nlinks: x", 7, "links"),
+    ("a key YAML reads as a number", "link: ~/.claude", "link: ~/.claude\n5: x", 7, "[5]"),
     ("unknown account key", "home: ~/.claude-work}", "home: ~/.claude-work, colour: red}",
      4, "accounts[0].colour"),
     ("unknown pool key", "  dedicated:", "  dedicate: []\n  dedicated:", 11, "pool.dedicate"),

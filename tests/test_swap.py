@@ -58,8 +58,12 @@ def test_quoting_and_layout_survive(text: str, expected: str) -> None:
 
 def test_unknown_account_changes_nothing(example: Path, tmp_path: Path) -> None:
     before = example.read_bytes()
-    with pytest.raises(DesiredStateError, match="cannot swap to 'nope': not one of the accounts"):
+    with pytest.raises(DesiredStateError, match="cannot swap to 'nope': not one of the accounts"
+                       ) as refused:
         swap_active_account(example, "nope", reason="command", state=StateDir(tmp_path / "st"))
+    [problem] = refused.value.problems
+    assert problem.line == before.decode().splitlines().index("active_account: work"
+                                                              "            # the swap lever") + 1
     assert example.read_bytes() == before
     assert not (tmp_path / "st" / "swaps.jsonl").exists()
 

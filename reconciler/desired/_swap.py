@@ -23,6 +23,7 @@ import yaml
 from reconciler.desired._errors import DesiredStateError, Problem
 from reconciler.desired._load import load_desired_bytes, read_desired_bytes
 from reconciler.desired._model import DesiredState
+from reconciler.desired._yaml import load_located
 from reconciler.statedir import StateDir, write_atomic
 
 _PROPERTIES = re.compile(r"((?:[&!][^\s]*\s+)*)")
@@ -131,8 +132,9 @@ def prepare_swap(path: Path, name: str) -> PreparedSwap:
     current = load_desired_bytes(path, raw)
     names = [a.name for a in current.accounts]
     if name not in names:
-        raise _refuse(path, 1, f"cannot swap to {name!r}: not one of the accounts this file "
-                               f"declares ({', '.join(names)}); nothing was changed")
+        line = load_located(raw.decode("utf-8")).lines.get(("active_account",), 1)
+        raise _refuse(path, line, f"cannot swap to {name!r}: not one of the accounts this "
+                                  f"file declares ({', '.join(names)}); nothing was changed")
     missing = [w for w in current.warnings if w.key == f"accounts[{names.index(name)}].home"]
     if missing:
         raise DesiredStateError(missing)

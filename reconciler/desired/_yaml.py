@@ -31,9 +31,12 @@ class LocatedDocument:
     def line_of(self, path: KeyPath) -> int:
         """Line of ``path`` or of its nearest ancestor that has one."""
         for cut in range(len(path), -1, -1):
-            line = self.lines.get(path[:cut])
-            if line is not None:
-                return line
+            # a key YAML reads as a number (``5: x``) is a number in the data and in a
+            # schema error's path, but the walk keeps every mapping key as text
+            for candidate in (path[:cut], tuple(str(p) for p in path[:cut])):
+                line = self.lines.get(candidate)
+                if line is not None:
+                    return line
         return 1
 
 
