@@ -196,3 +196,14 @@ def test_an_edit_saved_during_the_swap_is_kept(example: Path,
     swap_active_account(example, "personal", reason="command")
     text = example.read_text()
     assert text.startswith("# edited by hand\n") and "active_account: personal" in text
+
+
+def test_a_swap_that_would_grow_the_file_past_its_bound_is_refused(example: Path) -> None:
+    """A file at the size bound: the longer name would make it one no command reads."""
+    text = example.read_text()
+    padded = text + "#" * ((1 << 20) - len(text.encode()) - 1) + "\n"
+    example.write_text(padded)
+    with pytest.raises(DesiredStateError, match="would be 1048580 bytes; a desired file is "
+                                                "at most 1048576"):
+        swap_active_account(example, "personal", reason="command")
+    assert example.read_text() == padded

@@ -96,6 +96,9 @@ def load_desired_bytes(path: Path, raw: bytes,
     """The desired state ``raw`` would be as the file ``path`` (a swap checks its new
     text with this before it writes); problems name ``path``."""
     env = os.environ if environ is None else environ
+    if len(raw) > MAX_FILE_BYTES:  # the file read is bounded; a swap's new text is not
+        raise DesiredStateError([Problem(path, 1, "", f"would be {len(raw)} bytes; a desired "
+                                                      f"file is at most {MAX_FILE_BYTES}")])
     doc = _parse(path, raw)
     cache = _ValidatedCache(env)
     key = cache.key(raw)
