@@ -318,8 +318,11 @@ class ProcessTable:
 
 
 def _argv(pid: int) -> tuple[str, ...]:
-    return tuple(p.decode(errors="replace")
-                 for p in (_read(f"{_PROC}/{pid}/cmdline") or b"").split(b"\0") if p)
+    """Each argument ends in a NUL; an empty one keeps its place (``--flag ''``)."""
+    raw = _read(f"{_PROC}/{pid}/cmdline") or b""
+    if not raw:
+        return ()
+    return tuple(p.decode(errors="replace") for p in raw.removesuffix(b"\0").split(b"\0"))
 
 
 def environ_value(pid: int, key: str) -> str | None:
