@@ -485,6 +485,20 @@ def test_pool_never_touches_names_it_does_not_own(world: World) -> None:
     assert world.claudes()["ccl-auto-007/0"]["claude_pid"] == mine["claude_pid"]
 
 
+def test_a_hand_started_claude_on_the_link_is_named_when_the_link_moves(world: World) -> None:
+    """Never touched, but its config moves under it: the swap's plan says so."""
+    assert world.reconcile("apply").returncode == 0
+    world.tmux("new-session", "-d", "-s", "gamma", "-c", str(world.sandbox.home))
+    world.type_in("=gamma:", str(world.sandbox.bin_dir / "claude"))  # no CLAUDE_CONFIG_DIR
+    mine = wait_for(lambda: world.claudes().get("gamma/0"))
+    assert not [n for n in plan_doc(world)["notes"] if "gamma/0" in n], "no move, no note"
+    world.set_desired("active_account: work", "active_account: personal")
+    [note] = [n for n in plan_doc(world)["notes"] if "gamma/0" in n]
+    assert "started by hand" in note and "left running" in note and "personal" in note
+    assert world.reconcile("apply").returncode == 0
+    assert world.claudes()["gamma/0"]["claude_pid"] == mine["claude_pid"]
+
+
 # -- 6. the loop survives anything one cycle throws ------------------------------------
 
 def test_the_loop_survives_a_hung_tmux_and_a_pathological_tree(world: World) -> None:

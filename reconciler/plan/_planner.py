@@ -24,6 +24,7 @@ def plan(desired: DesiredState, observed: Observed) -> Plan:
     """
     merges, links = _files.merges_and_links(desired, observed)
     sessions = _sessions.plan_sessions(desired, observed)
+    flip = list(_files.active_link(desired, observed))
     ordered: list[Action | Conflict] = [
         *sessions.release,
         *_files.shared_dirs(desired, observed),
@@ -32,13 +33,16 @@ def plan(desired: DesiredState, observed: Observed) -> Plan:
         *links,
         *_accounts.signals(desired, observed),
         *sessions.remember,
-        *_files.active_link(desired, observed),
+        *flip,
         *sessions.stop,
         *sessions.create,
         *sessions.remove,
         *sessions.launch,
     ]
-    return _resolve(ordered, observed.notes)
+    notes = observed.notes
+    if any(isinstance(item, Action) for item in flip):
+        notes += _sessions.left_on_the_link(desired, observed)
+    return _resolve(ordered, notes)
 
 
 def _resolve(items: Iterable[Action | Conflict], notes: tuple[str, ...] = ()) -> Plan:

@@ -58,6 +58,18 @@ class SessionPhases:
     launch: list[Action | Conflict] = field(default_factory=list)
 
 
+def left_on_the_link(desired: DesiredState, observed: Observed) -> tuple[str, ...]:
+    """Claudes started by hand in sessions the file does not declare, reading their
+    config through the link: never touched, but the link is about to move under them."""
+    return tuple(
+        f"{pane.target}: a Claude started by hand (session {pane.session_name} is not "
+        f"declared) reads its config through {desired.link}; it is left running, and the "
+        f"link now points at {desired.active.name}"
+        for pane in observed.tmux.panes
+        if pane.claude is not None and pane.claude.config_dir is None
+        and not desired.managed(pane.session_name, observed.created))
+
+
 def plan_sessions(desired: DesiredState, observed: Observed) -> SessionPhases:
     planner = _SessionPlanner(desired, observed)
     tmux = observed.tmux
