@@ -244,6 +244,38 @@ def test_a_prompt_that_changes_is_learned_again_at_each_stop(
     assert learned_prompt(world, "api/0") != first
 
 
+def test_a_line_the_line_editor_fills_after_a_stop_is_never_taken_for_the_prompt(
+        world_with: Callable[..., World]) -> None:
+    """bash's Ctrl-O runs a line and puts the next history line on the fresh prompt: when
+    the Claude it started is stopped, the prompt comes back already holding a command
+    the person ran before. It is not the empty prompt, so nothing is typed after it."""
+    world = world_with()
+    profile = world.sandbox.home / ".profile"
+    profile.write_text(profile.read_text() + "PS1='$ ' exec bash --norc --noprofile\n")
+    assert world.reconcile("apply").returncode == 0
+    world.claudes_when(2)
+    kill_claude(world, "api/0")
+    at_prompt(world, "=api:")
+    world.start_by_hand("=api:")  # the person's own Claude, then /exit
+    wait_for(lambda: "api/0" in world.claudes())
+    world.type_in("=api:", "/exit")
+    wait_for(lambda: "api/0" not in world.claudes())
+    at_prompt(world, "=api:")
+    marker = world.sandbox.root / "ran"
+    world.type_in("=api:", f"echo ran >> {marker}")  # their own command, once
+    wait_for(marker.exists)
+    for key in ("Up", "Up", "C-o"):  # their Claude again, with Ctrl-O
+        world.tmux("send-keys", "-t", "=api:", key)
+    world.claudes_when(2)
+    world.set_desired("active_account: work", "active_account: personal")
+    done = world.reconcile("apply")
+    assert f"echo ran >> {marker}" in line_of(world, "=api:"), "the editor filled the line"
+    assert done.returncode == 1 and "api/0: its command line is not the empty prompt" \
+        in done.stdout
+    assert marker.read_text() == "ran\n", "the person's command did not run again"
+    assert "api/0" not in world.claudes() and "web/0" in world.claudes()
+
+
 def test_a_prompt_like_the_continuation_prompt_is_refused(world_with: Callable[..., World]) -> None:
     """PS1 '> ' is also the shells' PS2: a fresh line and an unfinished command look
     alike, so nothing is typed there."""

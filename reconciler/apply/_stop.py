@@ -24,7 +24,7 @@ from reconciler.apply._context import ExecContext, Outcome, now_iso
 from reconciler.apply._errors import TransientError
 from reconciler.apply._keyboard import Watch, flush, hold, learn_prompts
 from reconciler.observe import PaneFact, ProcessTable, read_stat
-from reconciler.plan import RememberSession, StopClaude
+from reconciler.plan import RememberSession, StopClaude, still_a_prompt
 from reconciler.statedir import LaunchRecord
 
 KILL_GRACE = 3.0
@@ -183,7 +183,10 @@ def _learn_after_stop(stopped: Sequence[StopClaude], ctx: ExecContext) -> None:
     watches = {a.target: Watch(a.target, a.pane_id, a.shell_pid) for a in stopped}
     if not watches:
         return
-    learned = learn_prompts(ctx, watches, PROMPT_TIMEOUT)
+    stored = ctx.state.read_panes().prompts
+    learned = [record for record in learn_prompts(ctx, watches, PROMPT_TIMEOUT)
+               if still_a_prompt(ctx.prompt_for(record.target, record.shell_pid, stored),
+                                 record.prompt)]
     if learned:
         ctx.learned(learned)
         ctx.state.update_panes(prompts=learned)

@@ -21,7 +21,7 @@ from reconciler.plan._actions import (
     Symlink,
 )
 from reconciler.plan._files import BACKUP_SUFFIX, backup_root
-from reconciler.plan._input import line_is_empty, typing_blocker
+from reconciler.plan._input import line_is_empty, still_a_prompt, typing_blocker
 from reconciler.plan._planner import plan
 
 __all__ = [
@@ -47,5 +47,6 @@ __all__ = [
     "backup_root",
     "line_is_empty",
     "plan",
+    "still_a_prompt",
     "typing_blocker",
 ]

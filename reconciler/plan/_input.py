@@ -26,6 +26,22 @@ def line_is_empty(line: str | None, prompt: str | None) -> bool:
     return line is not None and prompt is not None and line.rstrip() == prompt.rstrip()
 
 
+def still_a_prompt(known: str | None, line: str) -> bool:
+    """May ``line``, drawn by a shell right after a Claude we stopped, be taken as its
+    empty prompt, given the one ``known`` for that shell? A prompt may change (a clock,
+    an exit status, a git branch), but a line editor can also put text on the fresh line
+    by itself (zsh's push-line, bash's Ctrl-O): such a line extends the known prompt, or
+    ends in another word than the prompt does. Those are never learned."""
+    if known is None:
+        return True
+    known, line = known.rstrip(), line.rstrip()
+    if line == known:
+        return True
+    if line.startswith(known):
+        return False
+    return bool(known.split()) and line.split()[-1:] == known.split()[-1:]
+
+
 def typing_blocker(pane: PaneFact, prompt: str | None) -> str | None:
     """Why nothing may be typed into ``pane`` now, or None when it is safe."""
     where = pane.target
