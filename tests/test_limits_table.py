@@ -273,3 +273,12 @@ def test_absurd_resets_never_overflow(text: str) -> None:
     now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
     match = detect(text, now=now, local=BERLIN)
     assert match.limit and match.resets_at == now + timedelta(hours=5), match.reason
+
+
+@pytest.mark.timeout(10)  # a hang guard, not a speed goal: quadratic took minutes here
+def test_a_long_line_of_separators_and_remedies_is_read_in_one_pass() -> None:
+    """A pane can hold 100 KB on one line; every free-text run of the grammar is bounded,
+    so a line full of "· ask" costs one pass, not one per separator."""
+    now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
+    text = "You've hit your limit · resets 3am" + " · ask" * 16000 + "?"
+    assert not detect(text, now=now, local=BERLIN, default_reset=timedelta(hours=5)).limit

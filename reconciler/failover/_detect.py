@@ -44,10 +44,13 @@ _MODEL = rf"(?P<model>{_WORD}(?:\s+(?:{_WORD}|\d[\w.]*)){{0,3}}\s+)?"
 # a statement, not a quotation or a condition ("if you're out of usage, ...")
 _START = r"(?<![\w\"'])(?<!\bif )(?<!\bwhen )(?<!\bonce )(?<!\bunless )(?<!\buntil )"
 _WHO = r"(?P<who>your\s+(?:org|organi[sz]ation|team|group|workspace))"
+# Both free-text runs are bounded: a reset or a remedy is a few words, and unbounded lazy
+# runs that meet at every "· ask" made a long line cost quadratic time (100 KB: minutes).
 _REMEDY = (rf"(?:{_SEP}|\.\s+)(?:please\s+)?(?:ask|contact|raise|increase|add|buy|purchase|"
-           r"upgrade|request|visit|go to|enable|turn on|manage|wait|/[a-z][\w-]*)\b[^\n\"?]*?")
+           r"upgrade|request|visit|go to|enable|turn on|manage|wait|/[a-z][\w-]*)\b"
+           r"[^\n\"?]{0,160}?")
 _TAIL = (rf"(?:(?:{_SEP}|,?\s+|\.\s*)(?:your limit will\s+)?(?:resets?|reset at|resets at)\s+"
-         rf"(?P<reset>[^\n]+?))?(?:{_REMEDY})?\s*[.!]?\s*$")
+         rf"(?P<reset>[^\n]{{1,160}}?))?(?:{_REMEDY})?\s*[.!]?\s*$")
 _NO_FALLBACK = r"(?!\s*,?\s*(?:now using|switching|falling back))"
 _FLAGS = re.IGNORECASE | re.MULTILINE
 _STATEMENTS = (
