@@ -450,6 +450,24 @@ def test_an_id_held_by_a_claude_outside_tmux_is_not_launched_again(world: World)
 
 # -- 4. every value that reaches a shell is checked and quoted --------------------------
 
+def test_one_session_held_by_two_claudes_moves_neither(world: World) -> None:
+    """A /resume of web's conversation inside api's Claude: two live Claudes on one id.
+    Relaunching both would put that id on two Claudes (and drop api's own): a conflict,
+    and both stay as they are."""
+    assert world.reconcile("apply").returncode == 0
+    before = world.claudes_when(2)
+    registry = world.sandbox.account_home("work") / "sessions"
+    api_file = registry / f"{before['api/0']['claude_pid']}.json"
+    body = json.loads(api_file.read_text())
+    api_file.write_text(json.dumps({**body, "sessionId": before["web/0"]["session_id"]}))
+    world.set_desired("active_account: work", "active_account: personal")
+    done = world.reconcile("apply")
+    assert done.returncode == 1 and "is also held by claude pid" in done.stdout, done.stdout
+    after = world.claudes()
+    assert {t: r["claude_pid"] for t, r in after.items()} == \
+        {t: r["claude_pid"] for t, r in before.items()}, "neither was stopped"
+
+
 def test_planted_session_ids_are_ignored_with_a_note(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     ids = {t: r["session_id"] for t, r in world.claudes_when(2).items()}
