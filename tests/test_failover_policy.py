@@ -95,3 +95,13 @@ def test_an_account_that_cannot_take_claudes_is_never_moved_to(
     assert (decision.action, decision.to, decision.reason) == expected, decision.message
     if decision.action == "wait":
         assert "personal cannot take Claudes" in decision.message
+
+
+def test_an_order_without_the_active_account_and_nothing_fit_waits(tmp_path: Path) -> None:
+    """The active account is limited, the order leaves it out, and every account in the
+    order cannot take Claudes: wait for the active one's reset, never a crash."""
+    state = desired(tmp_path, "work", ", order: [personal, spare]")
+    decision = decide(state, {"work": limited("work", 60)}, NOW, None,
+                      unfit={"personal": "logged out", "spare": "logged out"})
+    assert (decision.action, decision.reason) == ("wait", "all_limited")
+    assert "work resets first" in decision.message

@@ -55,7 +55,8 @@ def decide(
     free = [a for a in order if available(a, limits, now, config.grace) and a not in unfit]
     if not available(active, limits, now, config.grace):
         if not free:
-            earliest = min((limits[a] for a in order if a in limits), key=lambda x: x.resets_at)
+            earliest = min((limits[a] for a in (*order, active) if a in limits),
+                           key=lambda x: x.resets_at)
             cannot = [f"{a} cannot take Claudes" for a in order if a in unfit and a != active]
             return Decision("wait", None, "all_limited",
                             f"every account is limited{' or ' if cannot else ''}"
