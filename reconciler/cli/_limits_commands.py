@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime
@@ -22,13 +23,18 @@ def limits(args: argparse.Namespace, ui: Ui) -> int:
     if args.action in ("clear", "import"):
         from reconciler.apply import state_lock  # noqa: PLC0415  (only for a change)
 
-        # the service's failover reads and writes the limits under this lock too
-        with state_lock(state.lock_path, on_wait=ui.error):
+        dry_run = bool(getattr(args, "dry_run", False))
+        items = _read_import(args.target, ui) if args.action == "import" else {}
+        if items is None:
+            return EXIT_ERROR
+        # The service's failover reads and writes the limits under this lock too; it is
+        # taken only to change them, and only once the input is read (stdin may be slow).
+        with contextlib.nullcontext() if dry_run else state_lock(state.lock_path,
+                                                                 on_wait=ui.error):
             if args.action == "clear":
                 return _clear(desired, state, args.target, ui)
-            return _import(desired, state, args.target, ui,
-                           fleet=bool(getattr(args, "fleet", False)),
-                           dry_run=bool(getattr(args, "dry_run", False)))
+            return _import(desired, state, items, ui,
+                           fleet=bool(getattr(args, "fleet", False)), dry_run=dry_run)
     now = datetime.now(UTC)
     known, decision = preview(desired, state, now)
     usage = usage_view(desired, state, now)
@@ -73,7 +79,23 @@ def _clear(desired: DesiredState, state: StateDir, account: str | None, ui: Ui) 
     return EXIT_OK
 
 
-def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui, *,
+def _read_import(source: str | None, ui: Ui) -> dict[str, object] | None:
+    """The limits in FILE (or stdin), as ``limits --json`` prints them; None, said, when
+    they cannot be read."""
+    try:
+        text = sys.stdin.read() if source in (None, "-") else Path(str(source)).read_text()
+        raw = json.loads(text)
+    except (OSError, ValueError, RecursionError) as exc:
+        ui.error(f"error: limits import {source}: {exc}")
+        return None
+    items = raw.get("limits", raw) if isinstance(raw, dict) else None
+    if not isinstance(items, dict):
+        ui.error(f"error: limits import {source}: expected the JSON `limits --json` prints")
+        return None
+    return items
+
+
+def _import(desired: DesiredState, state: StateDir, items: dict[str, object], ui: Ui, *,
             fleet: bool = False, dry_run: bool = False) -> int:
     """Limits another host saw; for each account the later reset wins, so importing the
     same file twice, or an older one, changes nothing.
@@ -84,16 +106,6 @@ def _import(desired: DesiredState, state: StateDir, source: str | None, ui: Ui, 
     ``dry_run`` writes nothing; either way the document carries the limits that result
     and the policy's decision over them, which is how a fleet asks one host what the
     fleet's active account should be without a second copy of the policy."""
-    try:
-        text = sys.stdin.read() if source in (None, "-") else Path(str(source)).read_text()
-        raw = json.loads(text)
-    except (OSError, ValueError, RecursionError) as exc:
-        ui.error(f"error: limits import {source}: {exc}")
-        return EXIT_ERROR
-    items = raw.get("limits", raw) if isinstance(raw, dict) else None
-    if not isinstance(items, dict):
-        ui.error(f"error: limits import {source}: expected the JSON `limits --json` prints")
-        return EXIT_ERROR
     names = {a.name for a in desired.accounts}
     known = state.read_limits()
     taken = []
