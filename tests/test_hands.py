@@ -133,6 +133,18 @@ def test_unread_keys_no_screen_shows_are_never_run_by_a_launch(world: World, how
     assert not list(world.sandbox.home.rglob(PWNED)), "the unread keys were dropped, not run"
 
 
+def test_a_keyboard_the_person_turned_off_stays_off_and_untyped(world: World) -> None:
+    assert world.reconcile("apply").returncode == 0
+    kill_claude(world, "api/0", signal.SIGTERM)
+    at_prompt(world, "=api:")
+    world.tmux("select-pane", "-d", "-t", "=api:")
+    done = world.reconcile("apply")
+    assert done.returncode == 1 and "has input disabled" in done.stdout, done.stdout
+    assert world.tmux("display", "-p", "-t", "=api:", "#{pane_input_off}").stdout.strip() \
+        == "1", "theirs to turn on again"
+    assert "api/0" not in world.claudes()
+
+
 def test_copy_mode_is_a_conflict_until_it_ends(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     kill_claude(world, "api/0", signal.SIGTERM)

@@ -33,8 +33,11 @@ def hold(ctx: ExecContext, panes: Iterable[PaneFact]) -> set[str]:
     panes = list(panes)
     commands: list[list[str]] = []
     for pane in panes:
-        commands += [["select-pane", "-d", "-t", pane.pane_id],
-                     ["set-option", "-p", "-t", pane.pane_id, HELD, "1"]]
+        # A keyboard someone else turned off is left theirs: not marked, never given back
+        # by us, and never typed into (an unmarked, disabled pane is refused).
+        commands.append(tmux.if_format(
+            pane.pane_id, "#{pane_input_off}", "",
+            f"select-pane -d -t {pane.pane_id} ; set-option -p -t {pane.pane_id} {HELD} 1"))
     if not commands:
         return set()
     try:

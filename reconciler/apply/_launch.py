@@ -143,16 +143,16 @@ def _held(ctx: ExecContext, candidates: list[tuple[LaunchClaude, PaneFact]],
     have left keys in the terminal that no screen shows (sh and dash draw nothing of
     unread input), and our newline would run them. A pane that cannot be held is not
     typed into."""
-    loose = [pane for _action, pane in candidates
-             if not pane.input.held and pane.pane_id not in ctx.held]
+    loose = [pane for _action, pane in candidates if not pane.input.held
+             and pane.pane_id not in ctx.held and pane.input.blocks_typing() is None]
     now_held = hold(ctx, loose) if loose else set()
     kept: list[tuple[LaunchClaude, PaneFact]] = []
     for action, pane in candidates:
         if pane.pane_id in now_held:
             kept.append((action, replace(pane, input=replace(pane.input, held=True,
                                                                input_off=True))))
-        elif pane.input.held or pane.pane_id in ctx.held:
-            kept.append((action, pane))
+        elif pane.input.held or pane.pane_id in ctx.held or pane.input.blocks_typing():
+            kept.append((action, pane))  # typing_blocker says why, if it must
         else:
             outcomes[action.key] = TransientError(f"{action.target}: its keyboard could not "
                                                   "be held; nothing was typed")
