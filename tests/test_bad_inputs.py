@@ -165,6 +165,8 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
     ("env name ends in a newline", "stop_timeout: 5s}",
      'stop_timeout: 5s, env: {"API_KEY\\n": x}}', 13, "launch.env"),
     # secrets: the problem names the key, never the value
+    ("launch env key carrying a value", "stop_timeout: 5s}",
+     'stop_timeout: 5s, env: {"API_KEY=sk-planted-secret": x}}', 13, "launch.env"),
     ("launch env value not a string", "stop_timeout: 5s}",
      "stop_timeout: 5s, env: {API_KEY: [sk-planted-secret]}}", 13, "launch.env.API_KEY"),
     ("webhook over ftp", "version: 1",

@@ -151,7 +151,7 @@ def explain(path: Path, doc: LocatedDocument, error: Any) -> Iterator[Problem]:
         return
     if rule == "pattern" and list(error.schema_path)[-2:-1] == ["propertyNames"]:
         allowed = _PATTERN.get(error.validator_value, "it has characters not allowed here")
-        yield at(where, f"the name {shown(value, ())} is not allowed: {allowed}")
+        yield at(where, f"the name {shown(value, where)} is not allowed: {allowed}")
         return
     yield at(where, _message(error, where))
 
