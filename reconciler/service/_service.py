@@ -76,8 +76,9 @@ class Service:
         self.seen: tuple[int, int, int] | None = None
         self.watch = Watcher((path, self.state.limits_path), (self.state.events_dir(),))
         self.limits_seen: tuple[int, int, int] | None = None
-        """The limits as the last cycle found them: a change since (``limits clear``,
-        ``limits import``, or the cycle's own) wakes the loop once."""
+        """The limits as the last cycle left them (taken at its start too, so a cycle that
+        fails cannot spin): a change since is ``limits clear`` or ``limits import``, and
+        wakes the loop."""
         self.spool_seen: frozenset[str] = frozenset()
         """The spool at the last cycle's start: an event that stays (unreadable, or
         failing) wakes the loop once, not at every tick."""
@@ -172,6 +173,7 @@ class Service:
             for hook in self.hooks:
                 for kind, current in hook(desired, self.state, observed).items():
                     alerts += self.book.update(kind, current)
+            self.limits_seen = file_identity(self.state.limits_path)  # our own write
         alerts += self._after_apply(report, the_plan, observed.now)
         alerts += self.book.update("crashloop", self.crashes.looping())
         self._emit(alerts)
