@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _builders import desired_yaml
+from _builders import desired_yaml, load_text
 
 from reconciler.desired import DesiredStateError, load_desired, parse_duration
 
@@ -191,3 +191,10 @@ def test_paths_are_compared_as_they_resolve(
     with pytest.raises(DesiredStateError) as caught:
         load_desired(path, environ={"HOME": str(home)})
     assert str(caught.value) == f"{path}:{message.replace('H/', f'{home}/')}"
+
+
+def test_tilde_in_the_launch_command_is_expanded_once_at_load(tmp_path: Path) -> None:
+    """Each word is typed quoted, where no shell would expand ``~``: the loader does."""
+    state = load_text(tmp_path / "d.yaml", desired_yaml(launch="{command: '~/bin/claude --x ~'}"),
+                      home="/home/me")
+    assert state.launch.command == ("/home/me/bin/claude", "--x", "/home/me")

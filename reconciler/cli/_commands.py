@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.cli import _render
@@ -104,8 +105,12 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
                  f" is {'not logged in' if not fact.logged_in else 'not through its first run'}"
                  f"; its Claudes cannot start there until it is (CLAUDE_CONFIG_DIR="
                  f"{short(str(desired.active.home))} claude)")
-    limit = StateDir(state_dir(args)).read_limits().get(desired.active_account)
-    if limit is not None and previous != desired.active_account:
+    limits = StateDir(state_dir(args)).read_limits()
+    limit = limits.get(desired.active_account)
+    from reconciler.failover import available  # noqa: PLC0415
+
+    if limit is not None and previous != desired.active_account and not available(
+            desired.active_account, limits, datetime.now(UTC), desired.failover.grace):
         ui.error(f"warning: {desired.active_account} is limited until "
                  f"{limit.resets_at.astimezone():%a %H:%M} ({limit.reason}); its Claudes will "
                  "stop at the limit, and a running service with failover moves them on "

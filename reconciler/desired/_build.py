@@ -89,10 +89,13 @@ class Builder:
         self.home = home
         self.problems: list[Problem] = []
 
+    def tilde(self, text: str) -> str:
+        """``~`` and ``~/...`` as a shell expands them, against the loader's HOME: the one
+        place it is done (every word is later typed quoted, where no shell would)."""
+        return str(self.home) + text[1:] if text == "~" or text.startswith("~/") else text
+
     def expand(self, value: str, where: KeyPath) -> Path:
-        text = value
-        if text == "~" or text.startswith("~/"):
-            text = str(self.home) + text[1:]
+        text = self.tilde(value)
         unsafe = UNSAFE_PATH.search(text)
         if unsafe:
             self._problem(where, f"{value!r} has {unsafe.group()!r}: quotes, $, `, ;, |, &, <, >,"
@@ -238,6 +241,4 @@ class Builder:
         flags = session_flags_in(words)
         if flags:
             self._problem(where, f"must not carry {', '.join(flags)}: the reconciler adds them")
-        # ~ as a shell would expand it: each word is typed quoted, where no shell would
-        return tuple(str(self.home) + word[1:] if word == "~" or word.startswith("~/") else word
-                     for word in words)
+        return tuple(self.tilde(word) for word in words)
