@@ -14,7 +14,13 @@ from reconciler.observe._accounts import SignalCommands, observe_account
 from reconciler.observe._fs import RealPaths, dir_fact, link_fact
 from reconciler.observe._model import ClaudeFact, Observed, PaneFact, TmuxFact, TmuxStatus
 from reconciler.observe._panes import capture_panes, cursor_line, observe_tmux
-from reconciler.observe._procs import ClaudeProcess, Identity, ProcessTable, home_index
+from reconciler.observe._procs import (
+    ClaudeProcess,
+    Identity,
+    ProcessTable,
+    home_index,
+    homes_by_dir,
+)
 from reconciler.observe._registry import Registry, read_registry, transcripts, unique_dirs
 from reconciler.observe._settings import SettingsFact, observe_settings
 from reconciler.statedir import PaneBook, StateDir
@@ -25,13 +31,11 @@ class _Accounts:
 
     def __init__(self, desired: DesiredState, real_path: RealPaths) -> None:
         self.link = str(desired.link)
-        self.index = home_index({a.name: a.home for a in desired.accounts}, desired.link,
-                                real_path)
+        homes = {a.name: a.home for a in desired.accounts}
+        by_dir = homes_by_dir(homes, real_path)
+        self.index = home_index(homes, desired.link, real_path, by_dir)
         self.real_path = real_path
-        by_dir: dict[str, list[str]] = {}
-        for account in desired.accounts:
-            by_dir.setdefault(real_path(account.home), []).append(account.name)
-        self.one_directory = {d: tuple(names) for d, names in by_dir.items() if len(names) > 1}
+        self.one_directory = {d: names for d, names in by_dir.items() if len(names) > 1}
         """Homes that became one directory after the file was loaded (a link made since):
         a Claude there cannot be told to be on one account or the other."""
 

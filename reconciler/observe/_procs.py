@@ -334,13 +334,25 @@ def environ_value(pid: int, key: str) -> str | None:
     return None
 
 
-def home_index(homes: Mapping[str, Path], link: Path,
-               real_path: RealPath = os.path.realpath) -> dict[str, str]:
-    """realpath -> account, resolved once per cycle; the link maps to its target's account.
-    Two accounts on one directory are refused when the desired file is loaded."""
-    index: dict[str, str] = {}
+def homes_by_dir(homes: Mapping[str, Path],
+                 real_path: RealPath = os.path.realpath) -> dict[str, tuple[str, ...]]:
+    """realpath -> the accounts whose home it is, in the file's order (more than one only
+    where a link made after the file was loaded joined two homes)."""
+    found: dict[str, tuple[str, ...]] = {}
     for name, home in homes.items():
-        index.setdefault(real_path(home), name)
+        real = real_path(home)
+        found[real] = (*found.get(real, ()), name)
+    return found
+
+
+def home_index(homes: Mapping[str, Path], link: Path,
+               real_path: RealPath = os.path.realpath,
+               by_dir: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, str]:
+    """realpath -> account, resolved once per cycle; the link maps to its target's account.
+    Homes joined into one directory map to the first (the planner holds every Claude
+    while they are: see ``Observed.one_directory``)."""
+    by_dir = homes_by_dir(homes, real_path) if by_dir is None else by_dir
+    index = {real: names[0] for real, names in by_dir.items()}
     linked = index.get(real_path(link))
     if linked is not None:
         index[str(link)] = linked
