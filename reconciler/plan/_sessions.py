@@ -196,16 +196,15 @@ class _SessionPlanner:
         if blocked is not None:
             return f"{target} {blocked}: claude would not be started again, so it is not moved"
         cwd = (pane.claude.cwd if pane.claude else None) or pane.cwd
-        if not terminal_safe(cwd):
-            return (f"{target}: its working directory has control characters; a launch line "
-                    "holding it is never typed, so its Claude is not moved")
-        too_long = self._too_long(cwd)
-        if too_long is not None:
-            return f"{target}: {too_long}; its Claude is not moved"
-        return None
+        untypable = self._untypable(cwd)
+        return f"{target}: {untypable}, so its Claude is not moved" if untypable else None
 
-    def _too_long(self, cwd: str) -> str | None:
-        """Why the launch line for ``cwd`` cannot be typed whole, if it cannot."""
+    def _untypable(self, cwd: str) -> str | None:
+        """Why no launch line for ``cwd`` may be typed (control characters, which would
+        act before the shell saw a quote; a line longer than a terminal takes), if so."""
+        if not terminal_safe(cwd):
+            return (f"the working directory {cwd!r} has control characters; a launch line "
+                    "holding it is never typed")
         try:
             launch_line(command=self.desired.launch.command, home=self.desired.active.home,
                         cwd=cwd, session=_LONGEST_ID, resume=False, env=self.desired.launch.env)
@@ -249,12 +248,9 @@ class _SessionPlanner:
             return Conflict(key, choice)
         pending = record is not None and record.pending_relaunch
         cwd = record.cwd if pending and record is not None else cwd
-        if not terminal_safe(cwd):
-            return Conflict(key, f"{target}: the working directory {cwd!r} has control "
-                                 "characters; a launch line holding it is never typed")
-        too_long = self._too_long(cwd)
-        if too_long is not None:
-            return Conflict(key, f"{target}: {too_long}")
+        untypable = self._untypable(cwd)
+        if untypable is not None:
+            return Conflict(key, f"{target}: {untypable}")
         refusal = self.readiness.refusal()
         accept: tuple[str, ...] = ()
         if refusal is None:
