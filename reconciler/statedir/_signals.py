@@ -86,7 +86,7 @@ class SignalFiles:
                 try:
                     write_at(fd, name, text.encode(), mode=0o700)
                 except OSError as exc:
-                    raise UnsafeStateError(f"{self.signals_dir / name}: {exc}") from None
+                    raise UnsafeStateError(f"{self.root.joinpath(*_BIN, name)}: {exc}") from None
 
     # -- the StopFailure hook's spool ------------------------------------------------------
 
