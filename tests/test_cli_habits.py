@@ -43,6 +43,16 @@ def test_version_and_subcommand_help_shows_only_its_own_options() -> None:
         assert all(a.help for a in parser._actions), f"every option of {name} says what it does"
 
 
+def test_every_command_the_parser_knows_has_its_module() -> None:
+    """The dispatch finds each command's module by name: none may be left out."""
+    from reconciler.cli import build_parser
+    from reconciler.cli._main import _MODULES
+
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    assert {c.replace("-", "_") for c in commands} - {"demo"} == set(_MODULES)
+
+
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 def test_completion_scripts(shell: str) -> None:
     done = cli("completion", shell)
