@@ -54,11 +54,6 @@ class SignalFiles:
 
     root: Path
 
-    @property
-    def signals_dir(self) -> Path:
-        """Where the hook and status-line scripts write (they are installed there too)."""
-        return self.root / _SIGNALS
-
     # -- the scripts Claude runs ---------------------------------------------------------
 
     @property
