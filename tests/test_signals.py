@@ -167,6 +167,8 @@ def test_run_once_applies_the_move_its_own_failover_made(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
     ids = wait_for(lambda: world.on("work"), SLOW)
     _limit_spooled(world)
+    waiting = world.reconcile("limits")
+    assert "1 signal(s) from Claude not read yet" in waiting.stdout, waiting.stdout
     done = world.reconcile("run", "--once")
     assert done.returncode == 0, done.stdout + done.stderr
     assert world.active() == "personal"

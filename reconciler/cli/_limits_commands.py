@@ -43,6 +43,10 @@ def limits(args: argparse.Namespace, ui: Ui) -> int:
         ui.say(line)
     ui.say(f"next cycle: {decision.action}" + (f" to {decision.to}" if decision.to else "")
            + f": {decision.message}")
+    waiting = len(state.event_names())
+    if waiting:
+        ui.say(f"{waiting} signal(s) from Claude not read yet: a running service reads them "
+               "within a second (`reconcile run --once` reads them now)")
     if history:
         ui.say("")
         ui.say("history:")
@@ -54,7 +58,7 @@ def limits(args: argparse.Namespace, ui: Ui) -> int:
                  "limits": {n: lim.to_json() for n, lim in known.items()}, "usage": usage,
                  "decision": {"action": decision.action, "to": decision.to,
                               "message": decision.message},
-                 "history": history})
+                 "unread_signals": waiting, "history": history})
     return EXIT_OK
 
 
