@@ -25,19 +25,28 @@ class Claims:
     """Who holds which session id: every live Claude, and every launch of this plan."""
 
     holders: dict[SessionId, str] = field(default_factory=dict)
+    live_pids: dict[SessionId, set[int]] = field(default_factory=dict)
+    """Every live Claude holding each id, in tmux or not: more than one is a conflict."""
 
     @classmethod
     def of(cls, observed: Observed) -> Claims:
-        claims = cls({sid: f"claude pid {live.pid} (home {live.home})"
-                      for sid, live in observed.live_sessions.items()})
+        claims = cls()
+        for sid, live in observed.live_sessions.items():
+            claims.holders[sid] = f"claude pid {live.pid} (home {live.home})"
+            claims.live_pids.setdefault(sid, set()).add(live.pid)
         for pane in observed.tmux.panes:
             if pane.claude is not None and pane.claude.session_id is not None:
-                claims.holders[pane.claude.session_id] = (
-                    f"claude pid {pane.claude.pid} in {pane.target}")
+                sid = pane.claude.session_id
+                claims.holders[sid] = f"claude pid {pane.claude.pid} in {pane.target}"
+                claims.live_pids.setdefault(sid, set()).add(pane.claude.pid)
         return claims
 
     def holder(self, sid: SessionId) -> str | None:
         return self.holders.get(sid)
+
+    def also_held(self, sid: SessionId, pid: int) -> list[int]:
+        """The other live Claudes that hold ``sid`` besides ``pid``."""
+        return sorted(self.live_pids.get(sid, set()) - {pid})
 
     def take(self, sid: SessionId, target: str) -> None:
         self.holders[sid] = f"the launch planned in {target}"

@@ -101,13 +101,6 @@ class _SessionPlanner:
         self.trusting = {d.name for d in desired.dedicated if d.trust}
         self.phases = SessionPhases()
         self.now = observed.now.timestamp()
-        self.holders: dict[SessionId, set[int]] = {}
-        """Session id -> the pids of every live Claude that holds it, in tmux or not."""
-        for sid, live in observed.live_sessions.items():
-            self.holders.setdefault(sid, set()).add(live.pid)
-        for pane in observed.tmux.panes:
-            if pane.claude is not None and pane.claude.session_id is not None:
-                self.holders.setdefault(pane.claude.session_id, set()).add(pane.claude.pid)
         home = desired.active
         self.ready = (dir_key(home.home), LINK_KEY, APART_KEY,
                       *(entry_key(home.name, e) for e in desired.shared.entries))
@@ -150,8 +143,7 @@ class _SessionPlanner:
         if claude.session_id is None:
             why = (f"{what}: its session id is unknown (no sessions/{claude.pid}.json with a "
                    "UUID, no --resume/--session-id); not moving it")
-        elif len(self.holders.get(claude.session_id, ())) > 1:
-            others = sorted(self.holders[claude.session_id] - {claude.pid})
+        elif others := self.claims.also_held(claude.session_id, claude.pid):
             why = (f"{what}: its session {claude.session_id} is also held by claude pid "
                    f"{', '.join(map(str, others))} (a /resume of one conversation in two "
                    "Claudes); relaunching both would put one id on two Claudes, so neither "
