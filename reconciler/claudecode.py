@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 import functools
+import json
 import os
 import re
 import shlex
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import NewType
 
@@ -28,13 +30,48 @@ LINE_MAX = 4095
 last for the newline): past that a shell without a line editor (sh, dash) receives the
 line cut short, without its session id."""
 
+RELEASES = {"oldest": "2.1.197", "current": "2.1.337"}
+"""The release matrix: the oldest release the reconciler supports, and the current one.
+Every fact the code relies on (``docs/CLAUDE_FACTS.md``) is checked against both by
+``tests/test_claude_facts.py``; ``reconcile doctor`` says where a CLI falls outside."""
+OLDEST_SUPPORTED = RELEASES["oldest"]
+NEWEST_TESTED = RELEASES["current"]
+
+_HOOKS_2_1_197 = frozenset({
+    "PreToolUse", "PostToolUse", "PostToolUseFailure", "PostToolBatch", "Notification",
+    "UserPromptSubmit", "UserPromptExpansion", "SessionStart", "SessionEnd", "Stop",
+    "StopFailure", "SubagentStart", "SubagentStop", "PreCompact", "PostCompact",
+    "PermissionRequest", "PermissionDenied", "Setup", "TeammateIdle", "TaskCreated",
+    "TaskCompleted", "Elicitation", "ElicitationResult", "ConfigChange", "WorktreeCreate",
+    "WorktreeRemove", "InstructionsLoaded", "CwdChanged", "FileChanged", "MessageDisplay"})
+HOOK_EVENTS = {
+    "2.1.197": _HOOKS_2_1_197,
+    "2.1.337": _HOOKS_2_1_197 | {"Interrupt", "PreModelSwitch", "PostModelSwitch",
+                                 "DirectoryAdded", "PreSkillShellCommand"},
+}
+"""The hook events each tested release accepts in ``settings.json``; an event a release
+does not know stops it at a settings dialog. The reconciler itself installs only
+``StopFailure`` (and a ``statusLine``), which every supported release knows."""
+
+
+def release_key(version: str) -> tuple[int, ...]:
+    """``2.1.197`` as numbers, for ordering releases; anything else sorts first."""
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return (0,)
+
 SessionId = NewType("SessionId", str)
 """A canonical session id: a lowercase, hyphenated UUID, the only form Claude writes.
 Made only by :func:`session_id`, so a value from a file cannot reach a shell unchecked."""
 
 _SLUG_UNSAFE = re.compile(r"[^A-Za-z0-9]")
 _CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_RESUME_HINT = re.compile(r"claude\s+--resume\s+(\S+)")
+_RESUME_HINT = re.compile(r"\bclaude(?:[ \t]+-[^\s]{1,60}(?:[ \t]+[a-z][\w-]{0,30})?){0,6}"
+                          r"[ \t]+--resume[ \t]+(\S+)")
+"""``claude --resume ID``, and since 2.1.3xx with the permission flags it was launched with
+(``claude --dangerously-skip-permissions --resume ID``, ``claude --permission-mode
+default --resume ID``): a bounded run of options, so a long line costs linear time."""
 _ID_FLAGS = ("--resume", "-r", "--session-id")
 _SESSION_FLAGS = frozenset({*_ID_FLAGS, "--continue", "-c"})
 
@@ -158,6 +195,7 @@ def launch_line(
     session: SessionId,
     resume: bool,
     env: Sequence[tuple[str, str]] = (),
+    message: str | None = None,
     redact: bool = False,
 ) -> str:
     """The shell line typed into a pane: every word quoted, nothing left to the shell.
@@ -165,10 +203,14 @@ def launch_line(
     It starts with a space, so shells that skip such lines (bash's ``ignorespace``,
     zsh's ``HIST_IGNORE_SPACE``) keep ``launch.env`` values out of the history. With
     ``redact`` the values read ``<redacted>``: the form plans, logs and alerts show.
+    ``message`` is the resumed session's first prompt (``claude --resume ID -- MSG``
+    starts the interactive session and sends it, in every supported release): one
+    quoted word after ``--``, so it is never an option and never run by the shell.
     """
     if session_id(session) is None:
         raise ValueError(f"not a canonical session id: {session!r}")
-    unsafe = [w for w in (str(home), str(cwd), *command, *(v for _k, v in env))
+    unsafe = [w for w in (str(home), str(cwd), *command, *(v for _k, v in env),
+                          *([message] if message is not None else []))
               if not terminal_safe(w)]
     if unsafe:
         raise ValueError(f"control characters in {unsafe[0]!r}: not typed into a terminal")
@@ -176,9 +218,116 @@ def launch_line(
     assignments += [f"{key}={REDACTED if redact else shlex.quote(value)}" for key, value in env]
     flag = "--resume" if resume else "--session-id"
     words = [*assignments, *(shlex.quote(w) for w in command), flag, shlex.quote(session)]
+    if message is not None:
+        words += ["--", shlex.quote(message)]
     line = f" cd -- {shlex.quote(str(cwd))} && " + " ".join(words)
     if not redact and len(line.encode()) >= LINE_MAX:
         raise ValueError(f"the launch line would be {len(line.encode())} bytes; a terminal "
                          f"takes at most {LINE_MAX - 1} in one line (shorten launch.env, "
-                         "launch.command or the project's path)")
+                         "launch.command, failover.continue or the project's path)")
     return line
+
+
+# -- transcript rows ----------------------------------------------------------------------
+
+USAGE_LIMIT_API_ERROR = "usage_limit_reached"
+"""``apiError`` of a transcript row whose request the account's usage limit refused (written
+by current releases beside ``apiErrorParams.rate_limit_info``)."""
+
+
+@dataclass(frozen=True)
+class ApiErrorRow:
+    """An API-error row of a transcript, by its fields (``isApiErrorMessage``). The oldest
+    supported release writes ``error`` and ``apiErrorStatus``; current ones add
+    ``apiError`` and ``apiErrorParams.rate_limit_info {resetsAt, rateLimitType}``."""
+
+    uuid: str | None
+    error: str | None
+    """``rate_limit`` for every 429, a usage limit or not."""
+    status: int | None
+    api_error: str | None
+    window: str | None
+    """``rateLimitType``: ``five_hour``, ``seven_day``, ``seven_day_opus`` ..."""
+    resets_at: float | None
+    """``resetsAt``, epoch seconds: the reset to the second."""
+    text: str
+    timestamp: str
+
+    @property
+    def rate_limited(self) -> bool:
+        """A 429 of any kind (a usage limit, or a transient throttle)."""
+        return self.error == "rate_limit" or self.status == 429 or self.usage_limit is True
+
+    @property
+    def usage_limit(self) -> bool | None:
+        """True where the fields say the usage limit refused the request; None where the
+        fields cannot tell (the oldest release: then the words or the status line do)."""
+        if self.api_error == USAGE_LIMIT_API_ERROR or self.resets_at is not None:
+            return True
+        return None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def row_text(row: Mapping[str, object]) -> str:
+    """The text of a transcript row's message (a string, or its text blocks)."""
+    message = row.get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
+    return ""
+
+
+def api_error_row(row: Mapping[str, object]) -> ApiErrorRow | None:
+    """The row as an API-error row, or None when it is not one."""
+    if row.get("type") != "assistant" or not row.get("isApiErrorMessage"):
+        return None
+    params = row.get("apiErrorParams")
+    info = params.get("rate_limit_info") if isinstance(params, dict) else None
+    info = info if isinstance(info, dict) else {}
+    resets = _number(info.get("resetsAt"))
+    if resets is not None and resets > 1e11:  # milliseconds
+        resets /= 1000
+    window = info.get("rateLimitType")
+    status = _number(row.get("apiErrorStatus"))
+    uuid = row.get("uuid")
+    return ApiErrorRow(
+        uuid=uuid if isinstance(uuid, str) else None,
+        error=row["error"] if isinstance(row.get("error"), str) else None,  # type: ignore[arg-type]
+        status=int(status) if status is not None else None,
+        api_error=row["apiError"] if isinstance(row.get("apiError"), str) else None,  # type: ignore[arg-type]
+        window=window if isinstance(window, str) else None,
+        resets_at=resets if resets is not None and resets > 0 else None,
+        text=row_text(row), timestamp=str(row.get("timestamp", "")))
+
+
+def transcript_rows(data: bytes) -> list[dict[str, object]]:
+    """The JSON rows of a transcript, or of its tail (a first line cut short is skipped,
+    as is any line that is not a JSON object)."""
+    rows = []
+    for line in data.splitlines():
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def last_turn_cut(rows: Sequence[Mapping[str, object]]) -> ApiErrorRow | None:
+    """The rate-limit row that ended a transcript's last turn, if one did: the last
+    user or assistant row is that error (a row typed after it, the continuing message
+    among them, means the turn went on). Meta rows and other row types do not count."""
+    for row in reversed(rows):
+        if row.get("type") not in ("user", "assistant") or row.get("isMeta"):
+            continue
+        error = api_error_row(row)
+        return error if error is not None and error.rate_limited else None
+    return None

@@ -604,13 +604,17 @@ def test_each_failing_cycle_alerts_once_and_resolves(world: World) -> None:
 
     boom = {"on": True}
 
-    def hook(*_args: Any) -> dict[str, dict[str, str]]:
+    from reconciler.failover import Failover
+
+    wing = Failover()
+
+    def hook(*args: Any) -> Any:
         if boom["on"]:
             raise RuntimeError("a bug in a wing")
-        return {}
+        return wing(*args)
 
     lines: list[str] = []
-    service = Service(world.desired, world.sandbox.state_dir, say=lines.append, hooks=(hook,))
+    service = Service(world.desired, world.sandbox.state_dir, say=lines.append, wing=hook)
     service._guarded_cycle()
     service._guarded_cycle()
     boom["on"] = False

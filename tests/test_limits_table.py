@@ -123,7 +123,13 @@ def test_limit_detected_with_reset(name: str, text: str, now: str, zone: ZoneInf
     match = detect(text, now=at, local=zone)
     assert match.limit, match.reason
     assert match.kind == kind
-    assert match.resets_at == datetime.fromisoformat(resets), match.reason
+    expected = datetime.fromisoformat(resets)  # what the words name (or the default)
+    if match.named is None:
+        assert match.resets_at == expected, match.reason
+    else:  # never before the real reset: the end of the minute (the day) the words name
+        assert match.named == expected, match.reason
+        assert match.resets_at == expected + (
+            timedelta(days=1) if match.approximate else timedelta(minutes=1))
 
 
 NEGATIVE = [
@@ -201,7 +207,8 @@ def test_implausible_reset_far_out_falls_back() -> None:
 def test_date_only_reset_is_flagged_approximate() -> None:
     now = datetime(2026, 11, 26, 10, tzinfo=BERLIN)
     match = detect("You've hit your weekly limit · resets Dec 1", now=now, local=BERLIN)
-    assert match.approximate and match.resets_at == datetime(2026, 12, 1, tzinfo=BERLIN)
+    assert match.approximate and match.named == datetime(2026, 12, 1, tzinfo=BERLIN)
+    assert match.resets_at == datetime(2026, 12, 2, tzinfo=BERLIN), "the end of that day"
     exact = detect("You've hit your weekly limit · resets Dec 1, 9am", now=now, local=BERLIN)
     assert not exact.approximate
 
@@ -219,9 +226,9 @@ def test_limit_check_command() -> None:
         capture_output=True, text=True, check=True, timeout=30,
     )
     assert json.loads(out.stdout) == {
-        "limit": True, "kind": "session", "resets_at": "2026-11-25T05:00:00+01:00",
-        "approximate": False,
-        "reason": "session limit, resets 2026-11-25T05:00:00+01:00 (clock, local zone)"}
+        "limit": True, "kind": "session", "resets_at": "2026-11-25T05:01:00+01:00",
+        "named": "2026-11-25T05:00:00+01:00", "approximate": False,
+        "reason": "session limit, resets 2026-11-25T05:01:00+01:00 (clock, local zone)"}
 
 
 def test_limit_check_reads_stdin() -> None:
@@ -261,7 +268,8 @@ def test_a_reset_read_late_is_over_not_tomorrow() -> None:
     late = detect(text, now=now, local=utc, said_at=said)
     assert not late.limit and "has already passed" in late.reason
     on_time = detect(text, now=said, local=utc, said_at=said)
-    assert on_time.limit and on_time.resets_at == datetime(2026, 11, 25, 2, 12, tzinfo=utc)
+    assert on_time.limit and on_time.named == datetime(2026, 11, 25, 2, 12, tzinfo=utc)
+    assert on_time.resets_at == datetime(2026, 11, 25, 2, 13, tzinfo=utc), "its minute's end"
 
 
 @pytest.mark.parametrize("text", [
@@ -282,3 +290,13 @@ def test_a_long_line_of_separators_and_remedies_is_read_in_one_pass() -> None:
     now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
     text = "You've hit your limit · resets 3am" + " · ask" * 16000 + "?"
     assert not detect(text, now=now, local=BERLIN, default_reset=timedelta(hours=5)).limit
+
+
+def test_a_reset_in_the_minute_it_was_printed_is_this_minute_not_tomorrow() -> None:
+    """"resets 1:55am" printed at 1:55:05 (the epoch said 1:55:45): the minute named has
+    not ended, so the reset is its end, 1:56:00, and never a day later."""
+    utc = ZoneInfo("UTC")
+    said = datetime(2026, 12, 8, 1, 55, 5, tzinfo=utc)
+    match = detect("You've hit your session limit · resets 1:55am (UTC)", now=said,
+                   local=utc, said_at=said)
+    assert match.limit and match.resets_at == datetime(2026, 12, 8, 1, 56, tzinfo=utc)

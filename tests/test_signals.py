@@ -9,10 +9,9 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from _fixtures import World, wait_for
-
-from reconciler.claudecode import home_key
 
 SLOW = 30.0
 MINE = {"model": "opus", "statusLine": {"type": "command", "command": "echo my-own-line",
@@ -85,20 +84,30 @@ def test_text_typed_at_the_prompt_is_never_a_limit(world: World) -> None:
     assert world.active() == "work" and world.limits()["limits"] == {}
 
 
-def test_preempt_moves_before_the_limit_between_turns(world: World) -> None:
+def test_preempt_moves_each_claude_as_its_turn_ends(world: World) -> None:
+    """``preempt_at`` swaps at once; the idle Claude moves at once, the busy one when its
+    turn ends, never cut mid-turn (``move_wait`` is far)."""
     world.set_desired("failover: {cooldown: 0s, grace: 0s}",
-                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, preempt_wait: 1h}")
+                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, move_wait: 1h}")
     world.start_service()
     ids = wait_for(lambda: world.on("work"), SLOW)
+    busy_pid = world.claudes()["web/0"]["claude_pid"]
     world.type_in("=web:", "/busy")
     world.type_in("=api:", "/usage 85")
-    wait_for(lambda: "five_hour" in "".join(
-        p.read_text() for p in (world.sandbox.state_dir / "signals" / "status" /
-                                home_key(world.sandbox.account_home("work"))).glob("*.json")),
-        SLOW)
+
+    def split() -> dict[str, Any] | None:
+        rows = world.claudes()
+        return rows if rows.get("api/0", {}).get("account") == "personal" and rows.get(
+            "web/0", {}).get("account") == "work" else None
+
+    wait_for(split, SLOW)
+    assert world.active() == "personal"
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)
-    assert world.active() == "work", "a busy Claude is not cut mid-turn"
+    rows = world.claudes()
+    assert rows["web/0"]["claude_pid"] == busy_pid, "a busy Claude is not cut mid-turn"
+    [waiting] = world.status()["waiting"]
+    assert waiting["pane"] == "web/0" and waiting["to"] == "personal"
     world.type_in("=web:", "/idle")
     assert wait_for(lambda: world.on("personal"), SLOW) == ids
     [record] = world.limits()["limits"].values()

@@ -240,7 +240,7 @@ def test_clearing_a_preempt_brings_work_back_and_keeps_it(world: World) -> None:
     quiet_cycles(world)
     assert world.active() == "work"
     assert [s["reason"] for s in json.loads(world.reconcile("status", "--json").stdout)
-            ["swaps"]][-2:] == ["limit", "return"]
+            ["swaps"]][-2:] == ["preempt", "return"]
 
 
 # -- records that are not what they should be ------------------------------------------------

@@ -115,7 +115,7 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
         try:
             line = launch_line(command=action.command, home=action.home, cwd=action.cwd,
                                session=action.session_id, resume=action.resume,
-                               env=ctx.desired.launch.env)
+                               env=ctx.desired.launch.env, message=action.message)
         except ValueError as exc:
             outcomes[action.key] = RefusedError(f"{action.target}: {exc}")
             continue
@@ -194,12 +194,19 @@ def _await_claudes(waiting: list[tuple[LaunchClaude, PaneFact, str]],
             outcomes[action.key] = True
             records.append(LaunchRecord(
                 target=action.target, session_id=action.session_id, cwd=action.cwd,
-                account=action.account, pid=claude.pid, time=now_iso()))
+                account=action.account, pid=claude.pid, time=now_iso(),
+                continued=action.cut if action.message else "",
+                moved_from=action.moved_from if action.moved_from != action.account else "",
+                why=action.why if action.moved_from != action.account else ""))
             prompts.append(PromptRecord(action.target, pane.pane_pid, prompt, now_iso()))
             left.remove(item)
     if records:
         ctx.state.update_panes(launches=records, prompts=prompts)
         ctx.checkpoint(f"launched {len(records)} claude(s)")
+        moved = [r for r in records if r.moved_from]
+        if moved:
+            ctx.state.record_moves(moved[0].account, len(moved),
+                                   sum(bool(r.continued) for r in moved))
     for action, pane, _prompt in left:
         outcomes[action.key] = ActionError(
             f"claude did not start in {action.target} within {action.start_timeout:g}s; "

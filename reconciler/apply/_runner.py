@@ -20,6 +20,7 @@ from reconciler.errors import RefusedError, TransientError
 from reconciler.observe import Identity
 from reconciler.plan import (
     Action,
+    AwaitTurn,
     CarryAcceptances,
     Conflict,
     CreateSession,
@@ -43,6 +44,7 @@ EXECUTORS: dict[type[Action], tuple[str, str, bool]] = {
     Symlink: ("_fs_ops", "symlink", True),
     EnsureSafetyHook: ("_fs_ops", "ensure_safety_hook", True),
     RememberSession: ("_stop", "remember_sessions", False),
+    AwaitTurn: ("_stop", "await_turns", False),
     StopClaude: ("_stop", "stop_claudes", False),
     CreateSession: ("_session_ops", "create_sessions", False),
     KillSession: ("_session_ops", "kill_sessions", False),

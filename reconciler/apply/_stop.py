@@ -24,8 +24,8 @@ from reconciler.apply._context import ExecContext, Outcome, now_iso
 from reconciler.apply._errors import TransientError
 from reconciler.apply._keyboard import Watch, flush, hold, learn_prompts
 from reconciler.observe import PaneFact, ProcessTable, read_stat
-from reconciler.plan import RememberSession, StopClaude, still_a_prompt
-from reconciler.statedir import LaunchRecord
+from reconciler.plan import AwaitTurn, RememberSession, StopClaude, still_a_prompt
+from reconciler.statedir import LaunchRecord, TurnWait
 
 KILL_GRACE = 3.0
 PROMPT_TIMEOUT = 2.0
@@ -34,8 +34,15 @@ PROMPT_TIMEOUT = 2.0
 def remember_sessions(batch: Sequence[RememberSession], ctx: ExecContext) -> dict[str, Outcome]:
     ctx.state.update_panes(launches=[LaunchRecord(
         target=a.target, session_id=a.session_id, cwd=a.cwd, account=a.account,
-        pending_relaunch=True, pid=a.pid, time=now_iso()) for a in batch])
+        pending_relaunch=True, pid=a.pid, time=now_iso(), cut=a.cut, why=a.why)
+        for a in batch])
     ctx.checkpoint(f"remembered {len(batch)} session(s)")
+    return {a.key: True for a in batch}
+
+
+def await_turns(batch: Sequence[AwaitTurn], ctx: ExecContext) -> dict[str, Outcome]:
+    """Since when each waiting move waits, in one write (the bound counts from it)."""
+    ctx.state.update_panes(waits=[TurnWait(a.target, a.pid, a.start, a.since) for a in batch])
     return {a.key: True for a in batch}
 
 

@@ -56,7 +56,7 @@ def _show_plan(desired: DesiredState, args: argparse.Namespace, ui: Ui,
     ui.document({**(extra or {}), **_render.plan_json(the_plan, desired), "failover": doc})
     if the_plan.conflicts:
         return EXIT_ERROR
-    return EXIT_CHANGES if the_plan.actions else EXIT_OK
+    return EXIT_CHANGES if the_plan.actions or the_plan.waiting else EXIT_OK
 
 
 def apply(args: argparse.Namespace, ui: Ui) -> int:
@@ -94,7 +94,8 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
     previous, desired = swap_active_account(
         desired_path(args), args.account, reason="command",
-        state=None if dry_run else StateDir(state_dir(args)), dry_run=dry_run)
+        state=None if dry_run else StateDir(state_dir(args)), dry_run=dry_run,
+        now=bool(getattr(args, "cut_turns", False)))
     moved = {"from": previous, "to": desired.active_account}
     from reconciler.observe import observe_account  # noqa: PLC0415
 

@@ -26,7 +26,7 @@ _MODULES = {
     "install_service": "_service_commands",
     "limits": "_limits_commands", "signals": "_limits_commands",
     "limit_check": "_limit_check", "init": "_init", "adopt": "_adopt",
-    "completion": "_completion", "top": "_top",
+    "completion": "_completion", "top": "_top", "doctor": "_doctor",
 }
 
 

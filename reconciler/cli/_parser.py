@@ -130,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     swap.add_argument("account", help="the account to make active (a name in accounts)")
     swap.add_argument("--apply", action="store_true", dest="then_apply",
                       help="apply the new desired state now")
+    swap.add_argument("--now", action="store_true", dest="cut_turns",
+                      help="move busy Claudes at once instead of as their turns end: each "
+                           "cut turn is continued on the new account (failover.continue)")
     run = sub.add_parser("run", parents=[common], help="the periodic loop service",
                          description="Observe, plan and apply every interval; alert on drift.")
     run.add_argument("--interval", type=interval_arg, help="time between cycles, as in the "
@@ -187,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
                          "r refreshes now.")
     top.add_argument("--interval", type=interval_arg, help="time between refreshes (2s, 5s; "
                      "default 2s)")
+    doctor = sub.add_parser(
+        "doctor", parents=[_common("file", "state", "json")],
+        help="is everything in place for failover? (the claude CLI, each account home)",
+        description="Which claude the launch command runs (path, version, npm or native "
+                    "install) and whether that version is inside the tested range; per "
+                    "account home: logged in, first run done, trust and bypass, the limit "
+                    "signals installed, and hook events in its settings that a supported "
+                    "release would stop at. Says what would not work and the command that "
+                    "fixes it. Exit 0 healthy, 1 not.")
+    doctor.add_argument("--no-run", action="store_true", dest="no_run",
+                        help="do not run `claude --version` (only look at files)")
     demo = sub.add_parser("demo", help="run a throw-away sandbox end to end",
                           description="Build a temporary HOME with two accounts, a private "
                           "tmux server and a stand-in claude; plan, apply, swap, and show "

@@ -12,7 +12,7 @@ from reconciler.cli._status import AccountRow, ServiceRow, Status
 from reconciler.cli._text import countdown, short, tilde
 from reconciler.desired import DesiredState
 from reconciler.observe import TmuxStatus
-from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan
+from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan, Waiting
 
 if TYPE_CHECKING:  # the applier (tenacity, psutil) is not loaded for plan and status
     from reconciler.apply import Report, Result
@@ -42,12 +42,15 @@ def to_jsonable(value: Any) -> Any:
 
 
 def summary(plan: Plan) -> str:
+    waits = (f" {len(plan.waiting)} Claude(s) wait for their turn to end before they move."
+             if plan.waiting else "")
     if not plan.actions and not plan.conflicts:
-        return "No changes. The world matches the desired state."
+        return ("Nothing to do now." + waits) if waits else (
+            "No changes. The world matches the desired state.")
     counts = plan.counts()
     words = ", ".join(f"{counts[k]} to {k.value}" for k in Kind)
     tail = f"; {len(plan.conflicts)} conflict(s)" if plan.conflicts else ""
-    return f"Plan: {words}{tail}."
+    return f"Plan: {words}{tail}.{waits}"
 
 
 def symbol(action: Action) -> str:
@@ -61,7 +64,8 @@ def plan_lines(plan: Plan, desired: DesiredState) -> list[str]:
     lines += [f"  ! conflict {c.key}: {short(c.message)}" for c in plan.conflicts]
     lines += [f"  ! blocked: {short(a.description)} ({why})" for a, why in plan.blocked]
     lines += [f"  note: {short(note)}" for note in plan.notes]
-    if plan.actions or plan.conflicts or plan.notes:
+    lines += [f"  … {short(waiting_line(w, w.since).strip())}" for w in plan.waiting]
+    if plan.actions or plan.conflicts or plan.notes or plan.waiting:
         lines.append("")
     lines.append(summary(plan))
     return lines
@@ -77,6 +81,7 @@ def plan_json(plan: Plan, desired: DesiredState) -> dict[str, Any]:
         "conflicts": to_jsonable(plan.conflicts),
         "blocked": [{"action": to_jsonable(a), "reason": why} for a, why in plan.blocked],
         "notes": list(plan.notes),
+        "waiting": waiting_json(plan.waiting),
     }
 
 
@@ -195,6 +200,13 @@ def status_lines(status: Status) -> list[str]:
               + (f": {b.reason}" if b.reason else "") for b in held]
     lines.append(f"stuck prompts: {len(status.stuck) or 'none'}")
     lines += [f"  {s.message}" for s in status.stuck]
+    lines.append(f"waiting for a turn to end: {len(status.waiting) or 'none'}")
+    lines += [waiting_line(w, status.now) for w in status.waiting]
+    moved = [r for r in status.claudes if r.moved_from]
+    if moved:
+        lines.append("moved:")
+        lines += [f"  {r.pane}  from {r.moved_from} at {r.moved_at} ({r.moved_why or 'moved'})"
+                  + ("; its cut turn was continued" if r.continued else "") for r in moved]
     decision = status.decision
     lines += ["", "Failover:"]
     lines += [f"  {line}" for line in
@@ -204,8 +216,18 @@ def status_lines(status: Status) -> list[str]:
                  + f": {decision.message}")
     if status.swaps:
         lines += ["", "last swaps:"]
-        lines += [f"  {s.time}  {s.previous} -> {s.account}  ({s.reason})" for s in status.swaps]
+        lines += [f"  {s.time}  {s.previous} -> {s.account}  ({s.reason})"
+                  + (f"; {s.moved} moved, {s.continued} cut turn(s) continued" if s.moved else "")
+                  for s in status.swaps]
     return lines
+
+
+def waiting_line(waiting: Waiting, now: datetime) -> str:
+    return (f"  {waiting.target}  claude pid {waiting.pid} is {waiting.status} on "
+            f"{waiting.account}: moves to {waiting.to} when its turn ends (waiting since "
+            f"{waiting.since.isoformat(timespec='seconds')}; at "
+            f"{waiting.until.isoformat(timespec='seconds')}, in "
+            f"{countdown(waiting.until, now)}, its turn is cut and continued there)")
 
 
 def status_json(status: Status) -> dict[str, Any]:
@@ -236,9 +258,16 @@ def status_json(status: Status) -> dict[str, Any]:
                      "decision": {"action": decision.action, "to": decision.to,
                                   "reason": decision.reason, "message": decision.message},
                      "stuck": {s.target: s.message for s in status.stuck}},
-        "swaps": [{"time": s.time, "from": s.previous, "to": s.account, "reason": s.reason}
-                  for s in status.swaps],
+        "swaps": [{"time": s.time, "from": s.previous, "to": s.account, "reason": s.reason,
+                   "moved": s.moved, "continued": s.continued} for s in status.swaps],
+        "waiting": waiting_json(status.waiting),
     }
+
+
+def waiting_json(waiting: tuple[Waiting, ...]) -> list[dict[str, Any]]:
+    return [{"pane": w.target, "claude_pid": w.pid, "account": w.account, "to": w.to,
+             "status": w.status, "since": w.since.isoformat(), "until": w.until.isoformat()}
+            for w in waiting]
 
 
 def failover_view(limits: dict[str, Any], decision: Any, stuck: dict[str, str],

@@ -15,7 +15,8 @@ from typing import Any
 
 from reconciler.desired import DesiredState
 from reconciler.failover import Decision
-from reconciler.observe import Observed, PathFact, TmuxStatus, capture_panes, observe
+from reconciler.observe import Observed, PathFact, TmuxStatus, observe
+from reconciler.plan import Waiting, plan
 from reconciler.statedir import ActiveRecord, LimitRecord, StateDir
 
 
@@ -35,6 +36,14 @@ class PaneRow:
     state: str
     """The Claude's own word (``busy``, ``idle``, ``waiting``), else what the pane runs."""
     cwd: str
+    moved_from: str | None = None
+    """The account it ran on before the reconciler last moved it here."""
+    moved_at: str | None = None
+    moved_why: str | None = None
+    """``limit`` (its account was limited), ``cut`` (the move could not wait), ``turn``
+    (moved between turns)."""
+    continued: bool = False
+    """Its first message on this account continued the turn the move (or the limit) cut."""
 
     @property
     def has_claude(self) -> bool:
@@ -109,6 +118,10 @@ class Swap:
     previous: str
     account: str
     reason: str
+    moved: int = 0
+    """Claudes moved onto the account since this swap."""
+    continued: int = 0
+    """Cut turns those moves continued."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,8 @@ class Status:
     decision: Decision
     stuck: tuple[Stuck, ...]
     swaps: tuple[Swap, ...]
+    waiting: tuple[Waiting, ...] = ()
+    """Claudes whose move waits for their turn to end: since when, until when."""
 
     @property
     def claudes(self) -> tuple[PaneRow, ...]:
@@ -146,12 +161,18 @@ def _panes(desired: DesiredState, observed: Observed) -> tuple[PaneRow, ...]:
                 state = f"busy ({pane.foreground})" if pane.foreground else "shell"
             else:
                 state = claude.status or "running"
+            record = observed.records.get(pane.target)
+            moved = (record if record is not None and claude is not None
+                     and record.pid == claude.pid and record.moved_from else None)
             rows.append(PaneRow(
                 session=name, role=role, pane=pane.target, pane_id=pane.pane_id,
                 account=(claude.account or "?") if claude else None,
                 claude_pid=claude.pid if claude else None,
                 session_id=claude.session_id if claude else None, state=state,
-                cwd=(claude.cwd if claude and claude.cwd else pane.cwd)))
+                cwd=(claude.cwd if claude and claude.cwd else pane.cwd),
+                moved_from=moved.moved_from if moved else None,
+                moved_at=moved.time if moved else None, moved_why=moved.why if moved else None,
+                continued=bool(moved and moved.continued)))
     return tuple(rows)
 
 
@@ -200,14 +221,15 @@ def _stuck(desired: DesiredState, observed: Observed) -> tuple[Stuck, ...]:
     from reconciler import failover  # noqa: PLC0415  (the watcher: only when panes are read)
 
     panes = failover.claude_panes(desired, observed)
-    texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
+    texts = {p.pane_id: p.text for p in panes if p.text is not None}
     found: dict[str, str] = failover.stuck_panes(texts, panes)
     return tuple(Stuck(t, m) for t, m in sorted(found.items()))
 
 
 def _swaps(state: StateDir) -> tuple[Swap, ...]:
     return tuple(Swap(str(s.get("time", "")), str(s.get("from", "")), str(s.get("to", "")),
-                      str(s.get("reason", ""))) for s in state.read_swaps())
+                      str(s.get("reason", "")), int(s.get("moved", 0)),
+                      int(s.get("continued", 0))) for s in state.read_swaps())
 
 
 def build_status(desired: DesiredState, state: StateDir) -> Status:
@@ -215,9 +237,10 @@ def build_status(desired: DesiredState, state: StateDir) -> Status:
     tmux, ``/proc`` and the tail of each managed Claude's pane (for stuck prompts)."""
     from reconciler import failover  # noqa: PLC0415
 
-    observed = observe(desired, state)
+    observed = observe(desired, state, screens=True)
     now = observed.now
     limits, decision = failover.preview(desired, state, now)
+    waiting = plan(desired, observed).waiting
     panes = _panes(desired, observed)
     crashloops = state.read_crashloops()
     return Status(
@@ -235,6 +258,7 @@ def build_status(desired: DesiredState, state: StateDir) -> Status:
         decision=decision,
         stuck=_stuck(desired, observed),
         swaps=_swaps(state),
+        waiting=waiting,
     )
 
 

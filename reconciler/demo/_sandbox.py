@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,6 +93,22 @@ class Sandbox:
         return self.home / f".claude-{name}"
 
 
+TOKEN_PREFIX = "sk-ant-oat01-sandbox-"  # noqa: S105  (a made-up prefix, never a token)
+"""A sandbox account's token: this and the account's name. Never a real token; a
+loopback API stand-in tells the accounts apart by it."""
+
+
+def _credentials(account: str) -> str:
+    """A login as Claude stores it (``claudeAiOauth``), valid for a year: the real CLI
+    refreshes a token only within minutes of its expiry, and never here."""
+    expires = int((time.time() + 365 * 86400) * 1000)
+    return json.dumps({"claudeAiOauth": {
+        "accessToken": f"{TOKEN_PREFIX}{account}",
+        "refreshToken": f"sk-ant-ort01-sandbox-{account}",
+        "expiresAt": expires, "scopes": ["user:inference", "user:profile"],
+        "subscriptionType": "max"}}) + "\n"
+
+
 def install_standin(bin_dir: Path) -> Path:
     """``bin/claude``: the stand-in behind this interpreter's shebang, mode 0755."""
     bin_dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +159,7 @@ def build_sandbox(
         # bypass disclaimer accepted in the first account only.
         config = {"hasCompletedOnboarding": True, "sandbox": True, "account": name,
                   **({"projects": trusted} if index == 0 else {})}
-        for secret, body in ((".credentials.json", '{"sandbox": true}\n'),
+        for secret, body in ((".credentials.json", _credentials(name)),
                              (".claude.json", json.dumps(config, indent=2) + "\n")):
             path = account / secret
             path.write_text(body)

@@ -15,9 +15,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from reconciler.claudecode import launch_words, session_flags_in
+from reconciler.claudecode import launch_words, session_flags_in, terminal_safe
 from reconciler.desired._errors import Problem
 from reconciler.desired._model import (
+    DEFAULT_CONTINUE,
     Account,
     AlertSinkSpec,
     AutonomousPool,
@@ -53,6 +54,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "failover.grace": (0.0, 30 * DAY),
     "failover.default_reset": (60.0, 35 * DAY),
     "failover.preempt_wait": (0.0, DAY),
+    "failover.move_wait": (0.0, DAY),
 }
 """(least, most) seconds per duration key: a .inf, a .nan or ``9999999999d`` would hang a
 loop or overflow a timer; an interval under a second would spin."""
@@ -191,7 +193,26 @@ class Builder:
             grace=span("grace", "5m"), default_reset=span("default_reset", "5h"),
             signals=bool(raw.get("signals", True)),
             preempt_at=self._percent(raw.get("preempt_at")),
-            preempt_wait=span("preempt_wait", "2m"))
+            move_wait=span("move_wait", "10m") if "move_wait" in raw or "preempt_wait" not in raw
+            else span("preempt_wait", "10m"),
+            continue_message=self._continue(raw.get("continue", DEFAULT_CONTINUE)))
+
+    def _continue(self, value: Any) -> str | None:
+        """``continue``: one quoted word after ``--`` on the resume line, never run by a
+        shell; a control character would act in the terminal before the shell saw a
+        quote, and Claude runs a first message that starts with ``/`` as a command."""
+        if value is False:
+            return None
+        text = str(value)
+        if not terminal_safe(text):
+            self._problem(("failover", "continue"), "must not hold control characters "
+                          "(a newline, a tab, an escape): it is typed on the resume line")
+            return DEFAULT_CONTINUE
+        if text.lstrip().startswith("/") or not text.strip():
+            self._problem(("failover", "continue"), "must be a message: Claude would run one "
+                          "that starts with '/' as a command, and ignore a blank one")
+            return DEFAULT_CONTINUE
+        return text
 
     def _percent(self, value: Any) -> float | None:
         if value is None:

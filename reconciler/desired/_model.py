@@ -18,6 +18,8 @@ from reconciler.desired._errors import Problem
 
 _CANONICAL_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 MIN_SECRET = 4
+DEFAULT_CONTINUE = "Continue from where you left off."
+"""Neutral on purpose: it names no task, so it fits whatever the cut turn was doing."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,12 @@ class FailoverSpec:
     """Claude's own signals (a StopFailure hook, the status line) in every account home."""
     preempt_at: float | None = None
     """Percent of the five-hour or weekly window at which to move before the limit."""
-    preempt_wait: timedelta = timedelta(minutes=2)
-    """How long a pre-emptive move waits for busy Claudes to end their turn."""
+    move_wait: timedelta = timedelta(minutes=10)
+    """How long a move that can wait (a return, ``preempt_at``, a hand swap, drift) waits
+    for each busy Claude to end its turn; at the bound its turn is cut and continued."""
+    continue_message: str | None = DEFAULT_CONTINUE
+    """``continue``: the first message of a Claude resumed after its turn was cut, so the
+    turn carries on; None (``continue: false``) resumes it at an empty prompt."""
 
     @property
     def primary(self) -> str:

@@ -157,17 +157,23 @@ def prepare_swap(path: Path, name: str) -> PreparedSwap:
 
 def swap_active_account(
     path: Path, name: str, *, reason: str, state: StateDir | None = None,
-    dry_run: bool = False,
+    dry_run: bool = False, now: bool = False,
 ) -> tuple[str, DesiredState]:
     """Make ``name`` the active account; returns (previous account, new state).
 
     Refuses what ``prepare_swap`` refuses, and changes nothing then; with ``dry_run``
     nothing is written or recorded either way. An edit that lands while the swap is
-    prepared is never overwritten: the swap starts again from the edited file.
+    prepared is never overwritten: the swap starts again from the edited file. ``now``:
+    the moves cut busy turns rather than wait for them (also when ``name`` is already
+    active: the moves still waiting go at once).
     """
     for _ in range(3):
         prepared = prepare_swap(path, name)
-        if dry_run or prepared.previous == name:
+        if dry_run:
+            return prepared.previous, prepared.updated
+        if prepared.previous == name:
+            if now and state is not None:
+                state.cut_turns_now(name)
             return prepared.previous, prepared.updated
         real = Path(os.path.realpath(path))
         if read_desired_bytes(path) != prepared.old_bytes:
@@ -176,6 +182,6 @@ def swap_active_account(
             state.check_writable()
         write_atomic(real, prepared.new_bytes, mode=real.stat().st_mode & 0o7777)
         if state is not None:
-            state.record_swap(prepared.previous, name, reason)
+            state.record_swap(prepared.previous, name, reason, now=now)
         return prepared.previous, prepared.updated
     raise _refuse(path, 1, "the file kept changing while the swap was prepared; try again")

@@ -2,13 +2,14 @@
 
 from reconciler.failover._detect import LimitMatch, detect, normalise
 from reconciler.failover._limits import last_auto_swap, preview
-from reconciler.failover._policy import Decision, Limit, available, decide
+from reconciler.failover._policy import Decision, Limit, Move, Reason, available, decide
 from reconciler.failover._reset import MOST_AHEAD, parse_reset
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from reconciler.failover._watch import (
+    from reconciler.failover._wing import (
         Failover,
+        Verdict,
         claude_panes,
         stuck_panes,
         usage,
@@ -18,10 +19,10 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> object:
     """``Failover`` needs the observer; load it only when asked so ``limit-check`` stays light."""
-    if name in {"Failover", "stuck_panes", "claude_panes", "usage", "usage_view"}:
-        from reconciler.failover import _watch  # noqa: PLC0415
+    if name in {"Failover", "Verdict", "stuck_panes", "claude_panes", "usage", "usage_view"}:
+        from reconciler.failover import _wing  # noqa: PLC0415
 
-        return getattr(_watch, name)
+        return getattr(_wing, name)
     raise AttributeError(name)
 
 
@@ -31,6 +32,9 @@ __all__ = [
     "Failover",
     "Limit",
     "LimitMatch",
+    "Move",
+    "Reason",
+    "Verdict",
     "available",
     "claude_panes",
     "decide",

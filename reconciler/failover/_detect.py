@@ -24,7 +24,7 @@ a statement in quotes ("what does 'Your org is out of usage' mean?").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from reconciler.failover._reset import parse_reset
@@ -97,11 +97,15 @@ class LimitMatch:
     warning: bool = False
     text: str = ""
     approximate: bool = False
-    """The reset was a date without a time: the start of that day is assumed."""
+    """The reset was a date without a time: the end of that day is assumed."""
+    named: datetime | None = None
+    """The instant the words name, to their minute (or day); ``resets_at`` is the end of
+    that minute (or day): a reset read from words is never earlier than the real one."""
 
     def to_json(self) -> dict[str, object]:
         return {"limit": self.limit, "kind": self.kind,
                 "resets_at": self.resets_at.isoformat() if self.resets_at else None,
+                "named": self.named.isoformat() if self.named else None,
                 "approximate": self.approximate, "reason": self.reason}
 
 
@@ -159,7 +163,7 @@ def detect(
     a transcript row's time; else ``now``): "resets 2:12am" printed at 1:00 and read at
     2:13 has passed, and the limit with it."""
     plain = normalise(text)
-    clock = _Clock(now, said_at or now, default_reset)
+    clock = Clock(now, said_at or now, default_reset)
     best: tuple[int, str | None, str, str] | None = None
     for pattern in _STATEMENTS:
         for match in pattern.finditer(plain):
@@ -170,15 +174,17 @@ def detect(
     epoch = max(_EPOCH.finditer(plain), key=lambda m: m.start(), default=None)
     if epoch is not None and (best is None or epoch.start() >= best[0]):
         stamp = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
-        return _checked("usage", stamp, clock, epoch.group(0), how="epoch reset")
+        return checked("usage", stamp, clock, epoch.group(0), how="epoch reset")
     if best is not None:
         _start, reset_text, kind, line = best
         if reset_text is None:
-            return _checked(kind, None, clock, line, how="no reset")
+            return checked(kind, None, clock, line, how="no reset")
         instant, how = parse_reset(reset_text, now=clock.said, local=local)
-        return _checked(kind, instant, clock, line, how=how)
+        found = checked(kind, end_of_named(instant, how), clock, line, how=how)
+        return replace(found, named=instant) if found.resets_at is not None and (
+            found.resets_at == end_of_named(instant, how)) else found
     if _MENU.search(plain):
-        return _checked("usage", None, clock, "the /rate-limit-options menu",
+        return checked("usage", None, clock, "the /rate-limit-options menu",
                         how="the limit menu")
     for pattern, kind, why in _NOT_LIMITS:
         if pattern.search(plain):
@@ -187,15 +193,25 @@ def detect(
     return LimitMatch(False, "none", None, "no usage-limit message found")
 
 
+def end_of_named(instant: datetime | None, how: str) -> datetime | None:
+    """The end of what words name: "resets 1:58am" names the minute 1:58, so the reset
+    is not before 1:59:00 (the API's epoch said 1:58:51); a date alone names a day."""
+    if instant is None:
+        return None
+    if "date only" in how:
+        return instant + timedelta(days=1)
+    return instant + timedelta(minutes=1)
+
+
 @dataclass(frozen=True)
-class _Clock:
+class Clock:
     now: datetime
     said: datetime
     """When the text was printed."""
     default: timedelta
 
 
-def _checked(kind: str, instant: datetime | None, clock: _Clock, line: str, *,
+def checked(kind: str, instant: datetime | None, clock: Clock, line: str, *,
              how: str) -> LimitMatch:
     """A reset already passed (read late) ends the limit; one before the text was printed
     or more than 35 days out is implausible: the default is used."""
@@ -204,7 +220,7 @@ def _checked(kind: str, instant: datetime | None, clock: _Clock, line: str, *,
     if instant is None and said + default <= now:
         return LimitMatch(False, kind, said + default, f"{kind} limit printed at "
                           f"{said.isoformat()}: its default reset has passed", text=line)
-    if instant is not None and said - timedelta(minutes=5) <= instant < now:
+    if instant is not None and said - timedelta(minutes=5) <= instant <= now:
         return LimitMatch(False, kind, instant, f"{kind} limit: its reset "
                           f"{instant.isoformat()} has already passed", text=line)
     if instant is None or instant < said - timedelta(minutes=5) or instant > said + timedelta(

@@ -1,10 +1,13 @@
 """Where a usage limit is read from, most trusted first.
 
 1. ``hook``: the StopFailure event Claude itself fired (``error: rate_limit``), spooled
-   by the hook the reconciler installs; it arrives within a second.
-2. ``transcript``: the API-error row Claude wrote (``isApiErrorMessage``), only rows
+   by the hook the reconciler installs; it arrives within a second. It is joined with
+   the API-error row it reports (the event names its transcript), whose fields say
+   whether the usage limit refused the request and when it resets, to the second.
+2. ``status line``: a usage window at 100 %, with its reset epoch.
+3. ``transcript``: the API-error row Claude wrote (``isApiErrorMessage``), only rows
    written after this Claude's launch (older ones are a resumed session's history).
-3. ``pane``: only for an account whose signals are not installed. A pane shows what
+4. ``pane``: only for an account whose signals are not installed. A pane shows what
    anyone prints: a person's pasted draft, Claude's own answer quoting a limit, a
    command's output; so where Claude's own signals arrive, the pane is never a source.
    Otherwise: the pane after the launch line, minus Claude's input box (between its two
@@ -20,16 +23,22 @@ line, a restart, or ``reconcile limits clear`` never brings an old limit back.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from reconciler.claudecode import CONFIG_ENV, home_key, transcript_dir
+from reconciler.claudecode import (
+    CONFIG_ENV,
+    ApiErrorRow,
+    api_error_row,
+    home_key,
+    session_id,
+    transcript_dir,
+    transcript_rows,
+)
 from reconciler.desired import DesiredState
 from reconciler.failover._detect import normalise
 from reconciler.observe import Observed, PaneFact
@@ -37,6 +46,11 @@ from reconciler.statedir import StateDir, read_regular
 
 SOURCES = ("hook", "status line", "transcript", "pane")
 """Most trusted first."""
+ROW_WAIT = 2.0
+"""Seconds a hook event waits for the transcript row it reports (Claude flushes its
+transcript in batches, and may fire the hook first)."""
+_ROW_SKEW = timedelta(seconds=10)
+"""A row this much older than its event is an earlier limit's, not this one's."""
 _TAIL_BYTES = 256 * 1024
 _INPUT_LINE = re.compile(r"^\s*(?:\u276f|>)(?!\s*\d+\.\s)")
 """A line of Claude's prompt (what a person typed, or typed before): never a signal. The
@@ -55,6 +69,9 @@ class Evidence:
     session: str | None
     said_at: datetime | None = None
     """When Claude printed it; None for the pane (unknown: read as now)."""
+    row: ApiErrorRow | None = None
+    """The API-error row behind it (a transcript row, or the one a hook event reports):
+    its fields come before its words."""
 
 
 def _account_of(raw: dict[str, object], desired: DesiredState) -> str | None:
@@ -81,7 +98,8 @@ def _spooled_at(raw: dict[str, object], path: Path) -> datetime | None:
 
 
 def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence], list[Path]]:
-    """Spooled StopFailure events that say ``rate_limit``, and every spool file read."""
+    """Spooled StopFailure events that say ``rate_limit`` (each joined with the row it
+    reports), and every spool file read."""
     found: list[Evidence] = []
     paths: list[Path] = []
     junk: list[Path] = []
@@ -94,63 +112,82 @@ def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence
         paths.append(path)
         if event.get("error") != "rate_limit":
             continue
-        session = event.get("session_id")
-        text = str(event.get("last_assistant_message") or "You've hit your usage limit")
+        session = session_id(event.get("session_id"))
+        text = str(event.get("last_assistant_message") or "")
         marker = event.get("prompt_id") or path.name
-        found.append(Evidence(account, "hook", f"hook:{session}:{marker}", text,
-                              session if isinstance(session, str) else None,
-                              _spooled_at(raw, path)))
+        said = _spooled_at(raw, path)
+        found.append(Evidence(account, "hook", f"hook:{session}:{marker}", text, session,
+                              said, _reported_row(desired, account, event, session, said)))
     state.reject_events(junk)
     return found, paths
 
 
-def _rows(path: Path) -> Iterator[dict[str, object]]:
+def _reported_row(desired: DesiredState, account: str, event: dict[str, object],
+                  session: str | None, said_at: datetime | None) -> ApiErrorRow | None:
+    """The rate-limit row a StopFailure event reports: its session's last one, written
+    around the event's time. The event's ``transcript_path`` is believed only where it is
+    that session's file under an account home's or the shared dir's ``projects``. Claude
+    writes its transcript in batches and may fire the hook first: a row not there yet is
+    waited for, a little (``ROW_WAIT``)."""
+    cwd = event.get("cwd")
+    if session is None or not isinstance(cwd, str):
+        return None
+    path = transcript_dir(desired.account(account).home, cwd) / f"{session}.jsonl"
+    named = event.get("transcript_path")
+    if isinstance(named, str) and Path(named).name == path.name:
+        roots = tuple(os.path.realpath(root / "projects") + os.sep
+                      for root in (*(a.home for a in desired.accounts), desired.shared.dir))
+        if os.path.realpath(named).startswith(roots):
+            path = Path(named)
+    since = (said_at - _ROW_SKEW) if said_at is not None else None
+    deadline = time.monotonic() + ROW_WAIT
+    while True:
+        row = _last_limit_row(path, since)
+        if row is not None or time.monotonic() >= deadline or not path.parent.is_dir():
+            return row
+        time.sleep(0.05)
+
+
+def _last_limit_row(path: Path, since: datetime | None) -> ApiErrorRow | None:
     try:
-        data = read_regular(path, _TAIL_BYTES, tail=True)
+        rows = transcript_rows(read_regular(path, _TAIL_BYTES, tail=True))
     except OSError:
-        return
-    for line in data.splitlines():
-        try:
-            row = json.loads(line)
-        except (ValueError, RecursionError):
+        return None
+    for row in reversed(rows):
+        error = api_error_row(row)
+        if error is None or not error.rate_limited:
             continue
-        if isinstance(row, dict):
-            yield row
+        when = _when(error.timestamp)
+        return error if since is None or when is None or when >= since else None
+    return None
 
 
-_ERROR_ROWS: dict[tuple[int, int], tuple[tuple[int, int], list[dict[str, object]]]] = {}
+_ERROR_ROWS: dict[tuple[int, int], tuple[tuple[int, int], list[ApiErrorRow]]] = {}
 """The API-error rows of each transcript, by (device, inode), with the (size, mtime) they
 were read at: the service looks at every Claude's transcript every cycle, and parsing a
 256 KiB tail again when nothing was written is most of an idle cycle."""
 _ERROR_ROWS_MAX = 4096
 
 
-def _error_rows(path: Path, st: os.stat_result) -> list[dict[str, object]]:
+def _error_rows(path: Path, st: os.stat_result) -> list[ApiErrorRow]:
     key, identity = (st.st_dev, st.st_ino), (st.st_size, st.st_mtime_ns)
     cached = _ERROR_ROWS.get(key)
     if cached is not None and cached[0] == identity:
         return cached[1]
-    rows = [row for row in _rows(path)
-            if row.get("type") == "assistant" and row.get("isApiErrorMessage")]
+    try:
+        data = read_regular(path, _TAIL_BYTES, tail=True)
+    except OSError:
+        data = b""
+    rows = [error for row in transcript_rows(data) if (error := api_error_row(row)) is not None]
     if len(_ERROR_ROWS) >= _ERROR_ROWS_MAX:
         _ERROR_ROWS.clear()
     _ERROR_ROWS[key] = (identity, rows)  # a row appended since the stat: read again next time
     return rows
 
 
-def _row_text(row: dict[str, object]) -> str:
-    message = row.get("message")
-    content = message.get("content") if isinstance(message, dict) else None
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(str(c.get("text", "")) for c in content if isinstance(c, dict))
-    return ""
-
-
-def _when(row: dict[str, object]) -> datetime | None:
+def _when(stamp: str) -> datetime | None:
     try:
-        return datetime.fromisoformat(str(row.get("timestamp", "")).replace("Z", "+00:00"))
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return None
 
@@ -175,15 +212,14 @@ def transcript_evidence(desired: DesiredState, pane: PaneFact,
             continue
         seen.add((st.st_dev, st.st_ino))
         for row in _error_rows(path, st):
-            text = _row_text(row)
-            when = _when(row)
+            when = _when(row.timestamp)
             if launched is not None and when is not None and when < launched:
-                before.update(normalise(text).splitlines())
+                before.update(normalise(row.text).splitlines())
                 continue
-            marker = row.get("uuid") or hashlib.sha256(
-                f"{row.get('timestamp')}|{text}".encode()).hexdigest()[:16]
-            found.append(Evidence(claude.account, "transcript", f"row:{marker}", text,
-                                  claude.session_id, when))
+            marker = row.uuid or hashlib.sha256(
+                f"{row.timestamp}|{row.text}".encode()).hexdigest()[:16]
+            found.append(Evidence(claude.account, "transcript", f"row:{marker}", row.text,
+                                  claude.session_id, when, row))
     return found, before
 
 

@@ -19,9 +19,9 @@ def last_auto_swap(state: StateDir) -> datetime | None:
 
 
 def moved_by_limit(state: StateDir) -> bool:
-    """The active account was chosen by failover leaving a limited one."""
+    """The active account was chosen by failover leaving a limited (or nearly limited) one."""
     active = state.read_active()
-    return active is not None and active.reason == "limit"
+    return active is not None and active.reason in ("limit", "preempt")
 
 
 def preview(desired: DesiredState, state: StateDir, now: datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,13 +14,29 @@ Limit = LimitRecord
 """An account's usage limit (the state dir's record of it)."""
 
 
+class Move(enum.StrEnum):
+    STAY = "stay"
+    SWAP = "swap"
+    WAIT = "wait"
+    """Every allowed account is limited (or cannot take Claudes): nothing moves."""
+
+
+class Reason(enum.StrEnum):
+    NONE = ""
+    LIMIT = "limit"
+    """Leaving an account that hit its limit: its Claudes move at once."""
+    PREEMPT = "preempt"
+    """Leaving an account near its limit (``preempt_at``): its Claudes move between turns."""
+    RETURN = "return"
+    """Back to a preferred account after its reset: between turns."""
+    ALL_LIMITED = "all_limited"
+
+
 @dataclass(frozen=True)
 class Decision:
-    action: str
-    """``stay``, ``swap`` or ``wait`` (every allowed account is limited)."""
+    action: Move
     to: str | None
-    reason: str
-    """``limit`` (leaving a limited account) or ``return`` (back after a reset)."""
+    reason: Reason
     message: str
 
 
@@ -48,7 +65,7 @@ def decide(
     active = desired.active_account
     config = desired.failover
     if not config.enabled:
-        return Decision("stay", None, "", "failover is disabled")
+        return Decision(Move.STAY, None, Reason.NONE, "failover is disabled")
     unfit = unfit or {}
     order = [a for a in config.order if any(x.name == a for x in desired.accounts)]
     cooling = last_auto_swap is not None and now - last_auto_swap < config.cooldown
@@ -58,14 +75,20 @@ def decide(
             earliest = min((limits[a] for a in (*order, active) if a in limits),
                            key=lambda x: x.resets_at)
             cannot = [f"{a} cannot take Claudes" for a in order if a in unfit and a != active]
-            return Decision("wait", None, "all_limited",
+            return Decision(Move.WAIT, None, Reason.ALL_LIMITED,
                             f"every account is limited{' or ' if cannot else ''}"
                             f"{'; '.join(cannot)}; {earliest.account} resets first at "
                             f"{earliest.resets_at.isoformat()}")
         if cooling:
-            return Decision("stay", None, "", f"{active} is limited; cooling down before a swap")
-        return Decision("swap", free[0], "limit",
-                        f"{active} hit its limit ({limits[active].reason}); moving to {free[0]}")
+            return Decision(Move.STAY, None, Reason.NONE,
+                            f"{active} is limited; cooling down before a swap")
+        limit = limits[active]
+        if limit.preempted:
+            return Decision(Move.SWAP, free[0], Reason.PREEMPT,
+                            f"{active} is near its limit ({limit.reason}); moving to "
+                            f"{free[0]} between turns")
+        return Decision(Move.SWAP, free[0], Reason.LIMIT,
+                        f"{active} hit its limit ({limit.reason}); moving to {free[0]}")
     if active in order:
         better = [a for a in order[: order.index(active)]
                   if a in free and (a in limits or moved_by_limit)]
@@ -73,5 +96,6 @@ def decide(
             known = limits.get(better[0])
             why = (f"{better[0]} reset at {known.resets_at.isoformat()}" if known is not None
                    else f"{better[0]} has no known limit any more")
-            return Decision("swap", better[0], "return", f"{why}; returning from {active}")
-    return Decision("stay", None, "", f"{active} is usable")
+            return Decision(Move.SWAP, better[0], Reason.RETURN,
+                            f"{why}; returning from {active} between turns")
+    return Decision(Move.STAY, None, Reason.NONE, f"{active} is usable")

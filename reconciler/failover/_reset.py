@@ -48,6 +48,8 @@ def _clock(text: str) -> time | None:
     return time(int(match.group(1)), int(match.group(2))) if match else None
 
 
+_MINUTE = timedelta(minutes=1)
+"""What a clock time names: "resets 1:55am" printed at 1:55:05 is this minute, not tomorrow."""
 MOST_AHEAD = timedelta(days=36)
 """No usage window is longer: a reset further out (``in 99999999999 hours``, ``Dec 31,
 9999``) is not believed, and never reaches date arithmetic that would overflow."""
@@ -85,7 +87,7 @@ def _parse(text: str, now: datetime, local: tzinfo) -> tuple[datetime | None, st
         if not dated.group(3) and instant < now - timedelta(days=1):
             instant = _at(date(year + 1, month, int(dated.group(2))), clock or time(0), zone)
         if clock is None:
-            return instant, f"date only: the start of that day, approximate; {zone_how}"
+            return instant, f"date only: the end of that day, approximate; {zone_how}"
         return instant, f"date, {zone_how}"
     if clock is None:
         return None, "no time"
@@ -93,10 +95,10 @@ def _parse(text: str, now: datetime, local: tzinfo) -> tuple[datetime | None, st
     if weekday:
         ahead = (_DAYS.index(weekday.group(1)[:3].lower()) - today.weekday()) % 7
         instant = _at(today + timedelta(days=ahead), clock, zone)
-        if instant <= now:
+        if instant + _MINUTE <= now:  # the minute named has ended: the next one
             instant = _at(today + timedelta(days=ahead + 7), clock, zone)
         return instant, f"weekday, {zone_how}"
     instant = _at(today, clock, zone)
-    if instant <= now:
+    if instant + _MINUTE <= now:  # the minute named has ended: the next one
         instant = _at(today + timedelta(days=1), clock, zone)
     return instant, f"clock, {zone_how}"

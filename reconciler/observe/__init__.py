@@ -19,7 +19,7 @@ from reconciler.observe._model import (
     TmuxStatus,
     pane_target,
 )
-from reconciler.observe._observe import observe, signal_commands
+from reconciler.observe._observe import observe, signal_commands, with_turns
 from reconciler.observe._panes import (
     capture_panes,
     cursor_line,
@@ -76,4 +76,5 @@ __all__ = [
     "parse_stat",
     "read_stat",
     "signal_commands",
+    "with_turns",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from reconciler.claudecode import SessionId
 from reconciler.observe._accounts import AccountFact, SignalCommands
 from reconciler.observe._settings import SettingsFact
-from reconciler.statedir import LaunchRecord, PromptRecord
+from reconciler.statedir import ActiveRecord, LaunchRecord, LimitRecord, PromptRecord, TurnWait
 
 
 class PathKind(enum.Enum):
@@ -66,6 +66,16 @@ class ClaudeFact:
     session_id: SessionId | None
     status: str | None
     cwd: str | None
+    cut_turn: str | None = None
+    """Its last turn ended in a rate-limit error (``row:<uuid>`` of that row): the turn is
+    continued when it moves. Read only for Claudes that are to move."""
+
+    @property
+    def idle(self) -> bool:
+        """Between turns, by Claude's own word (``sessions/<pid>.json``): ``busy`` and
+        ``waiting`` (at a permission prompt or a dialog) are mid-turn, and so is a Claude
+        that says nothing (a move that can wait does not guess)."""
+        return self.status == "idle"
 
 
 @dataclass(frozen=True)
@@ -204,6 +214,13 @@ class Observed:
     one_directory: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """A directory -> the accounts whose homes resolve to it now, where more than one does
     (refused when the file is loaded, but a link can be made while the service runs)."""
+    limits: dict[str, LimitRecord] = field(default_factory=dict)
+    """The usage limits failover knows (``limits.json``): a Claude whose own account is
+    limited moves at once, any other move waits for its turn to end."""
+    active: ActiveRecord | None = None
+    """Who made the active account active, when, and whether its moves may cut turns."""
+    waits: dict[str, TurnWait] = field(default_factory=dict)
+    """Moves waiting for a Claude's turn to end, by pane target."""
 
     def prompt_of(self, pane: PaneFact) -> str | None:
         """The empty prompt learned for this pane's current shell, if any."""

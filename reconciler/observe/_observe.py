@@ -23,6 +23,7 @@ from reconciler.observe._procs import (
 )
 from reconciler.observe._registry import Registry, read_registry, transcripts, unique_dirs
 from reconciler.observe._settings import SettingsFact, observe_settings
+from reconciler.observe._turns import NO_TRANSCRIPT, cut_marker
 from reconciler.statedir import PaneBook, StateDir
 
 
@@ -89,15 +90,19 @@ def _pool_over(desired: DesiredState, tmux: TmuxFact, book: PaneBook) -> bool:
 
 
 def _observe_tmux(desired: DesiredState, book: PaneBook, table: ProcessTable,
-                  registry: Registry, accounts: _Accounts) -> TmuxFact:
+                  registry: Registry, accounts: _Accounts, *, screens: bool) -> TmuxFact:
     tmux = observe_tmux(desired.tmux.server_args())
     if tmux.status is not TmuxStatus.UP:
         return tmux
     panes = [_with_processes(p, table, registry, accounts) for p in tmux.panes]
     over = _pool_over(desired, tmux, book)
     wanted = [p for p in panes if _needs_text(desired, p, book, over)]
-    texts = capture_panes(desired.tmux.server_args(), wanted, to_cursor=True) if wanted else {}
-    panes = [replace(p, text=texts[p.pane_id], line=cursor_line(texts[p.pane_id]))
+    claudes = [p for p in panes if screens and p.claude is not None
+               and desired.managed(p.session_name, book.created)]
+    texts = (capture_panes(desired.tmux.server_args(), wanted, to_cursor=True, whole=claudes)
+             if wanted or claudes else {})
+    panes = [replace(p, text=texts[p.pane_id], line=cursor_line(texts[p.pane_id])
+                     if p.claude is None else None)
              if p.pane_id in texts else p for p in panes]
     return replace(tmux, panes=tuple(panes))
 
@@ -110,8 +115,11 @@ def _settings(desired: DesiredState) -> dict[str, SettingsFact]:
             for d in desired.dedicated}
 
 
-def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = None) -> Observed:
-    """Read the world; changes nothing and never starts a tmux server."""
+def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = None,
+            screens: bool = False) -> Observed:
+    """Read the world; changes nothing and never starts a tmux server. ``screens``: each
+    managed Claude's screen too (its pane's ``text``), in the same capture call, for the
+    failover wing (limit statements, prompts a Claude is stuck at)."""
     shared = desired.shared
     book = state.read_panes()
     signals = signal_commands(desired, state)
@@ -120,7 +128,7 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
     homes = [a.home for a in desired.accounts]
     registry = read_registry(homes, lambda pid: table.claude(pid) is not None, real_path)
     accounts = _Accounts(desired, real_path)
-    tmux = _observe_tmux(desired, book, table, registry, accounts)
+    tmux = _observe_tmux(desired, book, table, registry, accounts, screens=screens)
     cwds = {str(d.project) for d in desired.dedicated}
     cwds |= {r.cwd for r in book.launches.values()}
     for pane in tmux.panes:
@@ -128,7 +136,7 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
             cwds.add(pane.cwd)
             if pane.claude is not None and pane.claude.cwd:
                 cwds.add(pane.claude.cwd)
-    return Observed(
+    return with_turns(Observed(
         now=now or datetime.now(UTC),
         link=link_fact(desired.link, count=False),
         homes={a.name: dir_fact(a.home) for a in desired.accounts},
@@ -152,7 +160,41 @@ def observe(desired: DesiredState, state: StateDir, *, now: datetime | None = No
             dict(desired.launch.env)) for a in desired.accounts},
         signals=signals,
         one_directory=accounts.one_directory,
-    )
+        limits=state.read_limits(),
+        active=state.read_active(),
+        waits=book.waits,
+    ), desired)
+
+
+def with_turns(observed: Observed, desired: DesiredState) -> Observed:
+    """Each Claude that must move (not on the active account) with how its last turn
+    ended, and its transcript known (Claude writes it in batches: one that appeared
+    since the scan is resumed, not started again); called again once failover has
+    changed the active account in this cycle."""
+    def moving(pane: PaneFact) -> bool:
+        claude = pane.claude
+        return (claude is not None and claude.account != desired.active_account
+                and claude.cut_turn is None and claude.session_id is not None
+                and claude.cwd is not None and claude.account is not None)
+
+    if not any(moving(p) for p in observed.tmux.panes):
+        return observed
+    panes = []
+    transcripts = dict(observed.transcripts)
+    for pane in observed.tmux.panes:
+        claude = pane.claude
+        if moving(pane) and claude is not None and claude.session_id and claude.cwd:
+            home = desired.account(claude.account).home if claude.account else None
+            marker = cut_marker(home, claude.cwd, claude.session_id) if home else None
+            if marker != NO_TRANSCRIPT and claude.session_id not in transcripts.get(
+                    claude.cwd, ()):
+                transcripts[claude.cwd] = (claude.session_id, *transcripts.get(claude.cwd, ()))
+            marker = None if marker == NO_TRANSCRIPT else marker
+            panes.append(replace(pane, claude=replace(claude, cut_turn=marker)))
+        else:
+            panes.append(pane)
+    return replace(observed, tmux=replace(observed.tmux, panes=tuple(panes)),
+                   transcripts=transcripts)
 
 
 def signal_commands(desired: DesiredState, state: StateDir, *,

@@ -107,11 +107,13 @@ def parse_captures(stdout: str) -> dict[str, str]:
 
 
 def capture_panes(server: Sequence[str], panes: Sequence[PaneFact] | Sequence[str],
-                  lines: int = TAIL_LINES, *, to_cursor: bool = False) -> dict[str, str]:
+                  lines: int = TAIL_LINES, *, to_cursor: bool = False,
+                  whole: Sequence[PaneFact] = ()) -> dict[str, str]:
     """The last ``lines`` of many panes in one chained call; {} when tmux cannot say.
 
     With ``to_cursor`` each capture ends at the cursor's row with wrapped rows joined,
-    so its last line is the logical command line being edited.
+    so its last line is the logical command line being edited. ``whole`` panes are
+    captured to their last row in the same call (a Claude's screen, for failover).
     """
     commands: list[list[str]] = []
     for pane in panes:
@@ -119,6 +121,9 @@ def capture_panes(server: Sequence[str], panes: Sequence[PaneFact] | Sequence[st
         end = ["-E", str(pane.input.cursor_y)] if to_cursor and not isinstance(pane, str) else []
         commands += [_marker(pane_id),
                      ["capture-pane", "-p", "-J", "-S", f"-{lines}", *end, "-t", pane_id]]
+    for pane in whole:
+        commands += [_marker(pane.pane_id),
+                     ["capture-pane", "-p", "-J", "-S", f"-{lines}", "-t", pane.pane_id]]
     if not commands:
         return {}
     try:
@@ -126,8 +131,9 @@ def capture_panes(server: Sequence[str], panes: Sequence[PaneFact] | Sequence[st
     except tmux.TmuxError as exc:
         stdout = exc.stdout  # a pane vanished mid-chain: keep the ones before it
     texts = parse_captures(stdout)
-    return {pane_id: text.rstrip("\n") if not to_cursor else text.removesuffix("\n")
-            for pane_id, text in texts.items()}
+    whole_ids = {p.pane_id for p in whole}
+    return {pane_id: text.removesuffix("\n") if to_cursor and pane_id not in whole_ids
+            else text.rstrip("\n") for pane_id, text in texts.items()}
 
 
 def cursor_line(captured: str) -> str:

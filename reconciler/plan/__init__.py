@@ -4,6 +4,7 @@ from reconciler.plan._accounts import account_refusal
 from reconciler.plan._actions import (
     SYMBOLS,
     Action,
+    AwaitTurn,
     CarryAcceptances,
     Conflict,
     CreateSession,
@@ -19,6 +20,7 @@ from reconciler.plan._actions import (
     RememberSession,
     StopClaude,
     Symlink,
+    Waiting,
 )
 from reconciler.plan._files import BACKUP_SUFFIX, backup_root
 from reconciler.plan._input import line_is_empty, still_a_prompt, typing_blocker
@@ -28,6 +30,7 @@ __all__ = [
     "BACKUP_SUFFIX",
     "SYMBOLS",
     "Action",
+    "AwaitTurn",
     "CarryAcceptances",
     "Conflict",
     "CreateSession",
@@ -43,6 +46,7 @@ __all__ = [
     "RememberSession",
     "StopClaude",
     "Symlink",
+    "Waiting",
     "account_refusal",
     "backup_root",
     "line_is_empty",

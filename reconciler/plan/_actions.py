@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -68,6 +69,38 @@ class RememberSession(Action):
     cwd: str
     account: str
     pid: int
+    cut: str = ""
+    """The turn the stop cuts (or the limit cut), continued by the relaunch; empty when
+    the Claude had finished its turn."""
+    why: str = ""
+    """``limit``, ``cut`` or ``turn`` (see ``LaunchRecord.why``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AwaitTurn(Action):
+    """A Claude that must move is mid-turn: record since when its move waits, so the
+    wait is bounded (``failover.move_wait``) across cycles and restarts."""
+
+    bookkeeping: ClassVar[bool] = True
+
+    target: str
+    pid: int
+    start: int
+    since: str
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A Claude whose move waits for its turn to end: shown by the plan, ``status`` and
+    ``top``; at ``until`` its turn is cut and continued on the new account."""
+
+    target: str
+    pid: int
+    account: str
+    to: str
+    status: str
+    since: datetime
+    until: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,12 +165,20 @@ class LaunchClaude(Action):
     command: tuple[str, ...]
     env_names: tuple[str, ...]
     start_timeout: float
+    message: str | None = None
+    """The resumed session's first prompt, continuing the turn the move (or the limit)
+    cut; None when the Claude had finished its turn."""
+    cut: str = ""
+    """The cut turn the message continues (kept in the launch record: never twice)."""
+    moved_from: str = ""
+    why: str = ""
 
     @property
     def line(self) -> str:
         return launch_line(command=self.command, home=self.home, cwd=self.cwd,
                            session=self.session_id, resume=self.resume,
-                           env=[(name, "") for name in self.env_names], redact=True)
+                           env=[(name, "") for name in self.env_names],
+                           message=self.message, redact=True)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +233,8 @@ class Plan:
     """Actions left out because something they depend on is a conflict."""
     notes: tuple[str, ...] = ()
     """Values the observer or planner ignored, with the reason (shown, never acted on)."""
+    waiting: tuple[Waiting, ...] = ()
+    """Claudes whose move waits for their turn to end (nothing is done to them now)."""
 
     @property
     def changes(self) -> int:

@@ -42,7 +42,7 @@ def plan(desired: DesiredState, observed: Observed) -> Plan:
     notes = observed.notes
     if any(isinstance(item, Action) for item in flip):
         notes += _sessions.left_on_the_link(desired, observed)
-    return _resolve(ordered, notes)
+    return replace(_resolve(ordered, notes), waiting=tuple(sessions.waiting))
 
 
 def _resolve(items: Iterable[Action | Conflict], notes: tuple[str, ...] = ()) -> Plan:

@@ -9,6 +9,7 @@ the next cycle looks again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from reconciler.claudecode import SessionId, launch_line, terminal_safe
 from reconciler.desired import DesiredState
@@ -23,6 +24,7 @@ from reconciler.observe import (
 from reconciler.plan._accounts import Readiness
 from reconciler.plan._actions import (
     Action,
+    AwaitTurn,
     Conflict,
     CreateSession,
     EnsureSafetyHook,
@@ -32,6 +34,7 @@ from reconciler.plan._actions import (
     ReleaseInput,
     RememberSession,
     StopClaude,
+    Waiting,
 )
 from reconciler.plan._files import APART_KEY, LINK_KEY, dir_key, entry_key
 from reconciler.plan._ids import Claims, SessionChoice, for_idle_pane
@@ -42,8 +45,20 @@ _LONGEST_ID = SessionId("00000000-0000-0000-0000-000000000000")
 """Every session id is this long: a line's length is known before its id is chosen."""
 
 
+_STOP_WHY = {
+    "limit": " (its account is limited)",
+    "cut": " (its turn is cut: the move would not wait longer)",
+    "turn": " (between turns)",
+}
+
+
 def session_key(name: str) -> str:
     return f"session:{name}"
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60}m" if seconds >= 60 and not seconds % 60 else f"{seconds}s"
 
 
 @dataclass
@@ -56,6 +71,8 @@ class SessionPhases:
     create: list[Action | Conflict] = field(default_factory=list)
     remove: list[Action | Conflict] = field(default_factory=list)
     launch: list[Action | Conflict] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)
+    """Claudes whose move waits for their turn to end."""
 
 
 def left_on_the_link(desired: DesiredState, observed: Observed) -> tuple[str, ...]:
@@ -151,14 +168,18 @@ class _SessionPlanner:
         if why is not None:
             self.phases.launch.append(Conflict(key, why))
             return False
+        when = self._when(pane)
+        if when is None:
+            return False  # mid-turn: it moves once its turn ends (or at the bound)
         sid = claude.session_id
         assert sid is not None  # noqa: S101  (checked above)
+        cut = self._cut(pane, when)
         self.claims.release(sid)
         self.claims.take(sid, pane.target)
         remember, stop = f"remember:{pane.target}", f"stop:{pane.target}"
         self.phases.remember.append(RememberSession(
             key=remember, kind=Kind.CHANGE, target=pane.target, session_id=sid, cwd=cwd,
-            account=claude.account or "", pid=claude.pid,
+            account=claude.account or "", pid=claude.pid, cut=cut, why=when,
             description=f"remember session {sid} of {pane.target} (pid {claude.pid})",
         ))
         self.phases.stop.append(StopClaude(
@@ -166,17 +187,83 @@ class _SessionPlanner:
             pid=claude.pid, start=claude.start, timeout=self.desired.launch.stop_timeout,
             shell_pid=pane.pane_pid, tty=pane.tty,
             depends_on=(remember, *self.ready),
-            description=f"stop {what}" + (" (busy: its turn is cut, it resumes on the new "
-                                          "account)" if claude.status == "busy" else ""),
+            description=f"stop {what}{_STOP_WHY[when]}" + (
+                "; its turn is continued on the new account" if cut and self.message else ""),
         ))
         safety = self._safety(pane.session_name)
         choice = SessionChoice(sid, sid in self.observed.transcripts.get(cwd, ()),
                                "running session")
         self.phases.launch.append(self._launch(
             target=pane.target, session_name=pane.session_name, pane=pane, cwd=cwd,
-            choice=choice, relaunch=True,
+            choice=choice, relaunch=True, cut=cut, moved_from=claude.account or "", why=when,
             depends_on=(stop, remember, *self.ready, *safety, *accept)))
         return True
+
+    @property
+    def message(self) -> str | None:
+        return self.desired.failover.continue_message
+
+    def _limited(self, account: str | None) -> bool:
+        """The account has hit a usage limit that has not reset (``preempt_at`` is not one)."""
+        limit = self.observed.limits.get(account) if account is not None else None
+        return limit is not None and not limit.preempted and (
+            limit.resets_at + self.desired.failover.grace > self.observed.now)
+
+    def _when(self, pane: PaneFact) -> str | None:
+        """Why a Claude that must move moves now (``limit``: its own account is limited,
+        its turn is cut already; ``cut``: ``swap --now``, or its wait reached the bound;
+        ``turn``: it is between turns), or None: it waits for its turn to end."""
+        claude = pane.claude
+        assert claude is not None  # noqa: S101  (guarded by must_stop)
+        record = self.observed.records.get(pane.target)
+        if record is not None and record.pending_relaunch and record.pid == claude.pid:
+            return record.why or "limit"  # decided before a crash: not decided again
+        if self._limited(claude.account):
+            return "limit"
+        active = self.observed.active
+        if active is not None and active.now and active.account == self.desired.active_account:
+            return "cut"
+        if claude.idle:
+            return "turn"
+        wait = self.observed.waits.get(pane.target)
+        since = (wait.since_time if wait is not None and (wait.pid, wait.start) == (
+            claude.pid, claude.start) else None)
+        bound = self.desired.failover.move_wait
+        if since is None:
+            if not bound:
+                return "cut"
+            since = self.observed.now
+            self.phases.remember.append(AwaitTurn(
+                key=f"await:{pane.target}", kind=Kind.CHANGE, target=pane.target,
+                pid=claude.pid, start=claude.start, since=since.isoformat(),
+                description=f"{pane.target}: claude pid {claude.pid} is "
+                            f"{claude.status or 'not saying whether it is busy'}; its move "
+                            f"waits for its turn to end (at most {_span(bound)})"))
+        if self.observed.now >= since + bound:
+            return "cut"
+        self.phases.waiting.append(Waiting(
+            target=pane.target, pid=claude.pid, account=claude.account or "unknown",
+            to=self.desired.active_account, status=claude.status or "unknown",
+            since=since, until=since + bound))
+        return None
+
+    def _cut(self, pane: PaneFact, when: str) -> str:
+        """The turn the relaunch continues: the one the limit ended (its transcript says
+        so), or the one this stop cuts; never one already continued; empty when the
+        Claude had finished its turn or ``continue`` is off."""
+        claude = pane.claude
+        assert claude is not None  # noqa: S101  (guarded by must_stop)
+        record = self.observed.records.get(pane.target)
+        if record is not None and record.pending_relaunch and record.pid == claude.pid:
+            return record.cut
+        if self.message is None:
+            return ""
+        cut = claude.cut_turn or ""
+        if not cut and when in ("limit", "cut") and not claude.idle:
+            cut = f"busy:{claude.pid}"
+        if record is not None and cut and record.continued == cut:
+            return ""  # continued once already: a Claude that left again is not sent it again
+        return cut
 
     def _cannot_move(self, pane: PaneFact) -> str | None:
         """Why a Claude could be stopped but not started again in its pane: then it stays."""
@@ -199,21 +286,25 @@ class _SessionPlanner:
                     "holding it is never typed")
         try:
             launch_line(command=self.desired.launch.command, home=self.desired.active.home,
-                        cwd=cwd, session=_LONGEST_ID, resume=False, env=self.desired.launch.env)
+                        cwd=cwd, session=_LONGEST_ID, resume=False, env=self.desired.launch.env,
+                        message=self.message)
         except ValueError as exc:
             return str(exc)
         return None
 
     def _launch(self, *, target: str, session_name: str, pane: PaneFact | None, cwd: str,
-                choice: SessionChoice, relaunch: bool,
-                depends_on: tuple[str, ...]) -> LaunchClaude:
+                choice: SessionChoice, relaunch: bool, depends_on: tuple[str, ...],
+                cut: str = "", moved_from: str = "", why: str = "") -> LaunchClaude:
         active = self.desired.active
         how = "--resume" if choice.resume else "--session-id"
         verb = "relaunch" if relaunch else "launch"
+        message = self.message if cut and choice.resume else None
         return LaunchClaude(
             key=f"launch:{target}", kind=Kind.RELAUNCH if relaunch else Kind.CREATE,
             description=(f"{verb} claude in {target} on {active.name}: {how} "
-                         f"{choice.session_id} ({choice.source})"),
+                         f"{choice.session_id} ({choice.source})"
+                         + (", continuing its cut turn" if message else "")),
+            message=message, cut=cut if message else "", moved_from=moved_from, why=why,
             target=target, session_name=session_name,
             pane_id=pane.pane_id if pane is not None else None,
             shell_pid=pane.pane_pid if pane is not None else None, cwd=cwd,
@@ -251,8 +342,12 @@ class _SessionPlanner:
         if refusal is not None:
             return Conflict(key, refusal)
         self.claims.take(choice.session_id, target)
+        moved = record if pending and record is not None else None
         return self._launch(target=target, session_name=session_name, pane=pane, cwd=cwd,
-                            choice=choice, relaunch=pending, depends_on=(*depends_on, *accept))
+                            choice=choice, relaunch=pending, depends_on=(*depends_on, *accept),
+                            cut=moved.cut if moved is not None and self.message else "",
+                            moved_from=moved.account if moved is not None else "",
+                            why=moved.why if moved is not None else "")
 
     def _safety(self, session_name: str) -> tuple[str, ...]:
         """The safety hook a dedicated project needs before Claude starts there."""

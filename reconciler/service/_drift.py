@@ -33,4 +33,8 @@ def drift_items(plan: Plan, desired: DesiredState, converged: Converged | None) 
         items.setdefault(subject_of(action), []).append(action.description)
     for conflict in plan.conflicts:
         items.setdefault(conflict.key, []).append(conflict.message)
+    for waiting in plan.waiting:
+        items.setdefault(f"session {waiting.target.rsplit('/', 1)[0]}", []).append(
+            f"claude pid {waiting.pid} in {waiting.target} runs on {waiting.account}; it moves "
+            f"to {waiting.to} when its turn ends")
     return {subject: "; ".join(lines) for subject, lines in items.items()}

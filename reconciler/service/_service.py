@@ -10,28 +10,29 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
 from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
 from reconciler.apply import Report, Result, Status, apply_plan, state_lock
 from reconciler.desired import DesiredState, DesiredStateError, ServiceSpec, load_desired
-from reconciler.failover import Failover
-from reconciler.observe import Observed, observe
+from reconciler.failover import Failover, Verdict
+from reconciler.observe import Observed, observe, with_turns
 from reconciler.plan import LaunchClaude, Plan
 from reconciler.plan import plan as make_plan
 from reconciler.service._crashloop import CrashLoops
 from reconciler.service._drift import drift_items
 from reconciler.service._metrics import account_gauges, write_metrics
 from reconciler.service._watch import Watcher
-from reconciler.statedir import StateDir, file_identity, now_iso
+from reconciler.statedir import LimitRecord, StateDir, file_identity, now_iso
 
 Say = Callable[[str], None]
-Hook = Callable[[DesiredState, StateDir, Observed], dict[str, dict[str, str]]]
-"""A wing run after each cycle: alert kind -> the subjects that are a problem now."""
+Wing = Callable[[DesiredState, StateDir, Observed], Verdict]
+"""The failover wing, between observe and plan: the limits, the decision, the desired
+state after its swap (if it swapped), and its conditions (alert kind -> subjects)."""
 
 
 @dataclass
@@ -49,19 +50,19 @@ def _hold_launches(plan: Plan, held: dict[str, str]) -> Plan:
         return plan
     keep = tuple(a for a in plan.actions
                  if not (isinstance(a, LaunchClaude) and a.target in held))
-    return Plan(keep, plan.conflicts, plan.blocked)
+    return replace(plan, actions=keep)
 
 
 class Service:
     def __init__(self, path: Path, state_dir: Path, *, say: Say,
                  interval: float | None = None, lock_timeout: float | None = None,
-                 hooks: tuple[Hook, ...] | None = None) -> None:
+                 wing: Wing | None = None) -> None:
         self.path = path
         self.state = StateDir(state_dir)
         self.say = say
         self.interval_override = interval
         self.lock_timeout = lock_timeout
-        self.hooks: tuple[Hook, ...] = (Failover(say=say),) if hooks is None else hooks
+        self.wing: Wing = wing or Failover(say=say)
         self.book = AlertBook(self.state)
         self.desired: DesiredState | None = None
         self.config = ServiceSpec()
@@ -75,6 +76,14 @@ class Service:
         self.reload_requested = True
         self.seen: tuple[int, int, int] | None = None
         self.watch = Watcher((path, self.state.limits_path), (self.state.events_dir(),))
+        self.turns: dict[Path, tuple[int, int, int] | None] = {}
+        """The session files of Claudes whose move waits for their turn, as last seen: a
+        change (busy -> idle) wakes the loop, so each moves as its turn ends."""
+        self.next_bound: float | None = None
+        """When the first of those waits reaches its bound (monotonic clock)."""
+        self.next_reset: float | None = None
+        """When the first known limit resets, grace included (monotonic clock): the loop
+        wakes then, so the return comes at the reset, not up to an interval later."""
         self.limits_seen: tuple[int, int, int] | None = None
         """The limits as the last cycle left them (taken at its start too, so a cycle that
         fails cannot spin): a change since is ``limits clear`` or ``limits import``, and
@@ -135,6 +144,9 @@ class Service:
             self.say(f"swap by hand: {previous} -> {new.active_account}")
 
     def cycle(self) -> CycleOutcome | None:
+        """One observe, one failover verdict, one plan, one apply: a limit found in this
+        cycle is already a move in its plan (the swap rewrites the desired file, and the
+        loop goes on with the state it wrote, never reading its own decision back)."""
         self.spool_seen = self.state.event_names()
         self.limits_seen = file_identity(self.state.limits_path)
         if self._edited():
@@ -143,11 +155,18 @@ class Service:
         if desired is None:
             return None
         with state_lock(self.state.lock_path, timeout=self.lock_timeout, on_wait=self.say):
-            observed = self.observed = observe(desired, self.state)
+            observed = observe(desired, self.state, screens=True)
+            # The wing reads and writes the limits under the same lock as `limits clear`
+            # and `limits import`, so a clear made during a cycle is never written over.
+            verdict = self.wing(desired, self.state, observed)
+            if verdict.desired is not desired:
+                desired = self.desired = verdict.desired
+                self.seen = file_identity(self.path)  # our own write: not an edit
+            observed = self.observed = with_turns(replace(
+                observed, limits=verdict.limits, active=self.state.read_active()), desired)
             self.crashes.observe(observed)
             held = self.crashes.held(observed.now)
-            full = make_plan(desired, observed)
-            the_plan = _hold_launches(full, held)
+            the_plan = _hold_launches(make_plan(desired, observed), held)
             for note in the_plan.notes:
                 if note not in self.noted:
                     self.noted.add(note)
@@ -163,21 +182,36 @@ class Service:
                                     should_stop=lambda: self.stopping)
                 self.say(report.recap())
             reported_only = bool(drift) and report is None
-            clean = (report is None or report.ok) and not the_plan.conflicts and not held
+            clean = ((report is None or report.ok) and not the_plan.conflicts and not held
+                     and not the_plan.waiting)
             if clean and not reported_only:
                 self.last_converge = int(time.time())
                 if converged is None or converged.digest != desired.digest:
                     self.state.write_converged(desired.digest, desired.active_account)
-            # The wings read and write the limits under the same lock as `limits clear`
-            # and `limits import`, so a clear made during a cycle is never written over.
-            for hook in self.hooks:
-                for kind, current in hook(desired, self.state, observed).items():
-                    alerts += self.book.update(kind, current)
+            for kind, current in verdict.conditions.items():
+                alerts += self.book.update(kind, current)
             self.limits_seen = file_identity(self.state.limits_path)  # our own write
+        self._watch_turns(the_plan, desired)
+        self.next_reset = _first_reset(verdict.limits.values(), desired)
         alerts += self._after_apply(report, the_plan, observed.now)
         alerts += self.book.update("crashloop", self.crashes.looping())
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
+
+    def _watch_turns(self, the_plan: Plan, desired: DesiredState) -> None:
+        """While moves wait for turns to end, the loop wakes when a waiting Claude's own
+        session file changes (its status), and at the first bound."""
+        homes = {a.name: a.home for a in desired.accounts}
+        paths = [homes[w.account] / "sessions" / f"{w.pid}.json"
+                 for w in the_plan.waiting if w.account in homes]
+        self.turns = {path: file_identity(path) for path in paths}
+        self.watch.files = (self.path, self.state.limits_path, *paths)
+        if the_plan.waiting:
+            first = min(w.until for w in the_plan.waiting)
+            left = (first - datetime.now(first.tzinfo)).total_seconds()
+            self.next_bound = time.monotonic() + max(0.0, left) + 0.05
+        else:
+            self.next_bound = None
 
     def _guarded_cycle(self) -> CycleOutcome | None:
         """One cycle; whatever it throws (disk full, tmux hung, a bug) is logged and alerted,
@@ -255,15 +289,22 @@ class Service:
         return self.reload_requested or file_identity(self.path) != self.seen
 
     def _sleep(self) -> None:
-        """Sleep one interval, waking early for a stop, a reload, a desired-file edit, or
-        a signal Claude sent (a StopFailure event in the spool)."""
+        """Sleep one interval, waking early for a stop, a reload, a desired-file edit, a
+        signal Claude sent (a StopFailure event in the spool), a waiting Claude's turn
+        ending, or the first bound of a wait."""
         deadline = time.monotonic() + self.interval
+        for due in (self.next_bound, self.next_reset):
+            if due is not None:
+                deadline = min(deadline, due)
+        self.next_bound = self.next_reset = None  # one wake each: the cycle sets them again
         while not self.stopping and time.monotonic() < deadline:
             if self._edited():
                 return
             if self.state.event_names() - self.spool_seen:
                 return
             if file_identity(self.state.limits_path) != self.limits_seen:
+                return
+            if any(file_identity(path) != seen for path, seen in self.turns.items()):
                 return
             self.watch.wait(deadline - time.monotonic())
 
@@ -294,21 +335,26 @@ class Service:
         # by the CLI) rather than wait where SIGTERM cannot reach it.
         with state_lock(self.state.service_lock_path, timeout=0):
             self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
-            followed = False
             while not self.stopping:
                 started = time.monotonic()
                 outcome = self.last_outcome = self._guarded_cycle()
                 self._write_metrics(time.monotonic() - started,
                                     len(outcome.drift) if outcome else 0)
-                if once and outcome is not None and not followed and self._edited():
-                    followed = True  # the cycle swapped (failover): --once applies it too
-                    continue
                 if once:
                     ok = outcome is not None and (outcome.report is None or outcome.report.ok)
                     return 0 if ok else 1
                 self._sleep()
         self.say("stopped")
         return 0
+
+
+def _first_reset(limits: Iterable[LimitRecord], desired: DesiredState) -> float | None:
+    """The monotonic time the first limit resets (and its grace has passed)."""
+    ends = [lim.resets_at + desired.failover.grace for lim in limits]
+    if not ends:
+        return None
+    left = (min(ends) - datetime.now(UTC)).total_seconds()
+    return time.monotonic() + max(0.0, left) + 0.05
 
 
 def _origin(exc: BaseException) -> str:

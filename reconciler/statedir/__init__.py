@@ -28,6 +28,7 @@ from reconciler.statedir._records import (
     LimitRecord,
     PaneBook,
     PromptRecord,
+    TurnWait,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "PaneBook",
     "PromptRecord",
     "StateDir",
+    "TurnWait",
     "UnsafeStateError",
     "default_state_dir",
     "ensure_private_dir",

@@ -4,7 +4,7 @@ No other module names a file in here; each asks for the record it needs.
 
     panes.json      launch records, learned prompts, sessions the pool created
     active.json     who is active, since when, and why
-    swaps.jsonl     every swap, one line each
+    swaps.jsonl     every swap, one line each;  moves.jsonl: the Claudes each apply moved
     converged.json  the last clean converge (drift is measured from it)
     limits.json     known usage limits;  preempt-off.json: limits the user cleared
     alerts.json     what is firing
@@ -45,11 +45,12 @@ from reconciler.statedir._records import (
     LimitRecord,
     PaneBook,
     PromptRecord,
+    TurnWait,
 )
 from reconciler.statedir._signals import SignalFiles
 
-R = TypeVar("R", LaunchRecord, PromptRecord)
-AUTOMATIC = frozenset({"limit", "return"})
+R = TypeVar("R", LaunchRecord, PromptRecord, TurnWait)
+AUTOMATIC = frozenset({"limit", "preempt", "return"})
 
 
 class StateDir(SignalFiles):
@@ -105,10 +106,12 @@ class StateDir(SignalFiles):
         identity = file_identity(path)
         if identity is not None and self._book is not None and self._book[0] == identity:
             book = self._book[1]
-            return replace(book, launches=dict(book.launches), prompts=dict(book.prompts))
+            return replace(book, launches=dict(book.launches), prompts=dict(book.prompts),
+                           waits=dict(book.waits))
         book = self._read_panes(path)
         self._book = (identity, book) if identity is not None else None
-        return replace(book, launches=dict(book.launches), prompts=dict(book.prompts))
+        return replace(book, launches=dict(book.launches), prompts=dict(book.prompts),
+                       waits=dict(book.waits))
 
     def _read_panes(self, path: Path) -> PaneBook:
         raw = read_json(path)
@@ -117,10 +120,11 @@ class StateDir(SignalFiles):
         ignored: list[str] = []
         launches = self._section(raw, "launches", LaunchRecord.from_json, ignored)
         prompts = self._section(raw, "prompts", PromptRecord.from_json, ignored)
+        waits = self._section(raw, "waits", TurnWait.from_json, ignored)
         created = raw.get("created")
         names = frozenset(n for n in created if isinstance(n, str)) if isinstance(
             created, list) else frozenset()
-        return PaneBook(launches, prompts, names, tuple(ignored))
+        return PaneBook(launches, prompts, waits, names, tuple(ignored))
 
     def _section(self, raw: dict[str, Any], kind: str, build: Callable[[Any], R],
                  ignored: list[str]) -> dict[str, R]:
@@ -150,6 +154,7 @@ class StateDir(SignalFiles):
         *,
         launches: Iterable[LaunchRecord] = (),
         prompts: Iterable[PromptRecord] = (),
+        waits: Iterable[TurnWait] = (),
         created: Iterable[str] = (),
         forget_sessions: Iterable[str] = (),
     ) -> None:
@@ -157,16 +162,22 @@ class StateDir(SignalFiles):
 
         ``forget_sessions`` first drops what was known of those sessions' panes (their
         shells are gone) and the pool's claim on those names; then the new records land.
+        A launch record ends the turn wait of its pane (the Claude it waited for moves).
         """
         book = self.read_panes()
         gone = set(forget_sessions)
         kept = {t: p for t, p in book.prompts.items() if t.rsplit("/", 1)[0] not in gone}
         new_prompts = {**kept, **{p.target: p for p in prompts}}
         new_launches = {**book.launches, **{r.target: r for r in launches}}
+        launched = {r.target for r in launches}
+        new_waits = {t: w for t, w in book.waits.items()
+                     if t not in launched and t.rsplit("/", 1)[0] not in gone}
+        new_waits.update({w.target: w for w in waits})
         names = (set(book.created) - gone) | set(created)
         self._write("panes.json", {
             "launches": {t: asdict(r) for t, r in sorted(new_launches.items())},
             "prompts": {t: asdict(p) for t, p in sorted(new_prompts.items())},
+            "waits": {t: asdict(w) for t, w in sorted(new_waits.items())},
             "created": sorted(names),
         })
 
@@ -175,15 +186,25 @@ class StateDir(SignalFiles):
     def read_active(self) -> ActiveRecord | None:
         return ActiveRecord.from_json(read_json(self._path("active.json")))
 
-    def record_swap(self, previous: str, account: str, reason: str) -> None:
-        """A swap, whoever made it: one line in the history, and the active record."""
+    def record_swap(self, previous: str, account: str, reason: str, *,
+                    now: bool = False) -> None:
+        """A swap, whoever made it: one line in the history, and the active record.
+        ``now``: its moves cut turns rather than wait for them (``swap --now``)."""
         ensure_private_dir(self.root)
-        now = now_iso()
-        line = json.dumps({"time": now, "from": previous, "to": account, "reason": reason})
+        stamp = now_iso()
+        line = json.dumps({"time": stamp, "from": previous, "to": account, "reason": reason,
+                           **({"now": True} if now else {})})
         append_line(self._path("swaps.jsonl"), line)
         old = self.read_active()
-        automatic = now if reason in AUTOMATIC else (old.last_automatic if old else None)
-        self._write("active.json", asdict(ActiveRecord(account, now, reason, automatic)))
+        automatic = stamp if reason in AUTOMATIC else (old.last_automatic if old else None)
+        self._write("active.json", asdict(ActiveRecord(account, stamp, reason, automatic, now)))
+
+    def cut_turns_now(self, account: str) -> None:
+        """``swap --now`` onto the account already active: the moves still waiting for
+        their turns go at once."""
+        record = self.read_active()
+        if record is not None and record.account == account and not record.now:
+            self._write("active.json", asdict(replace(record, now=True)))
 
     def settle_active(self, account: str) -> str | None:
         """The desired file names ``account``: record it. ``swap`` and failover record
@@ -220,8 +241,26 @@ class StateDir(SignalFiles):
                     out.append(item)
         return out
 
+    def record_moves(self, account: str, moved: int, continued: int) -> None:
+        """Claudes moved onto ``account`` by one apply, and how many cut turns their first
+        message continued (``moves.jsonl``): counted into the swap that asked for them."""
+        ensure_private_dir(self.root)
+        append_line(self._path("moves.jsonl"), json.dumps(
+            {"time": now_iso(), "to": account, "moved": moved, "continued": continued}))
+
     def read_swaps(self, last: int = 10) -> list[dict[str, Any]]:
-        return self._tail("swaps.jsonl", last)
+        """The last swaps, oldest first, each with the Claudes moved onto its account
+        since (``moved``) and the cut turns their first message continued."""
+        swaps = [{**s, "moved": 0, "continued": 0} for s in self._tail("swaps.jsonl", last)]
+        for move in self._tail("moves.jsonl", 20 * last):
+            when = str(move.get("time", ""))
+            owner = next((s for s in reversed(swaps) if str(s.get("time", "")) <= when), None)
+            if owner is None or owner.get("to") != move.get("to"):
+                continue
+            for key in ("moved", "continued"):
+                count = move.get(key)
+                owner[key] += count if isinstance(count, int) and count > 0 else 0
+        return swaps
 
     def count_swaps(self) -> int:
         try:

@@ -24,6 +24,18 @@ class LaunchRecord:
     pending_relaunch: bool = False
     pid: int | None = None
     time: str = ""
+    cut: str = ""
+    """While a relaunch is pending: the turn the stop cut (``row:<uuid>`` of the limit row
+    that ended it, ``busy:<pid>`` for a turn stopped mid-way), to be continued by the
+    relaunch; empty when the Claude had finished its turn."""
+    continued: str = ""
+    """The cut turn this launch continued with its first message: the same turn is never
+    continued twice (a Claude that leaves again at once is not sent it again)."""
+    moved_from: str = ""
+    """The account the Claude ran on before this launch, when the launch moved it."""
+    why: str = ""
+    """Why it moved: ``limit`` (its own account was limited), ``cut`` (a move that could
+    not wait any longer, or ``swap --now``), ``turn`` (it moved at a turn boundary)."""
 
     @classmethod
     def from_json(cls, raw: Any) -> LaunchRecord:
@@ -41,9 +53,46 @@ class LaunchRecord:
             return cls(target=str(raw["target"]), session_id=sid, cwd=str(raw["cwd"]),
                        account=str(raw["account"]),
                        pending_relaunch=bool(raw.get("pending_relaunch", False)),
-                       pid=pid, time=str(raw.get("time", "")))
+                       pid=pid, time=str(raw.get("time", "")), cut=_short(raw.get("cut")),
+                       continued=_short(raw.get("continued")),
+                       moved_from=_short(raw.get("moved_from")), why=_short(raw.get("why")))
         except KeyError as exc:
             raise ValueError(f"{exc.args[0]} is missing") from None
+
+
+def _short(value: Any) -> str:
+    """An optional text field: a string, at most 200 characters; anything else is empty."""
+    return value[:200] if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
+class TurnWait:
+    """A Claude that must move to another account but is mid-turn: the move waits for
+    its turn to end, from ``since`` until the bound (``failover.move_wait``). Valid only
+    for the process it names (pid and start time)."""
+
+    target: str
+    pid: int
+    start: int
+    since: str
+
+    @classmethod
+    def from_json(cls, raw: Any) -> TurnWait:
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")  # noqa: TRY004  (one error kind: "untrusted")
+        pid, start, since = raw.get("pid"), raw.get("start"), raw.get("since")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (pid, start)) or \
+                not isinstance(since, str):
+            raise ValueError("pid, start or since is missing or of the wrong type")
+        try:
+            datetime.fromisoformat(since)
+        except ValueError:
+            raise ValueError(f"since {since[:40]!r} is not a time") from None
+        return cls(str(raw.get("target", "")), int(pid), int(start), since)  # type: ignore[arg-type]
+
+    @property
+    def since_time(self) -> datetime:
+        return datetime.fromisoformat(self.since)
 
 
 @dataclass(frozen=True)
@@ -73,6 +122,8 @@ class PaneBook:
 
     launches: dict[str, LaunchRecord] = field(default_factory=dict)
     prompts: dict[str, PromptRecord] = field(default_factory=dict)
+    waits: dict[str, TurnWait] = field(default_factory=dict)
+    """Moves waiting for a Claude's turn to end, by pane target."""
     created: frozenset[str] = frozenset()
     """Session names the autonomous pool created (it may shrink only those)."""
     ignored: tuple[str, ...] = ()
@@ -87,9 +138,12 @@ class ActiveRecord:
     account: str
     since: str
     reason: str
-    """``hand``, ``command``, ``limit``, ``return``, or ``initial``."""
+    """``hand``, ``command``, ``limit``, ``return``, ``preempt`` or ``initial``."""
     last_automatic: str | None = None
-    """When failover last swapped (``limit`` or ``return``), for the cooldown."""
+    """When failover last swapped (``limit``, ``preempt`` or ``return``), for the cooldown."""
+    now: bool = False
+    """``swap --now``: the moves to this account do not wait for turns to end (each cut
+    turn is continued on the new account)."""
 
     @classmethod
     def from_json(cls, raw: Any) -> ActiveRecord | None:
@@ -97,7 +151,7 @@ class ActiveRecord:
             return None
         last = raw.get("last_automatic")
         return cls(raw["account"], str(raw.get("since", "")), str(raw.get("reason", "")),
-                   last if isinstance(last, str) else None)
+                   last if isinstance(last, str) else None, raw.get("now") is True)
 
     @property
     def automatic_at(self) -> datetime | None:
@@ -139,6 +193,12 @@ class LimitRecord:
     session: str | None = None
     text: str = ""
     """The statement as Claude wrote it."""
+
+    @property
+    def preempted(self) -> bool:
+        """Not a limit yet: ``preempt_at`` moves the account's Claudes at turn boundaries,
+        where a real limit moves them at once (their turns are cut already)."""
+        return self.kind.startswith("preempt")
 
     def to_json(self) -> dict[str, str | None]:
         return {"account": self.account, "resets_at": self.resets_at.isoformat(),

@@ -1,19 +1,23 @@
-"""Each service cycle: read the limit evidence, keep the limits, swap when the policy says.
+"""The failover wing, once per service cycle, between observe and plan: read the limit
+evidence, keep the limits, decide, and swap when the policy says, so the plan of the
+same cycle already moves the Claudes (one observe, one plan, one apply per limit).
 
 Evidence comes from Claude's own signals first (the StopFailure hook, the status line's
 usage), then transcripts, then pane text (see ``_evidence``). Every new limit is kept in
-``limits.json`` with its source and text, and written to the limits' history.
+``limits.json`` with its source and text, and written to the limits' history. The pane
+text is what observe captured in the same cycle: no pane is captured twice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from reconciler.claudecode import home_key
 from reconciler.desired import DesiredState, DesiredStateError, swap_active_account
-from reconciler.failover._detect import LimitMatch, detect
+from reconciler.failover._detect import LimitMatch
 from reconciler.failover._evidence import (
     SOURCES,
     Evidence,
@@ -24,23 +28,32 @@ from reconciler.failover._evidence import (
     since_launch,
     transcript_evidence,
 )
+from reconciler.failover._judge import exhausted, judge
 from reconciler.failover._limits import last_auto_swap, moved_by_limit
-from reconciler.failover._policy import Decision, Limit, decide
+from reconciler.failover._policy import Decision, Limit, Move, decide
 from reconciler.failover._reset import MOST_AHEAD
-from reconciler.observe import Observed, PaneFact, capture_panes
+from reconciler.observe import Observed, PaneFact
 from reconciler.plan import account_refusal
 from reconciler.statedir import StateDir
 
 KEEP_EVIDENCE = timedelta(days=10)
 STUCK = {
-    "What do you want to do?": "waiting at the usage-limit menu",
-    "Quick safety check": "waiting at the workspace-trust prompt",
-    "Do you trust the files in this folder?": "waiting at the workspace-trust prompt",
-    "Bypass Permissions mode": "waiting at the bypass-permissions disclaimer",
-    "Select login method": "waiting at the login prompt",
-    "Please run /login": "not logged in",
-    "Invalid API key": "not logged in (invalid API key)",
+    "What do you want to do?": ("waiting at the usage-limit menu (/rate-limit-options)",
+                                "press Esc to close it"),
+    "Quick safety check": ("waiting at the workspace-trust prompt",
+                           "choose 'Yes, I trust this folder' (1) and press Enter"),
+    "Do you trust the files in this folder?": (
+        "waiting at the workspace-trust prompt",
+        "choose 'Yes, I trust this folder' (1) and press Enter"),
+    "Bypass Permissions mode": ("waiting at the bypass-permissions disclaimer",
+                                "choose 'Yes, I accept' (2) and press Enter"),
+    "Select login method": ("waiting at the login prompt",
+                            "log in there, or press Ctrl-C and log that account in"),
+    "Please run /login": ("not logged in", "type /login there"),
+    "Invalid API key": ("not logged in (invalid API key)", "type /login there"),
 }
+"""What a pane's present Claude shows -> (what it waits at, what a person does about it):
+the reconciler never types into such a pane itself."""
 
 Conditions = dict[str, dict[str, str]]
 """Alert kind -> every subject that is a problem now, with its message. The service's
@@ -55,9 +68,10 @@ def stuck_panes(texts: dict[str, str], panes: list[PaneFact]) -> dict[str, str]:
     stuck: dict[str, str] = {}
     for pane in panes:
         tail = since_launch(texts.get(pane.pane_id, ""))[-2000:]
-        for needle, what in STUCK.items():
+        for needle, (what, remedy) in STUCK.items():
             if needle in tail:
-                stuck[pane.target] = f"{pane.target} is {what}; not typing into it"
+                stuck[pane.target] = (f"{pane.target} is {what}; not typing into it: "
+                                      f"{remedy} (tmux attach -t '{pane.session_name}')")
     return stuck
 
 
@@ -99,11 +113,36 @@ def usage(desired: DesiredState, state: StateDir, account: str,
     return found
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What the wing found and did in one cycle: the plan of the same cycle moves the
+    Claudes with ``desired`` (the swapped state when it swapped) and ``limits``."""
+
+    desired: DesiredState
+    limits: dict[str, Limit]
+    decision: Decision
+    conditions: Conditions
+
+
+def _full_windows(windows: dict[str, dict[str, tuple[float, datetime]]]) -> list[Evidence]:
+    """A usage window the status line shows at 100 %: the account is limited until its
+    reset epoch, whatever any text says. Counted once per window and reset."""
+    found = []
+    for account, by_name in windows.items():
+        full = exhausted(by_name)
+        if full is not None:
+            name, reset = full
+            found.append(Evidence(account, "status line",
+                                  f"status:{account}:{name}:{int(reset.timestamp())}", "",
+                                  None))
+    return found
+
+
 def _away(state: StateDir, order: tuple[str, ...], active: str) -> dict[str, str]:
     """Firing while a limit has moved everything off the first account, until it returns."""
     record = state.read_active()
     primary = order[0] if order else active
-    if active == primary or record is None or record.reason != "limit":
+    if active == primary or record is None or record.reason not in ("limit", "preempt"):
         return {}
     return {"active_account": f"moved off {primary} to {active} after a usage limit; "
                               f"returns once {primary} resets"}
@@ -117,19 +156,19 @@ class Failover:
         self.local = local
         self.say = say or (lambda _line: None)
         """The service's log: every swap this wing makes says why there."""
-        self.preempt_since: datetime | None = None
 
-    def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> Conditions:
+    def __call__(self, desired: DesiredState, state: StateDir, observed: Observed) -> Verdict:
         now = observed.now
         limits = state.read_limits()
         seen = state.read_evidence()
         panes = claude_panes(desired, observed)
-        texts = capture_panes(desired.tmux.server_args(), panes) if panes else {}
+        texts = {p.pane_id: p.text for p in panes if p.text is not None}
         found = self._evidence(desired, state, observed, panes, texts, seen=seen)
         for evidence, match in found:
             seen[evidence.key] = now.isoformat()
             old = limits.get(evidence.account)
-            if old is not None and old.resets_at >= (match.resets_at or now):
+            if old is not None and not old.preempted and old.resets_at >= (
+                    match.resets_at or now):
                 continue
             assert match.resets_at is not None  # noqa: S101  (a limit always has one)
             limits[evidence.account] = Limit(
@@ -142,7 +181,7 @@ class Failover:
                  if (why := account_refusal(a.name, a.home, observed)) is not None}
         decision = decide(desired, limits, now, last_auto_swap(state),
                           moved_by_limit=moved_by_limit(state), unfit=unfit)
-        active, refused = self._act(desired, state, decision)
+        after, refused = self._act(desired, state, decision)
         if desired.active_account in limits:  # where a move is wanted, say what it skips
             refused |= {f"unfit:{name}": f"failover does not move to {name}: {why}"
                         for name, why in unfit.items() if name != desired.active_account}
@@ -153,12 +192,12 @@ class Failover:
         state.write_limits(limits)
         cutoff = (now - KEEP_EVIDENCE).isoformat()
         state.write_evidence({k: t for k, t in seen.items() if t >= cutoff})
-        return {
+        return Verdict(after, limits, decision, {
             "limit": {n: f"{n}: {lim.reason} (from the {lim.source})" for n, lim in limits.items()},
             "stuck_session": stuck_panes(texts, panes),
-            "all_limited": {"accounts": decision.message} if decision.action == "wait" else {},
-            "failover": {**_away(state, config.order, active), **refused},
-        }
+            "all_limited": {"accounts": decision.message} if decision.action is Move.WAIT else {},
+            "failover": {**_away(state, config.order, after.active_account), **refused},
+        })
 
     def _evidence(self, desired: DesiredState, state: StateDir, observed: Observed,
                   panes: list[PaneFact], texts: dict[str, str], *,
@@ -167,7 +206,8 @@ class Failover:
         seen while Claude's own signals are installed is marked as seen without counting,
         so old scrollback never counts later, should the hook be taken out."""
         hooks, spooled = hook_evidence(state, desired)
-        candidates: list[Evidence] = list(hooks)
+        windows = {a.name: usage(desired, state, a.name, observed.now) for a in desired.accounts}
+        candidates: list[Evidence] = [*hooks, *_full_windows(windows)]
         pane_texts: list[tuple[PaneFact, str]] = []
         for pane in panes:
             rows, replays = transcript_evidence(desired, pane, launched_at(observed, pane))
@@ -179,14 +219,16 @@ class Failover:
         best: dict[str, tuple[Evidence, LimitMatch]] = {}
         for evidence in candidates:
             if evidence.key not in seen:
-                self._keep(best, evidence, detect(evidence.text, now=observed.now, local=local,
-                                                  default_reset=default,
-                                                  said_at=evidence.said_at))
+                self._keep(best, evidence, judge(
+                    evidence.text, row=evidence.row, windows=windows[evidence.account],
+                    now=observed.now, local=local, default_reset=default,
+                    said_at=evidence.said_at))
         for pane, text in pane_texts:
             account = pane.claude.account if pane.claude else None
             if account is None:
                 continue
-            match = detect(text, now=observed.now, local=local, default_reset=default)
+            match = judge(text, row=None, windows=windows.get(account, {}), now=observed.now,
+                          local=local, default_reset=default)
             if not match.limit:
                 continue
             evidence = Evidence(account, "pane", pane_key(pane, match.text), text,
@@ -216,50 +258,41 @@ class Failover:
 
     def _preempt(self, desired: DesiredState, state: StateDir, observed: Observed,
                  limits: dict[str, Limit]) -> None:
-        """``preempt_at``: the active account's status line says it is nearly used up.
-        It is treated as limited once its Claudes are between turns (none busy), or once
-        ``preempt_wait`` has passed, so a busy Claude is not cut mid-turn."""
+        """``preempt_at``: the active account's status line says it is nearly used up. It
+        is kept as a limit of its own kind: the swap comes at once, and each Claude then
+        moves as its turn ends (``move_wait`` at most), never cut mid-turn for it."""
         at = desired.failover.preempt_at
         active = desired.active_account
         off_until = state.read_preempt_off().get(active)
         if at is None or active in limits or (off_until and off_until > observed.now):
-            self.preempt_since = None  # no preempt, or the user cleared it for this window
-            return
+            return  # no preempt, or the user cleared it for this window
         windows = usage(desired, state, active, observed.now)
         over = {name: w for name, w in windows.items() if w[0] >= at}
         if not over:
-            self.preempt_since = None
             return
         name, (used, reset) = max(over.items(), key=lambda item: item[1][0])
-        self.preempt_since = self.preempt_since or observed.now
-        busy = [p.target for p in claude_panes(desired, observed)
-                if p.claude and p.claude.account == active and p.claude.status == "busy"]
-        waited = observed.now - self.preempt_since
-        if busy and waited < desired.failover.preempt_wait:
-            return
         limits[active] = Limit(
             active, reset, f"preempt {name}",
             f"{used:g}% of the {name.replace('_', '-')} window used (preempt_at {at:g}%)",
             observed.now, "status line", None, "")
         state.record_limit_event({"event": "preempted", **limits[active].to_json()})
-        self.preempt_since = None
 
     def _act(self, desired: DesiredState, state: StateDir,
-             decision: Decision) -> tuple[str, dict[str, str]]:
-        """Swap when the policy says so: the account active after this cycle, and a swap
-        that was refused (the target's home is missing, the file cannot be rewritten)."""
-        if decision.action != "swap" or decision.to is None:
-            return desired.active_account, {}
+             decision: Decision) -> tuple[DesiredState, dict[str, str]]:
+        """Swap when the policy says so: the desired state after this cycle (the file is
+        rewritten as ``reconcile swap`` does it), and a swap that was refused (the
+        target's home is missing, the file cannot be rewritten)."""
+        if decision.action is not Move.SWAP or decision.to is None:
+            return desired, {}
         try:
-            swap_active_account(desired.source, decision.to, reason=decision.reason,
-                                state=state)
+            _previous, updated = swap_active_account(desired.source, decision.to,
+                                                     reason=decision.reason, state=state)
         except DesiredStateError as exc:
             why = "; ".join(p.message for p in exc.problems)
             self.say(f"failover: {decision.message}; cannot move to {decision.to}: {why}")
-            return desired.active_account, {f"swap:{decision.to}": f"cannot move to "
-                                            f"{decision.to}: {why}"}
+            return desired, {f"swap:{decision.to}": f"cannot move to {decision.to}: {why}"}
         self.say(f"failover: {decision.message}")
-        return decision.to, {}
+        return updated, {}
 
 
 def usage_view(desired: DesiredState, state: StateDir, now: datetime) -> dict[str, Any]:
