@@ -41,12 +41,16 @@ STUCK = {
     "What do you want to do?": ("waiting at the usage-limit menu (/rate-limit-options)",
                                 "press Esc to close it"),
     "Quick safety check": ("waiting at the workspace-trust prompt",
-                           "choose 'Yes, I trust this folder' (1) and press Enter"),
+                           "move to 'Yes, I trust this folder' and press Enter (the current "
+                           "release's default is 'No, exit')"),
     "Do you trust the files in this folder?": (
         "waiting at the workspace-trust prompt",
-        "choose 'Yes, I trust this folder' (1) and press Enter"),
+        "move to 'Yes, I trust this folder' and press Enter"),
     "Bypass Permissions mode": ("waiting at the bypass-permissions disclaimer",
-                                "choose 'Yes, I accept' (2) and press Enter"),
+                                "move to 'Yes, I accept' and press Enter"),
+    "Settings Warning": ("waiting at a settings warning (a setting or hook event this release "
+                         "does not know)", "press Enter to go on; `reconcile doctor` says "
+                         "which setting"),
     "Select login method": ("waiting at the login prompt",
                             "log in there, or press Ctrl-C and log that account in"),
     "Please run /login": ("not logged in", "type /login there"),
