@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import _cases, _moves
+from bench import _cases, _moves, _work
 from bench._harness import Timing, private_tmux, sweep, world
 
 
@@ -36,12 +36,14 @@ class Sizes:
     swaps: tuple[int, ...]
     idle_interval: float
     idle_cycles: int
+    resume: int
+    """Claudes of the real CLI for "the time until work resumes" (0: not measured)."""
 
 
 FULL = Sizes(observe=(50, 200, 500), whole=50, converge=50, swaps=(10, 50),
-             idle_interval=30.0, idle_cycles=4)
+             idle_interval=30.0, idle_cycles=4, resume=5)
 QUICK = Sizes(observe=(5, 20), whole=5, converge=5, swaps=(3, 5),
-              idle_interval=1.0, idle_cycles=4)
+              idle_interval=1.0, idle_cycles=4, resume=0)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ def goals(sizes: Sizes) -> list[Goal]:
         Goal("swap", large, "<= 1.15x floor", lambda r: _ratio(r) <= 1.15),
         Goal("idle", sizes.whole, "<= 0.1 % of a core, RSS <= 40 MB",
              lambda r: r["cpu_percent"] <= 0.1 and r["rss_mb"] <= 40),
+        Goal("limit_to_work_resumed", sizes.resume, "<= 1.3x floor (real CLI)",
+             lambda r: _ratio(r) <= 1.3),
     ]
 
 
@@ -109,7 +113,7 @@ def _table(rows: list[Goal], results: dict[tuple[str, int], dict[str, Any]],
     table = []
     for goal in rows:
         result = results.get((goal.measure, goal.size))
-        if result is None:
+        if result is None or "skipped" in result:
             print(f"{goal.measure:<22}{goal.size:>5}  {goal.text:<34}  not measured")
             continue
         verdict = "PASS" if goal.passes(result) else "MISS"
@@ -157,6 +161,9 @@ def run(sizes: Sizes, runs: int, peers: bool, root: Path) -> dict[tuple[str, int
                 keep("swap", size, _moves.swap(box, size, runs))
     keep("converge", sizes.converge,
          _moves.converge(sizes.converge, runs, root / "converge", peers))
+    if sizes.resume:
+        keep("limit_to_work_resumed", sizes.resume,
+             _work.resumes(root / "resume", sizes.resume, min(runs, 3)))
     return results
 
 
