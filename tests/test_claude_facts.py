@@ -38,6 +38,7 @@ from reconciler.claudecode import (
 )
 from reconciler.failover import detect, stuck_panes
 from reconciler.observe import PaneFact, observe_tmux, pane_target
+from reconciler.signals import SignalDir
 from reconciler.statedir import StateDir
 
 pytestmark = pytest.mark.realcli
@@ -96,7 +97,7 @@ def test_the_facts_the_reconciler_relies_on(
     # The usage limit: the StopFailure payload, the transcript row, the words.
     reset = claude_api.limit("work", seconds=3 * 3600)
     world.type_in("=api:", "one more thing")
-    [(_path, spooled)] = wait_for(state.read_events, SLOW, interval=0.1)
+    [(_path, spooled)] = wait_for(SignalDir(state.root).read_events, SLOW, interval=0.1)
     assert spooled is not None and spooled["home"] == home_key(home)
     event = spooled["event"]
     assert isinstance(event, dict)

@@ -25,7 +25,8 @@ from reconciler.observe import (
     parse_row,
     parse_stat,
 )
-from reconciler.observe._accounts import AUTH_ENV, SignalCommands, observe_account
+from reconciler.observe._accounts import AUTH_ENV, observe_account
+from reconciler.signals import SignalCommands
 from reconciler.observe._fs import dir_fact, link_fact
 from reconciler.observe._panes import SEP
 from reconciler.observe._procs import Identity, environ_value, home_index
@@ -637,4 +638,4 @@ def test_account_signals(tmp_path: Path, name: str, body: str | None, scripts: s
         plant(tmp_path / "home", {"settings.json": body.replace(STOP, str(stop))
                                                        .replace(STATUS, str(status))})
     fact = observe_account("work", tmp_path / "home", commands, {})
-    assert (fact.signals, fact.limit_hook) == expected
+    assert (str(fact.signals), fact.signals.hook) == expected

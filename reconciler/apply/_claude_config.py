@@ -2,11 +2,9 @@
 every other key, the layout, the mode and a symlink are kept, under Claude's lock).
 
 * InstallSignals: the StopFailure hook and the status-line wrapper in ``settings.json``
-  (and the two small scripts they run, in the state dir). Both commands are the same in
-  every home: the scripts tell the homes apart by ``CLAUDE_CONFIG_DIR``, so one settings
-  file linked into two homes is right for both. The user's own status line is carried
-  inside the wrapper's command (``statusline -- '<theirs>'``), run with the same input,
-  and given back exactly by ``reconcile signals remove``.
+  (what goes in, and how, is ``reconciler.signals``'s; the hands write it), and the two
+  scripts they run into the state dir. ``reconcile signals remove`` gives the user's
+  settings back exactly.
 * CarryAcceptances: project trust in ``.claude.json``, the bypass disclaimer in
   ``settings.json``.
 """
@@ -15,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,84 +22,18 @@ from reconciler.apply._errors import ActionError
 from reconciler.apply._json_file import claude_lock, edit_json
 from reconciler.claudecode import project_slug
 from reconciler.plan import CarryAcceptances, InstallSignals
+from reconciler.signals import ShapeError, SignalCommands, SignalDir, put_in, take_out
 from reconciler.statedir import StateDir, UnsafeStateError, read_regular, write_atomic
-
-_HOME = """\
-home=$(cd "${{CLAUDE_CONFIG_DIR:-$HOME/.claude}}" 2>/dev/null && pwd -P) || home=unknown
-key=$(printf '%s' "$home" | tr -c 'A-Za-z0-9' '-')
-"""
-
-STOP_FAILURE = """\
-#!/bin/sh
-# reconciler: Claude's StopFailure hook. Spools the event (Claude's JSON), the home it
-# came from and when, for the reconciler's service, which reads it within a second.
-# Always exits 0.
-""" + _HOME + """\
-dir={events}
-umask 077
-mkdir -p "$dir" 2>/dev/null || exit 0
-tmp="$dir/.$$.tmp"
-{{ printf '{{"home": "%s", "time": %s, "event": ' "$key" "$(date +%s)"; cat; printf '}}\\n'; \
-}} > "$tmp" 2>/dev/null && mv -f "$tmp" "$dir/$(date +%s%N)-$$.json"
-exit 0
-"""
-
-STATUS_LINE = """\
-#!/bin/sh
-# reconciler: Claude's status line. Keeps the JSON Claude gives it (its rate limits say
-# how close the account is to its limit), one file per session, then runs the user's own
-# status line ("$2" after --), if there is one, with that same input: it prints exactly
-# what that prints.
-""" + _HOME + """\
-dir={status}/"$key"
-umask 077
-mkdir -p "$dir" 2>/dev/null
-tmp="$dir/.$$.tmp"
-cat > "$tmp" 2>/dev/null || tmp=/dev/null
-code=0
-if [ "$1" = "--" ] && [ -n "$2" ]; then /bin/sh -c "$2" < "$tmp"; code=$?; fi
-if [ "$tmp" != /dev/null ]; then
-  id=$(sed -n 's/.*"session_id"[[:space:]]*:[[:space:]]*"\\([0-9A-Za-z-]\\{{1,64\\}}\\)".*/\\1/p' \
-    "$tmp" | head -n 1)
-  mv -f "$tmp" "$dir/${{id:-$PPID}}.json"
-fi
-exit $code
-"""
 
 
 def install_scripts(state: StateDir) -> None:
     """The two scripts the signals run, by absolute path (hooks run in the pane's login
     shell, whose PATH may not hold the reconciler); never written through a link."""
     try:
-        state.install_signal_scripts(
-            STOP_FAILURE.format(events=_q(state.events_dir().absolute())),
-            STATUS_LINE.format(status=_q(state.status_dir.absolute())))
+        SignalDir(state.root).install_scripts()
     except UnsafeStateError as exc:
         raise ActionError(f"{exc}; the reconciler never writes the scripts Claude runs "
                           "through one") from None
-
-
-def _q(path: Path) -> str:
-    return shlex.quote(str(path))
-
-
-def _ours(command: object, prefix: str) -> bool:
-    return isinstance(command, str) and (command == prefix or command.startswith(prefix + " "))
-
-
-def _theirs(command: str, prefix: str, state: StateDir) -> str | None:
-    """The user's status line inside our wrapper's command; an older wrapper named its
-    account instead, and saved the user's line in the state dir."""
-    words = shlex.split(command[len(prefix):])
-    if words[:1] == ["--"]:
-        return words[1] if len(words) > 1 else None
-    if len(words) == 1:
-        return state.read_user_statusline(words[0])
-    return None
-
-
-def _wrapper(prefix: str, theirs: str | None) -> str:
-    return f"{prefix} -- {shlex.quote(theirs)}" if theirs else prefix
 
 
 def _slug(settings: Path) -> str:
@@ -117,7 +48,7 @@ def _read_bytes(path: Path) -> bytes | None:
         return None
 
 
-def _remember_original(state: StateDir, settings: Path, before: bytes | None,
+def _remember_original(state: SignalDir, settings: Path, before: bytes | None,
                        commands: tuple[str, str]) -> None:
     """The settings' bytes before the signals first went in, and a digest of what we
     wrote: while the file stays as we left it, removal gives those bytes back exactly
@@ -137,7 +68,7 @@ def _remember_original(state: StateDir, settings: Path, before: bytes | None,
         "written": hashlib.sha256(after).hexdigest()})
 
 
-def _restore_exactly(state: StateDir, settings: Path) -> bool:
+def _restore_exactly(state: SignalDir, settings: Path) -> bool:
     """The user's own bytes back, when the file is still exactly what we wrote."""
     saved = state.read_original(_slug(settings))
     if saved is None or "original" not in saved:
@@ -155,113 +86,50 @@ def _restore_exactly(state: StateDir, settings: Path) -> bool:
 
 def install_signals(action: InstallSignals, state: StateDir) -> bool:
     install_scripts(state)
-    hook, prefix = action.stop_failure, action.status_line
+    spool = SignalDir(state.root)
+    commands = SignalCommands(action.stop_failure, action.status_line)
     if not action.settings.exists():
-        state.mark_created(_slug(action.settings))
+        spool.mark_created(_slug(action.settings))
     before = _read_bytes(action.settings)
-
-    def change(settings: dict[str, Any]) -> bool:
-        if settings.get("hooks") is None:
-            settings["hooks"] = {}
-        hooks = settings["hooks"]
-        if not isinstance(hooks, dict):
-            raise ActionError(f"{action.settings}: hooks is not an object; left alone")
-        if hooks.get("StopFailure") is None:
-            hooks["StopFailure"] = []
-        entries = hooks["StopFailure"]
-        if not isinstance(entries, list):
-            raise ActionError(f"{action.settings}: hooks.StopFailure is not a list; left alone")
-        present = [h for e in entries if isinstance(e, dict) for h in e.get("hooks") or []
-                   if isinstance(h, dict) and _ours(h.get("command"), hook)]
-        if [h.get("command") for h in present] != [hook]:
-            _drop_hooks(settings, hook)
-            settings.setdefault("hooks", {}).setdefault("StopFailure", []).append(
-                {"hooks": [{"type": "command", "command": hook}]})
-        line = settings.get("statusLine")
-        if line is None or isinstance(line, dict):  # any other form is left as it is
-            line = dict(line or {})
-            command = line.get("command")
-            if _ours(command, prefix):
-                theirs = _theirs(str(command), prefix, state)
-            else:
-                theirs = command if isinstance(command, str) and command.strip() else None
-            settings["statusLine"] = {**line, "type": "command",
-                                      "command": _wrapper(prefix, theirs)}
-        return json.dumps(settings, sort_keys=True) != shape
-
     shape = ""
 
-    def remembered(settings: dict[str, Any]) -> bool:
+    def change(settings: dict[str, Any]) -> bool:
         nonlocal shape
         shape = json.dumps(settings, sort_keys=True)
-        return change(settings)
+        try:
+            put_in(settings, commands, spool.read_user_statusline)
+        except ShapeError as exc:
+            raise ActionError(f"{action.settings}: {exc}; left alone") from None
+        return json.dumps(settings, sort_keys=True) != shape
 
-    changed = edit_json(action.settings, remembered)
+    changed = edit_json(action.settings, change)
     if changed:
-        _remember_original(state, action.settings, before, (hook, prefix))
+        _remember_original(spool, action.settings, before, (commands.stop_failure,
+                                                           commands.status_line))
     return changed
 
 
-def _drop_hooks(settings: dict[str, Any], hook: str) -> bool:
-    """Every StopFailure hook of ours out; entries and keys left empty by that go too."""
-    hooks = settings.get("hooks")
-    entries = hooks.get("StopFailure") if isinstance(hooks, dict) else None
-    if not isinstance(hooks, dict) or not isinstance(entries, list):
-        return False
-    kept = []
-    for entry in entries:
-        inner = entry.get("hooks") if isinstance(entry, dict) else None
-        if not isinstance(inner, list):
-            kept.append(entry)
-            continue
-        mine = [h for h in inner if isinstance(h, dict) and _ours(h.get("command"), hook)]
-        if not mine:
-            kept.append(entry)
-        elif len(mine) < len(inner):
-            kept.append({**entry, "hooks": [h for h in inner if h not in mine]})
-    if kept == entries:
-        return False
-    if kept:
-        hooks["StopFailure"] = kept
-    else:
-        del hooks["StopFailure"]
-    if not hooks:
-        del settings["hooks"]
-    return True
-
-
-def remove_signals(settings_path: Path, state: StateDir, commands: tuple[str, str]) -> bool:
+def remove_signals(settings_path: Path, state: StateDir, commands: SignalCommands) -> bool:
     """Take the signals out of a settings file and give back the user's own status line
     (or none, when there was none); a file the signals created, left empty, goes."""
-    hook, prefix = commands
     if not settings_path.exists():
         return False
+    spool = SignalDir(state.root)
     slug = _slug(settings_path)
-    if not state.was_created(slug) and _restore_exactly(state, settings_path):
+    if not spool.was_created(slug) and _restore_exactly(spool, settings_path):
         return True
     emptied = False
 
     def change(settings: dict[str, Any]) -> bool:
         nonlocal emptied
-        changed = _drop_hooks(settings, hook)
-        line = settings.get("statusLine")
-        if isinstance(line, dict) and _ours(line.get("command"), prefix):
-            theirs = _theirs(str(line["command"]), prefix, state)
-            rest = {k: v for k, v in line.items() if k not in ("type", "command")}
-            if theirs is not None:
-                settings["statusLine"] = {**line, "command": theirs}
-            elif rest:
-                settings["statusLine"] = rest
-            else:
-                del settings["statusLine"]
-            changed = True
+        changed = take_out(settings, commands, spool.read_user_statusline)
         emptied = not settings
         return changed
 
     changed = edit_json(settings_path, change)
-    if emptied and state.was_created(slug):
+    if emptied and spool.was_created(slug):
         settings_path.resolve().unlink()  # our own creation, now "{}": nothing of theirs
-        state.forget_created(slug)
+        spool.forget_created(slug)
     return changed
 
 

@@ -34,6 +34,7 @@ from reconciler.cli._text import short
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired
 from reconciler.observe import observe_account, signal_commands
+from reconciler.signals import SignalState
 from reconciler.statedir import StateDir, read_regular
 
 _VERSION = re.compile(r"\b(\d+\.\d+\.\d+)\b")
@@ -191,7 +192,7 @@ def account_checks(desired: DesiredState, state: StateDir, version: str | None) 
         if bypass and not fact.bypass_accepted:
             found.append(Check(subject, None, "has not accepted the bypass-permissions "
                                "disclaimer: it is carried from another account before a move"))
-        if commands is not None and fact.signals != "installed":
+        if commands is not None and fact.signals.state is not SignalState.INSTALLED:
             found.append(Check(subject, False, f"limit signals are {fact.signals}: failover "
                                "hears of a limit only from pane text there",
                                "reconcile apply (installs them)"))

@@ -14,6 +14,7 @@ from reconciler.cli._text import tilde
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired
 from reconciler.failover import MOST_AHEAD, preview, usage_view
+from reconciler.signals import SignalDir
 from reconciler.statedir import LimitRecord, StateDir
 
 
@@ -43,7 +44,7 @@ def limits(args: argparse.Namespace, ui: Ui) -> int:
         ui.say(line)
     ui.say(f"next cycle: {decision.action}" + (f" to {decision.to}" if decision.to else "")
            + f": {decision.message}")
-    waiting = len(state.event_names())
+    waiting = len(SignalDir(state.root).event_names())
     if waiting:
         ui.say(f"{waiting} signal(s) from Claude not read yet: a running service reads them "
                "within a second (`reconcile run --once` reads them now)")
@@ -163,7 +164,7 @@ def signals(args: argparse.Namespace, ui: Ui) -> int:
         if settings.resolve() in done:  # one file linked into two homes: once
             continue
         done.add(settings.resolve())
-        changed = remove_signals(settings, state, (base.stop_failure, base.status_line))
+        changed = remove_signals(settings, state, base)
         ui.say(f"{'removed from' if changed else 'nothing in'} {tilde(settings)}")
     ui.document({"ok": True})
     return EXIT_OK

@@ -27,7 +27,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from reconciler.claudecode import (
@@ -35,13 +35,13 @@ from reconciler.claudecode import (
     ApiErrorRow,
     api_error_row,
     home_key,
-    session_id,
     transcript_dir,
     transcript_rows,
 )
 from reconciler.desired import DesiredState
 from reconciler.failover._detect import normalise
 from reconciler.observe import Observed, PaneFact
+from reconciler.signals import HookEvent, SignalDir, parse_event
 from reconciler.statedir import StateDir, read_regular
 
 SOURCES = ("hook", "status line", "transcript", "pane")
@@ -74,67 +74,48 @@ class Evidence:
     its fields come before its words."""
 
 
-def _account_of(raw: dict[str, object], desired: DesiredState) -> str | None:
+def _account_of(event: HookEvent, desired: DesiredState) -> str | None:
+    names = {a.name for a in desired.accounts}
+    if event.account in names:  # the spool of an older hook named its account
+        return event.account
     keys = {home_key(a.home): a.name for a in desired.accounts}
-    names = set(keys.values())
-    account = raw.get("account")  # the spool of an older hook named its account
-    if isinstance(account, str) and account in names:
-        return account
-    home = raw.get("home")
-    return keys.get(home) if isinstance(home, str) else None
-
-
-def _spooled_at(raw: dict[str, object], path: Path) -> datetime | None:
-    """When the hook wrote the event. A time in the future (a clock, or a planted file)
-    is not believed: the reset would be computed from a moment that has not come."""
-    stamp = raw.get("time")
-    try:
-        seconds = float(stamp) if isinstance(stamp, int | float | str) else path.stat().st_mtime
-        if not 0 < seconds <= time.time() + 300:
-            return None
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (OSError, ValueError, OverflowError):
-        return None
+    return keys.get(event.home) if event.home is not None else None
 
 
 def hook_evidence(state: StateDir, desired: DesiredState) -> tuple[list[Evidence], list[Path]]:
     """Spooled StopFailure events that say ``rate_limit`` (each joined with the row it
     reports), and every spool file read."""
+    spool = SignalDir(state.root)
     found: list[Evidence] = []
     paths: list[Path] = []
     junk: list[Path] = []
-    for path, raw in state.read_events():
-        event = raw.get("event") if raw is not None else None
-        account = _account_of(raw, desired) if raw is not None else None
-        if raw is None or not isinstance(event, dict) or account is None:
+    for path, raw in spool.read_events():
+        event = parse_event(path, raw)
+        account = _account_of(event, desired) if event is not None else None
+        if event is None or account is None:
             junk.append(path)  # not ours to read, nor to delete: kept aside
             continue
         paths.append(path)
-        if event.get("error") != "rate_limit":
+        if not event.rate_limited:
             continue
-        session = session_id(event.get("session_id"))
-        text = str(event.get("last_assistant_message") or "")
-        marker = event.get("prompt_id") or path.name
-        said = _spooled_at(raw, path)
-        found.append(Evidence(account, "hook", f"hook:{session}:{marker}", text, session,
-                              said, _reported_row(desired, account, event, session, said)))
-    state.reject_events(junk)
+        found.append(Evidence(account, "hook", f"hook:{event.session}:{event.marker}",
+                              event.words, event.session, event.said_at,
+                              _reported_row(desired, account, event)))
+    spool.reject_events(junk)
     return found, paths
 
 
-def _reported_row(desired: DesiredState, account: str, event: dict[str, object],
-                  session: str | None, said_at: datetime | None) -> ApiErrorRow | None:
+def _reported_row(desired: DesiredState, account: str, event: HookEvent) -> ApiErrorRow | None:
     """The rate-limit row a StopFailure event reports: its session's last one, written
     around the event's time. The event's ``transcript_path`` is believed only where it is
     that session's file under an account home's or the shared dir's ``projects``. Claude
     writes its transcript in batches and may fire the hook first: a row not there yet is
     waited for, a little (``ROW_WAIT``)."""
-    cwd = event.get("cwd")
-    if session is None or not isinstance(cwd, str):
+    session, cwd, said_at, named = event.session, event.cwd, event.said_at, event.transcript
+    if session is None or cwd is None:
         return None
     path = transcript_dir(desired.account(account).home, cwd) / f"{session}.jsonl"
-    named = event.get("transcript_path")
-    if isinstance(named, str) and Path(named).name == path.name:
+    if named is not None and Path(named).name == path.name:
         roots = tuple(os.path.realpath(root / "projects") + os.sep
                       for root in (*(a.home for a in desired.accounts), desired.shared.dir))
         if os.path.realpath(named).startswith(roots):

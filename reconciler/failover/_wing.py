@@ -34,6 +34,7 @@ from reconciler.failover._policy import Decision, Limit, Move, decide
 from reconciler.failover._reset import MOST_AHEAD
 from reconciler.observe import Observed, PaneFact
 from reconciler.plan import account_refusal
+from reconciler.signals import SignalDir
 from reconciler.statedir import StateDir
 
 KEEP_EVIDENCE = timedelta(days=10)
@@ -101,7 +102,7 @@ def usage(desired: DesiredState, state: StateDir, account: str,
     reset), the newest window and the highest use; windows already reset are left out
     (a Claude just resumed here has seen none yet)."""
     found: dict[str, tuple[float, datetime]] = {}
-    for raw in state.read_usage(home_key(desired.account(account).home)):
+    for raw in SignalDir(state.root).read_usage(home_key(desired.account(account).home)):
         limits = raw.get("rate_limits")
         for name, window in (limits.items() if isinstance(limits, dict) else ()):
             if not isinstance(window, dict):
@@ -241,7 +242,7 @@ class Failover:
                 seen.setdefault(evidence.key, observed.now.isoformat())
             elif evidence.key not in seen:
                 self._keep(best, evidence, match)
-        state.consume_events(spooled)
+        SignalDir(state.root).consume_events(spooled)
         return list(best.values())
 
     @staticmethod
@@ -249,7 +250,7 @@ class Failover:
         """Only where Claude's own limit signal cannot arrive: the StopFailure hook decides
         alone (a status line the user changed leaves the hook in place)."""
         fact = observed.accounts.get(account)
-        return not desired.failover.signals or fact is None or not fact.limit_hook
+        return not desired.failover.signals or fact is None or not fact.signals.hook
 
     @staticmethod
     def _keep(best: dict[str, tuple[Evidence, LimitMatch]], evidence: Evidence,

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from reconciler.signals import SignalCommands, SignalsFact, state_of
 from reconciler.statedir import FileIdentity, file_identity, read_regular
 
 MAX_JSON = 1 << 24
@@ -23,16 +23,6 @@ MAX_JSON = 1 << 24
 
 AUTH_ENV = ("CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN")
 """A Claude started with one of these does not need the home's stored login."""
-
-
-@dataclass(frozen=True)
-class SignalCommands:
-    """The commands the reconciler installs in every home's settings: the same in each
-    (the scripts read ``CLAUDE_CONFIG_DIR``), so one settings file can serve two homes."""
-
-    stop_failure: str
-    status_line: str
-    """The wrapper's command; the user's own status line may follow it (`` -- '...'``)."""
 
 
 @dataclass(frozen=True)
@@ -45,11 +35,8 @@ class AccountFact:
     """Project directories whose trust prompt this account has accepted."""
     bypass_accepted: bool
     """``skipDangerousModePermissionPrompt`` (or the older ``bypassPermissionsModeAccepted``)."""
-    signals: str
-    """``installed``, ``missing`` or ``broken: <why>`` (the settings file cannot be read)."""
-    limit_hook: bool = True
-    """The reconciler's StopFailure hook is in the settings: Claude reports its own limits,
-    so pane text is no evidence (the status line alone does not decide this)."""
+    signals: SignalsFact
+    """Are Claude's limit signals in its ``settings.json`` (``reconciler.signals`` says)."""
     onboarded: bool = True
     """``hasCompletedOnboarding`` in the home's ``.claude.json``: without it Claude starts
     its first-run screens instead of resuming."""
@@ -69,33 +56,6 @@ def read_json_cached(path: Path) -> Any:
     return None if identity is None else _load(str(path), identity)
 
 
-def _signals_state(settings_path: Path, settings: Any,
-                   commands: SignalCommands | None) -> tuple[str, bool]:
-    """(``installed`` / ``missing`` / ``broken: why``, whether the StopFailure hook is in)."""
-    if commands is None:
-        return "installed", True
-    if settings is None and settings_path.exists():
-        return "broken: not valid JSON", False
-    if settings is not None and not isinstance(settings, dict):
-        return "broken: not a JSON object", False
-    settings = settings or {}
-    line = settings.get("statusLine")
-    command = line.get("command") if isinstance(line, dict) else None
-    prefix = commands.status_line
-    status_ok = (line is not None and not isinstance(line, dict)) or (  # another form: kept
-        isinstance(command, str) and (command == prefix or command.startswith(prefix + " -- ")))
-    hooks = settings.get("hooks")
-    entries = hooks.get("StopFailure") if isinstance(hooks, dict) else None
-    found = [h.get("command") for e in (entries if isinstance(entries, list) else [])
-             if isinstance(e, dict) and isinstance(e.get("hooks"), list)
-             for h in e["hooks"] if isinstance(h, dict)
-             and str(h.get("command", "")).startswith(commands.stop_failure)]
-    scripts = all(os.access(shlex.split(c)[0], os.X_OK)
-                  for c in (commands.stop_failure, commands.status_line))
-    hook = found == [commands.stop_failure] and scripts  # a hook whose script is gone: none
-    return ("installed" if status_ok and hook else "missing"), hook
-
-
 def observe_account(name: str, home: Path, commands: SignalCommands | None,
                     launch_env: dict[str, str]) -> AccountFact:
     config = read_json_cached(home / ".claude.json")
@@ -112,5 +72,5 @@ def observe_account(name: str, home: Path, commands: SignalCommands | None,
     logged_in = (credentials.is_file() and credentials.stat().st_size > 2) or any(
         launch_env.get(k) or os.environ.get(k) for k in AUTH_ENV)
     onboarded = isinstance(config, dict) and config.get("hasCompletedOnboarding") is True
-    signals, hook = _signals_state(settings_path, settings, commands)
-    return AccountFact(name, bool(logged_in), trusted, bool(bypass), signals, hook, onboarded)
+    signals = state_of(settings_path.exists(), settings, commands)
+    return AccountFact(name, bool(logged_in), trusted, bool(bypass), signals, onboarded)

@@ -12,8 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from reconciler.claudecode import SessionId
-from reconciler.observe._accounts import AccountFact, SignalCommands
+from reconciler.observe._accounts import AccountFact
 from reconciler.observe._settings import SettingsFact
+from reconciler.signals import SignalCommands
 from reconciler.statedir import ActiveRecord, LaunchRecord, LimitRecord, PromptRecord, TurnWait
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import shlex
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.claudecode import session_id_from_argv
 from reconciler.desired import DesiredState
-from reconciler.observe._accounts import SignalCommands, observe_account
+from reconciler.observe._accounts import observe_account
 from reconciler.observe._fs import RealPaths, dir_fact, link_fact
 from reconciler.observe._model import ClaudeFact, Observed, PaneFact, TmuxFact, TmuxStatus
 from reconciler.observe._panes import capture_panes, cursor_line, observe_tmux
@@ -24,6 +23,7 @@ from reconciler.observe._procs import (
 from reconciler.observe._registry import Registry, read_registry, transcripts, unique_dirs
 from reconciler.observe._settings import SettingsFact, observe_settings
 from reconciler.observe._turns import NO_TRANSCRIPT, cut_marker
+from reconciler.signals import SignalCommands, SignalDir
 from reconciler.statedir import PaneBook, StateDir
 
 
@@ -205,5 +205,4 @@ def signal_commands(desired: DesiredState, state: StateDir, *,
     failover = desired.failover
     if not (failover.enabled and failover.signals) and not force:
         return None
-    return SignalCommands(shlex.quote(str(state.stop_failure_script.absolute())),
-                          shlex.quote(str(state.status_line_script.absolute())))
+    return SignalDir(state.root).commands()

@@ -16,6 +16,7 @@ from reconciler.desired import DesiredState
 from reconciler.observe import Observed, PathKind
 from reconciler.plan._actions import Action, CarryAcceptances, Conflict, InstallSignals, Kind
 from reconciler.plan._files import dir_key
+from reconciler.signals import SignalState
 
 BYPASS_FLAG = "--dangerously-skip-permissions"
 
@@ -27,14 +28,14 @@ def signals(desired: DesiredState, observed: Observed) -> Iterator[Action | Conf
         return
     for account in desired.accounts:
         fact = observed.accounts.get(account.name)
-        if fact is None or fact.signals == "installed":
+        if fact is None or fact.signals.state is SignalState.INSTALLED:
             continue
         if observed.homes[account.name].kind is not PathKind.DIR:
             continue
         key = f"signals:{account.name}"
         settings = account.home / "settings.json"
-        if fact.signals.startswith("broken"):
-            yield Conflict(key, f"{settings} is {fact.signals.removeprefix('broken: ')}; left "
+        if fact.signals.state is SignalState.BROKEN:
+            yield Conflict(key, f"{settings} is {fact.signals.why}; left "
                                 "alone, so Claude's limit signals are not installed there")
             continue
         yield InstallSignals(

@@ -27,6 +27,7 @@ from reconciler.service._crashloop import CrashLoops
 from reconciler.service._drift import drift_items
 from reconciler.service._metrics import account_gauges, write_metrics
 from reconciler.service._watch import Watcher
+from reconciler.signals import SignalDir
 from reconciler.statedir import LimitRecord, StateDir, file_identity, now_iso
 
 Say = Callable[[str], None]
@@ -75,7 +76,8 @@ class Service:
         self.stopping = False
         self.reload_requested = True
         self.seen: tuple[int, int, int] | None = None
-        self.watch = Watcher((path, self.state.limits_path), (self.state.events_dir(),))
+        self.spool = SignalDir(self.state.root)
+        self.watch = Watcher((path, self.state.limits_path), (self.spool.events_dir(),))
         self.turns: dict[Path, tuple[int, int, int] | None] = {}
         """The session files of Claudes whose move waits for their turn, as last seen: a
         change (busy -> idle) wakes the loop, so each moves as its turn ends."""
@@ -147,7 +149,7 @@ class Service:
         """One observe, one failover verdict, one plan, one apply: a limit found in this
         cycle is already a move in its plan (the swap rewrites the desired file, and the
         loop goes on with the state it wrote, never reading its own decision back)."""
-        self.spool_seen = self.state.event_names()
+        self.spool_seen = self.spool.event_names()
         self.limits_seen = file_identity(self.state.limits_path)
         if self._edited():
             self.reload()
@@ -300,7 +302,7 @@ class Service:
         while not self.stopping and time.monotonic() < deadline:
             if self._edited():
                 return
-            if self.state.event_names() - self.spool_seen:
+            if self.spool.event_names() - self.spool_seen:
                 return
             if file_identity(self.state.limits_path) != self.limits_seen:
                 return

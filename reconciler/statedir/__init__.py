@@ -1,6 +1,7 @@
 """The reconciler's own state directory. ``StateDir`` owns every file in it (names,
 modes, atomic writes); the records are frozen values that check what they read."""
 
+from reconciler.statedir._below import folder, is_file_at, unlink_at, write_at
 from reconciler.statedir._dir import StateDir
 from reconciler.statedir._files import (
     DIR_MODE,
@@ -48,6 +49,8 @@ __all__ = [
     "default_state_dir",
     "ensure_private_dir",
     "file_identity",
+    "folder",
+    "is_file_at",
     "make_private_parents",
     "move_aside",
     "now_iso",
@@ -55,6 +58,8 @@ __all__ = [
     "read_json",
     "read_private",
     "read_regular",
+    "unlink_at",
+    "write_at",
     "write_atomic",
     "write_json",
 ]

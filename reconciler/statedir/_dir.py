@@ -12,7 +12,7 @@ No other module names a file in here; each asks for the record it needs.
     service.json    the running service: pid, start, cycles
     service.log     the service's own log outside systemd (rotated: .1 .. .3, 1 MiB each)
     lock            one apply at a time;  service.lock: one service at a time
-    signals/        what Claude's hook and status line write (see ``_signals``)
+    signals/        what Claude's hook and status line write (``reconciler.signals``)
 """
 
 from __future__ import annotations
@@ -47,14 +47,14 @@ from reconciler.statedir._records import (
     PromptRecord,
     TurnWait,
 )
-from reconciler.statedir._signals import SignalFiles
 
 R = TypeVar("R", LaunchRecord, PromptRecord, TurnWait)
 AUTOMATIC = frozenset({"limit", "preempt", "return"})
 
 
-class StateDir(SignalFiles):
-    """Paths and records under one state directory (``signals/``: see ``_signals``)."""
+class StateDir:
+    """Paths and records under one state directory (its ``signals/`` folder belongs to
+    ``reconciler.signals``)."""
 
     def __init__(self, root: Path) -> None:
         check_private_dir(root)

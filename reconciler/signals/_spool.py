@@ -1,5 +1,6 @@
 """The state dir's ``signals/`` folder: what Claude's hook and status line write, the
 scripts they run, and what ``reconcile signals remove`` needs to give settings back.
+The one place its layout is known.
 
     signals/bin/stop-failure, statusline   the two scripts (Claude runs them)
     signals/events/*.json                  the StopFailure hook's spool
@@ -19,14 +20,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import stat
 import time
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from reconciler.statedir._below import folder, is_file_at, unlink_at, write_at
-from reconciler.statedir._files import UnsafeStateError, ensure_private_dir, read_regular
+from reconciler.signals._settings import SignalCommands
+from reconciler.statedir import (
+    UnsafeStateError,
+    ensure_private_dir,
+    folder,
+    is_file_at,
+    read_regular,
+    unlink_at,
+    write_at,
+)
 
 _SIGNALS = "signals"
 _BIN = (_SIGNALS, "bin")
@@ -39,20 +50,29 @@ _ORIGINALS = (_SIGNALS, "originals")
 _STOP_FAILURE, _STATUS_LINE = "stop-failure", "statusline"
 _STALE = 8 * 86400
 """A status file this old: every usage window has reset since, its Claude is gone."""
+_SCRIPTS = {_STOP_FAILURE: "stop-failure.sh", _STATUS_LINE: "statusline.sh"}
+"""The scripts Claude runs, shipped beside this module: each finds the spool from where
+it lies (``signals/bin/..``), so one text serves every state dir."""
 
 
-def _json_at(fd: int, name: str) -> Any:
+_STATUS_BYTES = 64 * 1024
+"""A status snapshot larger than this was not written by our script: not read whole."""
+
+
+def _json_at(fd: int, name: str, limit: int = -1) -> Any:
     """A JSON file in an opened folder, or None (missing, a link, not JSON)."""
     try:
-        return json.loads(read_regular(name, follow_links=False, dir_fd=fd))
+        return json.loads(read_regular(name, limit, follow_links=False, dir_fd=fd))
     except (OSError, ValueError, RecursionError):
         return None
 
 
-class SignalFiles:
-    """``StateDir``'s part for ``signals/``: names and safe access, nothing else."""
+class SignalDir:
+    """The ``signals/`` folder of one state dir: names and safe access, nothing else."""
 
-    root: Path
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        """The state dir."""
 
     # -- the scripts Claude runs ---------------------------------------------------------
 
@@ -69,17 +89,24 @@ class SignalFiles:
         """Where the status-line script keeps, per home, what each session was given."""
         return self.root.joinpath(*_STATUS)
 
-    def install_signal_scripts(self, stop_failure: str, status_line: str) -> None:
+    def commands(self) -> SignalCommands:
+        """The hook and status-line commands, by absolute path: hooks run in the pane's
+        login shell, whose PATH may not hold the reconciler."""
+        return SignalCommands(shlex.quote(str(self.stop_failure_script.absolute())),
+                              shlex.quote(str(self.status_line_script.absolute())))
+
+    def install_scripts(self) -> None:
         """Both scripts, mode 0700, each rewritten only when its text changed. Every
         Claude runs them: never written through a link (UnsafeStateError)."""
         ensure_private_dir(self.root)
         with folder(self.root, _BIN, create=True) as fd:
-            for name, text in ((_STOP_FAILURE, stop_failure), (_STATUS_LINE, status_line)):
+            for name, source in _SCRIPTS.items():
+                text = resources.files(__package__).joinpath(source).read_bytes()
                 with contextlib.suppress(OSError):
-                    if read_regular(name, follow_links=False, dir_fd=fd).decode() == text:
+                    if read_regular(name, follow_links=False, dir_fd=fd) == text:
                         continue
                 try:
-                    write_at(fd, name, text.encode(), mode=0o700)
+                    write_at(fd, name, text, mode=0o700)
                 except OSError as exc:
                     raise UnsafeStateError(f"{self.root.joinpath(*_BIN, name)}: {exc}") from None
 
@@ -142,8 +169,9 @@ class SignalFiles:
     # -- status-line snapshots ------------------------------------------------------------
 
     def read_usage(self, home_key: str) -> list[dict[str, Any]]:
-        """The last status-line JSON each session of the home ``home_key`` was given; a
-        stale file is removed (only in the folder itself, never through a link)."""
+        """The last status-line JSON each session of the home ``home_key`` was given (the
+        script keeps the first 16 KiB of each); a stale file is removed (only in the
+        folder itself, never through a link)."""
         found = []
         old = time.time() - _STALE
         with contextlib.suppress(OSError), folder(self.root, (*_STATUS, home_key)) as fd:
@@ -158,7 +186,7 @@ class SignalFiles:
                     if st.st_mtime < old:
                         unlink_at(fd, name)
                         continue
-                raw = _json_at(fd, name)
+                raw = _json_at(fd, name, limit=_STATUS_BYTES)
                 if isinstance(raw, dict):
                     found.append(raw)
         return found
