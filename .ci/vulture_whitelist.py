@@ -41,5 +41,13 @@ _stop.remember_sessions
 _stop.await_turns
 _stop.stop_claudes
 
+# http.server calls these by name: the loopback API stand-in's request handlers
+from reconciler.demo._api import Api
+
+Api.server.daemon_threads  # ThreadingHTTPServer reads it: handler threads never block exit
+Api.do_GET  # (the Handler inside Api._handler) http.server calls do_GET, do_POST and
+Api.do_POST  # log_message by name
+Api.log_message
+
 # How the service waits (inotify or the stat poll): asked by tests/test_service_watch.py.
 Watcher.inotify

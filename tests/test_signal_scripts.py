@@ -39,7 +39,7 @@ def test_a_huge_status_line_input_is_kept_bounded_and_passed_whole(tmp_path: Pat
     done = _run(spool.status_line_script, data, home, "--", f"wc -c > {seen}; echo mine")
     assert done.returncode == 0 and done.stdout == b"mine\n"
     assert int(seen.read_text()) == len(data), "the user's status line got every byte"
-    [kept] = (spool.status_dir / home_key(home)).iterdir()
+    [kept] = (spool.root / "signals" / "status" / home_key(home)).iterdir()
     assert kept.name == f"{body['session_id']}.json" and kept.stat().st_size == 16384
     assert not list(tmp_path.glob("reconciler-statusline.*")), "the whole input is gone"
 
@@ -50,7 +50,7 @@ def test_the_scripts_never_write_through_a_planted_link(tmp_path: Path) -> None:
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     spool.events_dir().symlink_to(elsewhere)
-    spool.status_dir.symlink_to(elsewhere)
+    (spool.root / "signals" / "status").symlink_to(elsewhere)
     event = json.dumps({"error": "rate_limit", "session_id": "x"}).encode()
     assert _run(spool.stop_failure_script, event, home).returncode == 0
     assert _run(spool.status_line_script, b'{"session_id": "abc"}', home).returncode == 0

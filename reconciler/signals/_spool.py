@@ -84,11 +84,6 @@ class SignalDir:
     def status_line_script(self) -> Path:
         return self.root.joinpath(*_BIN, _STATUS_LINE)
 
-    @property
-    def status_dir(self) -> Path:
-        """Where the status-line script keeps, per home, what each session was given."""
-        return self.root.joinpath(*_STATUS)
-
     def commands(self) -> SignalCommands:
         """The hook and status-line commands, by absolute path: hooks run in the pane's
         login shell, whose PATH may not hold the reconciler."""
