@@ -8,6 +8,7 @@ from reconciler.alerts._sinks import _NoRedirect
 from reconciler.apply import _claude_config, _fs_ops, _launch, _session_ops, _stop
 from reconciler.cli import _commands, _doctor, _limit_check, _service_commands
 from reconciler.cli._top import TopApp
+from reconciler.demo._api import Api
 from reconciler.service._watch import Watcher
 
 _commands.validate  # `reconcile validate`: dispatched by name (cli/_main.py, _MODULES)
@@ -42,8 +43,6 @@ _stop.await_turns
 _stop.stop_claudes
 
 # http.server calls these by name: the loopback API stand-in's request handlers
-from reconciler.demo._api import Api
-
 Api.server.daemon_threads  # ThreadingHTTPServer reads it: handler threads never block exit
 Api.do_GET  # (the Handler inside Api._handler) http.server calls do_GET, do_POST and
 Api.do_POST  # log_message by name

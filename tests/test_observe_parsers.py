@@ -26,12 +26,12 @@ from reconciler.observe import (
     parse_stat,
 )
 from reconciler.observe._accounts import AUTH_ENV, observe_account
-from reconciler.signals import SignalCommands
 from reconciler.observe._fs import dir_fact, link_fact
 from reconciler.observe._panes import SEP
 from reconciler.observe._procs import Identity, environ_value, home_index
 from reconciler.observe._registry import read_registry, transcripts
 from reconciler.observe._settings import observe_settings
+from reconciler.signals import SignalCommands
 
 S1 = "11111111-2222-4333-8444-555555555555"
 S2 = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
