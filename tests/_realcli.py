@@ -92,7 +92,7 @@ def offline_env(world: World, api: Api) -> dict[str, str]:
 
 
 def with_real_claude(world: World, claude: RealClaude, api: Api, interval: str,
-                     failover: str = "failover: {cooldown: 0s, grace: 0s}") -> World:
+                     failover: str = "cooldown: 0s, grace: 0s") -> World:
     """The sandbox's launch command becomes the real CLI, offline; the user has a status
     line of their own in the work account."""
     text = world.desired.read_text()
@@ -101,7 +101,8 @@ def with_real_claude(world: World, claude: RealClaude, api: Api, interval: str,
     text = text.replace("  start_timeout: 5s", "  start_timeout: 30s\n"
                         f"  env: {json.dumps(offline_env(world, api))}")
     text = text.replace("service: {interval: 1s}", f"service: {{interval: {interval}}}")
-    text = text.replace("failover: {cooldown: 0s, grace: 0s}", failover)
+    text = text.replace("failover: {cooldown: 0s, grace: 0s, usage_url: \"http://127.0.0.1:9",
+                        f"failover: {{{failover}, usage_url: \"{api.url}")
     world.desired.write_text(text)
     settings = world.sandbox.account_home("work") / "settings.json"
     mine = json.loads(settings.read_text())

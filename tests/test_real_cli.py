@@ -59,8 +59,7 @@ def test_the_work_carries_on_across_a_limit_and_the_return(
     world = world_with(autonomous_min=0)
     message = MESSAGE.format(root=world.sandbox.root)
     with_real_claude(world, real_claude, claude_api, "30s",
-                     "failover: {cooldown: 0s, grace: 0s, continue: " + json.dumps(message)
-                     + ", move_wait: 5m}")
+                     "cooldown: 0s, grace: 0s, move_wait: 5m, continue: " + json.dumps(message))
     world.start_service()
     ids = ready(world)
     # The current release gives the epoch: 20 s ahead. The oldest gives words naming a
@@ -128,7 +127,7 @@ def test_the_work_carries_on_across_a_limit_and_the_return(
 def test_preempt_moves_on_the_status_line_before_any_429(
         world_with: Callable[..., World], real_claude: RealClaude, claude_api: Api) -> None:
     world = with_real_claude(world_with(autonomous_min=0), real_claude, claude_api, "2s",
-                             "failover: {cooldown: 0s, grace: 0s, preempt_at: 40}")
+                             "cooldown: 0s, grace: 0s, preempt_at: 40")
     claude_api.five_hour = 0.42
     world.start_service()
     ids = ready(world)

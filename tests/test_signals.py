@@ -87,8 +87,8 @@ def test_text_typed_at_the_prompt_is_never_a_limit(world: World) -> None:
 def test_preempt_moves_each_claude_as_its_turn_ends(world: World) -> None:
     """``preempt_at`` swaps at once; the idle Claude moves at once, the busy one when its
     turn ends, never cut mid-turn (``move_wait`` is far)."""
-    world.set_desired("failover: {cooldown: 0s, grace: 0s}",
-                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, move_wait: 1h}")
+    world.set_desired("failover: {cooldown: 0s, grace: 0s",
+                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, move_wait: 1h")
     world.start_service()
     ids = wait_for(lambda: world.on("work"), SLOW)
     busy_pid = world.claudes()["web/0"]["claude_pid"]

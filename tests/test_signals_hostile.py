@@ -69,8 +69,8 @@ def test_a_status_line_the_user_changed_does_not_make_the_pane_a_source(world: W
 
 
 def test_without_signals_the_pane_is_read_and_its_input_box_is_not(world: World) -> None:
-    world.set_desired("failover: {cooldown: 0s, grace: 0s}",
-                      "failover: {cooldown: 0s, grace: 0s, signals: false}")
+    world.set_desired("failover: {cooldown: 0s, grace: 0s",
+                      "failover: {cooldown: 0s, grace: 0s, signals: false")
     boxed = ("\u23fa Working on it\n" + "\u2500" * 40 + "\n\u276f please explain\n"
              "  You've hit your session limit · resets 8am\n" + "\u2500" * 40 + "\n")
     assert "session limit" not in pane_text(boxed, set()), "a draft in the input box"
@@ -228,8 +228,8 @@ def test_a_target_that_never_finished_its_first_run_is_refused(world: World) -> 
 
 
 def test_clearing_a_preempt_brings_work_back_and_keeps_it(world: World) -> None:
-    world.set_desired("failover: {cooldown: 0s, grace: 0s}",
-                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, preempt_wait: 0s}")
+    world.set_desired("failover: {cooldown: 0s, grace: 0s",
+                      "failover: {cooldown: 0s, grace: 0s, preempt_at: 80, preempt_wait: 0s")
     world.start_service()
     ids = wait_for(lambda: world.on("work"), SLOW)
     world.type_in("=api:", "/usage 85")

@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reconciler.desired import DesiredStateError  # noqa: PLC0415
     from reconciler.errors import ReconcilerError  # noqa: PLC0415
 
-    handler = _handler(command)
+    handler = _handler(command, args)
     try:
         return handler(args, ui)
     except DesiredStateError as exc:
@@ -70,9 +70,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _handler(command: str) -> Callable[[argparse.Namespace, Ui], int]:
+def _handler(command: str, args: argparse.Namespace | None = None
+             ) -> Callable[[argparse.Namespace, Ui], int]:
     if command == "demo":
         return _demo
+    if command == "status" and getattr(args, "format", None) == "tmux":
+        from reconciler.cli._segment import status_segment  # noqa: PLC0415  (tmux runs it often)
+
+        return status_segment
     module = importlib.import_module(f"reconciler.cli.{_MODULES[command]}")
     return getattr(module, command)  # type: ignore[no-any-return]
 

@@ -121,7 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
          ("file", "state", "json")),
         ("validate", "check the desired file and exit", ("file", "json")),
     ]:
-        sub.add_parser(name, parents=[_common(*options)], help=text, description=text)
+        made = sub.add_parser(name, parents=[_common(*options)], help=text, description=text)
+        if name == "status":
+            made.add_argument("--format", choices=["text", "tmux"], default="text",
+                              help="tmux: one line for status-right (the active account, its "
+                                   "5-hour and weekly use, a countdown while limited), read "
+                                   "from what the service last wrote")
     swap = sub.add_parser("swap", parents=[_common(*_OPTIONS)],
                           help="make ACCOUNT the active account",
                           description="Rewrite active_account in the desired file (only that "

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cli._status import AccountRow, ServiceRow, Status
+from reconciler.cli._status import AccountRow, ServiceRow, Status, Window
 from reconciler.cli._text import countdown, short, tilde
 from reconciler.desired import DesiredState
 from reconciler.observe import TmuxStatus
@@ -148,6 +148,29 @@ def service_line(status: Status) -> str:
     return f"service: not running (reconcile run, or install-service){last}"
 
 
+def window_tail(window: Window, now: datetime) -> str:
+    """``resets 14:00 (in 2h10m), usage endpoint 40s ago, runs out 13:10``."""
+    parts = []
+    if window.resets_at is not None:
+        parts.append(f"resets {window.resets_at.isoformat(timespec='minutes')} "
+                     f"(in {countdown(window.resets_at, now)})")
+    if window.read_at is not None:
+        parts.append(f"{window.source} {countdown(now, window.read_at)} ago")
+    if window.runs_out is not None:
+        parts.append(f"runs out {window.runs_out.isoformat(timespec='minutes')}")
+    return ", ".join(parts)
+
+
+def window_json(window: Window, now: datetime) -> dict[str, Any]:
+    return {"used_percentage": window.used_percentage,
+            "resets_at": window.resets_at.isoformat() if window.resets_at else None,
+            "source": window.source,
+            "read_at": window.read_at.isoformat() if window.read_at else None,
+            "age_seconds": int((now - window.read_at).total_seconds()) if window.read_at
+            else None,
+            "runs_out_at": window.runs_out.isoformat() if window.runs_out else None}
+
+
 def account_lines(account: AccountRow, now: datetime) -> list[str]:
     head = f"{account.name}{' (active)' if account.active else ''}"
     if account.claudes:
@@ -158,11 +181,9 @@ def account_lines(account: AccountRow, now: datetime) -> list[str]:
     lines = [head + f"  [{tilde(account.home)}]"]
     for window in account.windows:
         lines.append(f"  {window_name(window.name):<10} {window.used_percentage:>5.1f}% "
-                     f"{bar(window.used_percentage)}  resets "
-                     f"{window.resets_at.isoformat(timespec='minutes')} "
-                     f"(in {countdown(window.resets_at, now)})")
+                     f"{bar(window.used_percentage)}  {window_tail(window, now)}")
     if not account.windows:
-        lines.append("  usage: not reported yet (no status line since its last reset)")
+        lines.append(f"  usage: {account.note or 'not reported yet (no reading since its reset)'}")
     if account.limit is not None:
         lim = account.limit
         lines.append(f"  limited ({lim.kind}) until {lim.resets_at.isoformat()} "
@@ -232,8 +253,7 @@ def waiting_line(waiting: Waiting, now: datetime) -> str:
 
 def status_json(status: Status) -> dict[str, Any]:
     """The same snapshot as ``status_lines``; paths stay absolute for programs."""
-    usage = {a.name: {w.name: {"used_percentage": w.used_percentage,
-                               "resets_at": w.resets_at.isoformat()} for w in a.windows}
+    usage = {a.name: {w.name: window_json(w, status.now) for w in a.windows}
              for a in status.accounts}
     decision = status.decision
     active = status.active
@@ -298,6 +318,14 @@ def limit_lines(known: dict[str, Any], usage: dict[str, Any], now: datetime) -> 
             lines.append(f"  \u201c{lim.text}\u201d")
     for name, windows in sorted(usage.items()):
         for window, value in sorted(windows.items()):
+            if not isinstance(value, dict):
+                lines.append(f"usage: {name} unknown ({value})")
+                continue
+            ahead = (f", runs out {value['runs_out_at']} at "
+                     f"{value['burn_percent_per_hour']:g}%/h" if value.get("runs_out_at") else "")
+            age = (f", {value['source']} {value['age_seconds']}s ago"
+                   if value.get("age_seconds") is not None else "")
             lines.append(f"usage: {name} {window.replace('_', '-')} "
-                         f"{value['used_percentage']:g}% (resets {value['resets_at']})")
+                         f"{value['used_percentage']:g}% (resets {value['resets_at']}"
+                         f"{age}{ahead})")
     return lines or ["no known limits"]

@@ -52,11 +52,15 @@ class PaneRow:
 
 @dataclass(frozen=True)
 class Window:
-    """A usage window from the status line: ``five_hour``, ``seven_day``."""
+    """A usage window: ``five_hour``, ``seven_day``; from the usage endpoint or a status
+    line, with the reading's time and when it runs out at its burn rate."""
 
     name: str
     used_percentage: float
-    resets_at: datetime
+    resets_at: datetime | None
+    source: str = ""
+    read_at: datetime | None = None
+    runs_out: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,8 @@ class AccountRow:
     busy: int
     windows: tuple[Window, ...]
     limit: LimitRecord | None
+    note: str = ""
+    """Why its usage is unknown (an expired token, the endpoint's refusal)."""
 
 
 @dataclass(frozen=True)
@@ -204,6 +210,7 @@ def _accounts(desired: DesiredState, state: StateDir, now: datetime,
     from reconciler import failover  # noqa: PLC0415  (the watcher: loaded by status and top)
 
     rows = []
+    table = failover.headroom_table(desired, state, now)
     for account in desired.accounts:
         mine = [p for p in panes if p.has_claude and p.account == account.name]
         rows.append(AccountRow(
@@ -211,9 +218,9 @@ def _accounts(desired: DesiredState, state: StateDir, now: datetime,
             active=account.name == desired.active_account,
             sessions=tuple(sorted({p.session for p in mine})), claudes=len(mine),
             busy=sum(p.state == "busy" for p in mine),
-            windows=tuple(Window(name, used, reset) for name, (used, reset) in sorted(
-                failover.usage(desired, state, account.name, now).items())),
-            limit=limits.get(account.name)))
+            windows=tuple(Window(w.name, w.used, w.resets_at, w.source, w.read_at, w.runs_out)
+                          for w in table[account.name].windows),
+            limit=limits.get(account.name), note=table[account.name].note))
     return tuple(rows)
 
 

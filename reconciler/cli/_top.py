@@ -59,7 +59,12 @@ def account_panel(account: AccountRow, panes: tuple[PaneRow, ...], now: datetime
         used = window.used_percentage
         line = Text(f"{window_name(window.name):<10} {used:>5.1f}% ")
         line.append(bar(used, 30), _level(used))
-        line.append(f"  resets in {countdown(window.resets_at, now)}")
+        if window.resets_at is not None:
+            line.append(f"  resets in {countdown(window.resets_at, now)}")
+        if window.runs_out is not None:
+            line.append(f"  runs out in {countdown(window.runs_out, now)}", "bold yellow")
+        if window.read_at is not None:
+            line.append(f"  ({window.source}, {countdown(now, window.read_at)} ago)", "dim")
         parts.append(line)
     if not account.windows:
         parts.append(Text("usage not reported yet", "dim"))
@@ -122,6 +127,11 @@ def problems_view(status: Status) -> Group:
         lines.append(Text(f"limit {lim.account} ({lim.kind}) resets in "
                           f"{countdown(lim.resets_at, status.now)}, from the {lim.source}",
                           "red"))
+    for waiting in status.waiting:
+        lines.append(Text(f"waiting {waiting.target}: {waiting.status} on {waiting.account}, "
+                          f"moves to {waiting.to} as its turn ends (since "
+                          f"{countdown(status.now, waiting.since)}; cut in "
+                          f"{countdown(waiting.until, status.now)})", "yellow"))
     return Group(*(lines or [Text("no alerts, no back-off, no stuck prompt", "green")]))
 
 

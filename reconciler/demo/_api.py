@@ -59,6 +59,11 @@ class Api:
     """What the model answers."""
     turn_seconds: float = 25.0
     slow_marker: str = "LONG TURN"
+    usage: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``/api/oauth/usage`` per account: ``{window: {utilization, resets_at}}``."""
+    usage_refusal: dict[str, tuple[int, dict[str, str]]] = field(default_factory=dict)
+    """An account whose usage request gets this status and headers (a 429 and its
+    ``retry-after``)."""
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,8 +100,19 @@ class Api:
                 return None
 
             def do_GET(self) -> None:
-                api._record(Request(time.time(), self._account(), self.path, "other", (),
-                                    False))
+                account = self._account()
+                if self.path.startswith("/api/oauth/usage"):
+                    refusal = api.usage_refusal.get(account or "")
+                    api._record(Request(time.time(), account, self.path,
+                                        "refused" if refusal else "usage", (), False))
+                    if refusal is not None:
+                        self._json(refusal[0], {"type": "error"}, refusal[1])
+                    elif account is None or self.headers.get("anthropic-beta") is None:
+                        self._json(401, {"type": "error", "error": {"type": "authentication"}})
+                    else:
+                        self._json(200, api.usage.get(account, {}))
+                    return
+                api._record(Request(time.time(), account, self.path, "other", (), False))
                 self._json(200, {})
 
             def _account(self) -> str | None:

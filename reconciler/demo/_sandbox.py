@@ -51,7 +51,8 @@ launch:
   stop_timeout: 3s              # SIGTERM, wait this long, then SIGKILL
   start_timeout: 5s
 service: {{interval: 1s}}
-failover: {{cooldown: 0s, grace: 0s}}
+# never the real usage endpoint from a sandbox: port 9 (discard) refuses at once
+failover: {{cooldown: 0s, grace: 0s, usage_url: "http://127.0.0.1:9/api/oauth/usage"}}
 """
 
 PROFILE = """\

@@ -19,6 +19,7 @@ from reconciler.claudecode import launch_words, session_flags_in, terminal_safe
 from reconciler.desired._errors import Problem
 from reconciler.desired._model import (
     DEFAULT_CONTINUE,
+    USAGE_URL,
     Account,
     AlertSinkSpec,
     AutonomousPool,
@@ -55,6 +56,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "failover.default_reset": (60.0, 35 * DAY),
     "failover.preempt_wait": (0.0, DAY),
     "failover.move_wait": (0.0, DAY),
+    "failover.usage_every": (1.0, DAY),
 }
 """(least, most) seconds per duration key: a .inf, a .nan or ``9999999999d`` would hang a
 loop or overflow a timer; an interval under a second would spin."""
@@ -195,7 +197,9 @@ class Builder:
             preempt_at=self._percent(raw.get("preempt_at")),
             move_wait=span("move_wait", "10m") if "move_wait" in raw or "preempt_wait" not in raw
             else span("preempt_wait", "10m"),
-            continue_message=self._continue(raw.get("continue", DEFAULT_CONTINUE)))
+            continue_message=self._continue(raw.get("continue", DEFAULT_CONTINUE)),
+            usage_url=str(raw.get("usage_url", USAGE_URL)), usage_every=span("usage_every", "5m"),
+            choose=raw.get("choose", "headroom"))
 
     def _continue(self, value: Any) -> str | None:
         """``continue``: one quoted word after ``--`` on the resume line, never run by a

@@ -19,6 +19,7 @@ from reconciler.desired._errors import Problem
 _CANONICAL_INDEX = re.compile(r"0|[1-9][0-9]{0,5}")
 MIN_SECRET = 4
 DEFAULT_CONTINUE = "Continue from where you left off."
+USAGE_URL = "https://api.anthropic.com/api/oauth/usage"
 """Neutral on purpose: it names no task, so it fits whatever the cut turn was doing."""
 
 
@@ -142,6 +143,12 @@ class FailoverSpec:
     continue_message: str | None = DEFAULT_CONTINUE
     """``continue``: the first message of a Claude resumed after its turn was cut, so the
     turn carries on; None (``continue: false``) resumes it at an empty prompt."""
+    usage_url: str = USAGE_URL
+    """Each account's usage endpoint: ``GET`` with that account's own token."""
+    usage_every: timedelta = timedelta(minutes=5)
+    choose: Literal["headroom", "order"] = "headroom"
+    """Move to the usable account with the most usage left (ties by ``order``), or to the
+    next in ``order``."""
 
     @property
     def primary(self) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from reconciler.desired import DesiredState
+from reconciler.failover._capacity import DEFAULT_BAR, Room, by_headroom
 from reconciler.statedir import LimitRecord
 
 Limit = LimitRecord
@@ -40,6 +41,15 @@ class Decision:
     message: str
 
 
+def _why(target: str, rooms: Mapping[str, Room] | None, skipped: Mapping[str, str]) -> str:
+    """The numbers a headroom choice used, for its message."""
+    if rooms is None:
+        return ""
+    room = rooms.get(target, Room(target))
+    tail = "".join(f"; {name} skipped: {why}" for name, why in skipped.items())
+    return f" ({room.words()}{tail})"
+
+
 def available(account: str, limits: Mapping[str, Limit], now: datetime, grace: timedelta) -> bool:
     limit = limits.get(account)
     return limit is None or limit.resets_at + grace <= now
@@ -53,6 +63,7 @@ def decide(
     *,
     moved_by_limit: bool = False,
     unfit: Mapping[str, str] | None = None,
+    rooms: Mapping[str, Room] | None = None,
 ) -> Decision:
     """Stay, swap (leaving a limited account, or returning to a preferred one) or wait.
 
@@ -61,6 +72,9 @@ def decide(
     limit is known for it (``reconcile limits clear``). An account in ``unfit`` (its
     home missing, logged out, not through Claude's first run) is never moved to: the
     next one in the order is, so nothing is stopped for a move that would strand it.
+    With ``rooms`` (what each account has left) and ``choose: headroom``, the target is
+    the usable account with the most headroom, never one at or over the bar
+    (``preempt_at``, else 95 %) in the five-hour or weekly window; ties by the order.
     """
     active = desired.active_account
     config = desired.failover
@@ -71,6 +85,14 @@ def decide(
     cooling = last_auto_swap is not None and now - last_auto_swap < config.cooldown
     free = [a for a in order if available(a, limits, now, config.grace) and a not in unfit]
     if not available(active, limits, now, config.grace):
+        skipped: dict[str, str] = {}
+        if config.choose == "headroom" and rooms is not None:
+            bar = config.preempt_at if config.preempt_at is not None else DEFAULT_BAR
+            free, skipped = by_headroom([a for a in free if a != active], rooms, bar)
+        if not free and skipped:
+            return Decision(Move.WAIT, None, Reason.ALL_LIMITED,
+                            "every other account is limited or nearly used up ("
+                            + "; ".join(f"{n}: {why}" for n, why in skipped.items()) + ")")
         if not free:
             earliest = min((limits[a] for a in (*order, active) if a in limits),
                            key=lambda x: x.resets_at)
@@ -83,12 +105,13 @@ def decide(
             return Decision(Move.STAY, None, Reason.NONE,
                             f"{active} is limited; cooling down before a swap")
         limit = limits[active]
+        why = _why(free[0], rooms, skipped) if config.choose == "headroom" else ""
         if limit.preempted:
             return Decision(Move.SWAP, free[0], Reason.PREEMPT,
                             f"{active} is near its limit ({limit.reason}); moving to "
-                            f"{free[0]} between turns")
+                            f"{free[0]}{why} between turns")
         return Decision(Move.SWAP, free[0], Reason.LIMIT,
-                        f"{active} hit its limit ({limit.reason}); moving to {free[0]}")
+                        f"{active} hit its limit ({limit.reason}); moving to {free[0]}{why}")
     if active in order:
         better = [a for a in order[: order.index(active)]
                   if a in free and (a in limits or moved_by_limit)]

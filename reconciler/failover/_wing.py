@@ -11,12 +11,11 @@ text is what observe captured in the same cycle: no pane is captured twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
 
-from reconciler.claudecode import home_key
 from reconciler.desired import DesiredState, DesiredStateError, swap_active_account
+from reconciler.failover._capacity import Room, headroom_table, usage
 from reconciler.failover._detect import LimitMatch
 from reconciler.failover._evidence import (
     SOURCES,
@@ -31,7 +30,6 @@ from reconciler.failover._evidence import (
 from reconciler.failover._judge import exhausted, judge
 from reconciler.failover._limits import last_auto_swap, moved_by_limit
 from reconciler.failover._policy import Decision, Limit, Move, decide
-from reconciler.failover._reset import MOST_AHEAD
 from reconciler.observe import Observed, PaneFact
 from reconciler.plan import account_refusal
 from reconciler.signals import SignalDir
@@ -85,39 +83,6 @@ def claude_panes(desired: DesiredState, observed: Observed) -> list[PaneFact]:
             if p.claude is not None and desired.managed(p.session_name, observed.created)]
 
 
-def _instant(stamp: float, now: datetime) -> datetime | None:
-    """A status line's ``resets_at`` (epoch seconds; milliseconds are recognised), or
-    None when it is not a plausible moment."""
-    seconds = stamp / 1000 if stamp > 1e11 else stamp
-    try:
-        reset = datetime.fromtimestamp(seconds, tz=now.tzinfo)
-    except (OverflowError, ValueError, OSError):
-        return None
-    return reset if reset <= now + MOST_AHEAD else None
-
-
-def usage(desired: DesiredState, state: StateDir, account: str,
-          now: datetime) -> dict[str, tuple[float, datetime]]:
-    """The account's windows from its Claudes' status lines: name -> (percent used,
-    reset), the newest window and the highest use; windows already reset are left out
-    (a Claude just resumed here has seen none yet)."""
-    found: dict[str, tuple[float, datetime]] = {}
-    for raw in SignalDir(state.root).read_usage(home_key(desired.account(account).home)):
-        limits = raw.get("rate_limits")
-        for name, window in (limits.items() if isinstance(limits, dict) else ()):
-            if not isinstance(window, dict):
-                continue
-            used, resets = window.get("used_percentage"), window.get("resets_at")
-            if not isinstance(used, int | float) or not isinstance(resets, int | float):
-                continue
-            reset = _instant(resets, now)
-            old = found.get(str(name))
-            if reset is not None and reset > now and (
-                    old is None or (reset, used) > (old[1], old[0])):
-                found[str(name)] = (float(used), reset)
-    return found
-
-
 @dataclass(frozen=True)
 class Verdict:
     """What the wing found and did in one cycle: the plan of the same cycle moves the
@@ -127,6 +92,8 @@ class Verdict:
     limits: dict[str, Limit]
     decision: Decision
     conditions: Conditions
+    rooms: dict[str, Room] = field(default_factory=dict)
+    """What each account has left, as the decision saw it."""
 
 
 def _full_windows(windows: dict[str, dict[str, tuple[float, datetime]]]) -> list[Evidence]:
@@ -181,11 +148,12 @@ class Failover:
                 evidence.source, evidence.session,
                 desired.redact(match.text or evidence.text[:300]))
             state.record_limit_event({"event": "detected", **limits[evidence.account].to_json()})
-        self._preempt(desired, state, observed, limits)
+        table = headroom_table(desired, state, now)
+        self._preempt(desired, state, observed, limits, table)
         unfit = {a.name: why for a in desired.accounts
                  if (why := account_refusal(a.name, a.home, observed)) is not None}
         decision = decide(desired, limits, now, last_auto_swap(state),
-                          moved_by_limit=moved_by_limit(state), unfit=unfit)
+                          moved_by_limit=moved_by_limit(state), unfit=unfit, rooms=table)
         after, refused = self._act(desired, state, decision)
         if desired.active_account in limits:  # where a move is wanted, say what it skips
             refused |= {f"unfit:{name}": f"failover does not move to {name}: {why}"
@@ -197,7 +165,7 @@ class Failover:
         state.write_limits(limits)
         cutoff = (now - KEEP_EVIDENCE).isoformat()
         state.write_evidence({k: t for k, t in seen.items() if t >= cutoff})
-        return Verdict(after, limits, decision, {
+        return Verdict(after, limits, decision, rooms=table, conditions={
             "limit": {n: f"{n}: {lim.reason} (from the {lim.source})" for n, lim in limits.items()},
             "stuck_session": stuck_panes(texts, panes),
             "all_limited": {"accounts": decision.message} if decision.action is Move.WAIT else {},
@@ -262,24 +230,31 @@ class Failover:
             best[evidence.account] = (evidence, match)
 
     def _preempt(self, desired: DesiredState, state: StateDir, observed: Observed,
-                 limits: dict[str, Limit]) -> None:
-        """``preempt_at``: the active account's status line says it is nearly used up. It
-        is kept as a limit of its own kind: the swap comes at once, and each Claude then
-        moves as its turn ends (``move_wait`` at most), never cut mid-turn for it."""
+                 limits: dict[str, Limit], table: dict[str, Room]) -> None:
+        """``preempt_at``: the active account is nearly used up (its status line, or the
+        usage endpoint), or its burn rate runs a window out before the next reading. It is
+        kept as a limit of its own kind: the swap comes at once, and each Claude then moves
+        as its turn ends (``move_wait`` at most), never cut mid-turn for it."""
         at = desired.failover.preempt_at
         active = desired.active_account
         off_until = state.read_preempt_off().get(active)
         if at is None or active in limits or (off_until and off_until > observed.now):
             return  # no preempt, or the user cleared it for this window
-        windows = usage(desired, state, active, observed.now)
-        over = {name: w for name, w in windows.items() if w[0] >= at}
+        soon = observed.now + desired.failover.usage_every
+        room = table.get(active, Room(active))
+        over = [w for w in room.windows if w.resets_at is not None and (
+            w.used >= at or (w.runs_out is not None and w.runs_out <= soon))]
         if not over:
             return
-        name, (used, reset) = max(over.items(), key=lambda item: item[1][0])
+        window = max(over, key=lambda w: w.used)
+        assert window.resets_at is not None  # noqa: S101  (filtered above)
+        ahead = (f" and runs out at {window.runs_out.isoformat(timespec='minutes')} at "
+                 f"{window.rate:.1f}%/h" if window.runs_out is not None and window.rate
+                 else "")
         limits[active] = Limit(
-            active, reset, f"preempt {name}",
-            f"{used:g}% of the {name.replace('_', '-')} window used (preempt_at {at:g}%)",
-            observed.now, "status line", None, "")
+            active, window.resets_at, f"preempt {window.name}",
+            f"{window.used:g}% of the {window.name.replace('_', '-')} window used{ahead} "
+            f"(preempt_at {at:g}%)", observed.now, window.source, None, "")
         state.record_limit_event({"event": "preempted", **limits[active].to_json()})
 
     def _act(self, desired: DesiredState, state: StateDir,
@@ -298,10 +273,3 @@ class Failover:
             return desired, {f"swap:{decision.to}": f"cannot move to {decision.to}: {why}"}
         self.say(f"failover: {decision.message}")
         return updated, {}
-
-
-def usage_view(desired: DesiredState, state: StateDir, now: datetime) -> dict[str, Any]:
-    """Per account: each window's percent used and reset, from the last status line."""
-    return {a.name: {name: {"used_percentage": used, "resets_at": reset.isoformat()}
-                     for name, (used, reset) in usage(desired, state, a.name, now).items()}
-            for a in desired.accounts}

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.desired import DesiredState
-from reconciler.failover import usage
+from reconciler.failover import headroom_table
 from reconciler.observe import Observed
 from reconciler.statedir import StateDir, write_atomic
 
@@ -21,25 +21,33 @@ from reconciler.statedir import StateDir, write_atomic
 @dataclass(frozen=True)
 class AccountGauge:
     """One account's gauges: ``sessions`` is the Claudes running on it in tmux (as the
-    cycle observed them), ``usage`` each status-line window's percent used."""
+    cycle observed them), ``usage`` each window's percent used, ``age`` the seconds since
+    it was read, ``runs_out`` the seconds until it runs out at its burn rate."""
 
     account: str
     sessions: int
     limited: bool
     active: bool
     usage: Mapping[str, float] = field(default_factory=dict)
+    age: Mapping[str, float] = field(default_factory=dict)
+    runs_out: Mapping[str, float] = field(default_factory=dict)
 
 
 def account_gauges(desired: DesiredState, state: StateDir,
                    observed: Observed) -> tuple[AccountGauge, ...]:
     limits = state.read_limits()
     running = Counter(p.claude.account for p in observed.tmux.panes if p.claude is not None)
+    table = headroom_table(desired, state, observed.now)
+    now = observed.now
     return tuple(
         AccountGauge(a.name, running[a.name],
-                     a.name in limits and limits[a.name].resets_at > observed.now,
+                     a.name in limits and limits[a.name].resets_at > now,
                      a.name == desired.active_account,
-                     {w: used for w, (used, _reset)
-                      in usage(desired, state, a.name, observed.now).items()})
+                     {w.name: w.used for w in table[a.name].windows},
+                     {w.name: (now - w.read_at).total_seconds() for w in table[a.name].windows
+                      if w.read_at is not None},
+                     {w.name: (w.runs_out - now).total_seconds() for w in table[a.name].windows
+                      if w.runs_out is not None})
         for a in desired.accounts)
 
 
@@ -66,10 +74,12 @@ def _account_lines(accounts: Sequence[AccountGauge]) -> list[str]:
         lines.append(f"# TYPE reconciler_account_{name} gauge")
         lines += [f'reconciler_account_{name}{{account="{_label(a.account)}"}} {number(v)}'
                   for a, v in zip(accounts, values, strict=True)]
-    lines.append("# TYPE reconciler_account_usage_percent gauge")
-    lines += [f'reconciler_account_usage_percent{{account="{_label(a.account)}",'
-              f'window="{_label(w)}"}} {number(p)}'
-              for a in accounts for w, p in sorted(a.usage.items())]
+    for name, attr in (("usage_percent", "usage"), ("usage_age_seconds", "age"),
+                       ("usage_runs_out_seconds", "runs_out")):
+        lines.append(f"# TYPE reconciler_account_{name} gauge")
+        lines += [f'reconciler_account_{name}{{account="{_label(a.account)}",'
+                  f'window="{_label(w)}"}} {number(round(p, 1))}'
+                  for a in accounts for w, p in sorted(getattr(a, attr).items())]
     return lines
 
 

@@ -29,6 +29,7 @@ from reconciler.service._metrics import account_gauges, write_metrics
 from reconciler.service._watch import Watcher
 from reconciler.signals import SignalDir
 from reconciler.statedir import LimitRecord, StateDir, file_identity, now_iso
+from reconciler.usage import UsagePoller, plan_of
 
 Say = Callable[[str], None]
 Wing = Callable[[DesiredState, StateDir, Observed], Verdict]
@@ -64,6 +65,8 @@ class Service:
         self.interval_override = interval
         self.lock_timeout = lock_timeout
         self.wing: Wing = wing or Failover(say=say)
+        self.poller = UsagePoller(state_dir, say)
+        """Each account's usage from the usage endpoint, in its own thread."""
         self.book = AlertBook(self.state)
         self.desired: DesiredState | None = None
         self.config = ServiceSpec()
@@ -124,6 +127,7 @@ class Service:
         changed = self.desired is None or desired.digest != self.desired.digest
         self.desired = desired
         self.config = desired.service
+        self.poller.configure(plan_of(desired) if desired.failover.enabled else None)
         sinks, problems = build_sinks(desired.alerts)
         self.dispatcher = Dispatcher(sinks, log_line=self.say, secrets=desired.secrets)
         self.book.redact = desired.redact
@@ -166,6 +170,7 @@ class Service:
                 self.seen = file_identity(self.path)  # our own write: not an edit
             observed = self.observed = with_turns(replace(
                 observed, limits=verdict.limits, active=self.state.read_active()), desired)
+            self._summarise(desired, verdict)
             self.crashes.observe(observed)
             held = self.crashes.held(observed.now)
             the_plan = _hold_launches(make_plan(desired, observed), held)
@@ -199,6 +204,19 @@ class Service:
         alerts += self.book.update("crashloop", self.crashes.looping())
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
+
+    def _summarise(self, desired: DesiredState, verdict: Verdict) -> None:
+        """The one line `status --format tmux` prints, for tmux to read every second."""
+        room = verdict.rooms.get(desired.active_account)
+        limit = verdict.limits.get(desired.active_account)
+        try:
+            self.state.write_summary({
+                "active": desired.active_account,
+                "windows": {w.name: w.used for w in room.windows} if room else {},
+                "limited_until": limit.resets_at.isoformat()
+                if limit is not None and not limit.preempted else None})
+        except OSError as exc:  # advisory: never worth the loop
+            self.say(f"summary not written: {exc}")
 
     def _watch_turns(self, the_plan: Plan, desired: DesiredState) -> None:
         """While moves wait for turns to end, the loop wakes when a waiting Claude's own
@@ -326,9 +344,12 @@ class Service:
 
     def run(self, *, once: bool = False) -> int:
         self.watch.open()  # before the handlers: a signal always ends the next wait
+        if not once:
+            self.poller.start()
         try:
             return self._run(once=once)
         finally:
+            self.poller.stop()
             self.watch.close()
 
     def _run(self, *, once: bool) -> int:
@@ -337,6 +358,9 @@ class Service:
         # by the CLI) rather than wait where SIGTERM cannot reach it.
         with state_lock(self.state.service_lock_path, timeout=0):
             self.say(f"reconcile run: pid {os.getpid()}, state {self.state.root}")
+            if once:  # a cron run reads the usage that is due before its one cycle
+                self.reload()
+                self.poller.step()
             while not self.stopping:
                 started = time.monotonic()
                 outcome = self.last_outcome = self._guarded_cycle()

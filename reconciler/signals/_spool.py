@@ -186,6 +186,18 @@ class SignalDir:
                     found.append(raw)
         return found
 
+    def status_seen(self, home_key: str) -> float | None:
+        """When a Claude of that home last refreshed its status line (epoch seconds)."""
+        newest = None
+        with contextlib.suppress(OSError), folder(self.root, (*_STATUS, home_key)) as fd:
+            for entry in os.scandir(fd):
+                if entry.name.endswith(".json") and not entry.name.startswith("."):
+                    with contextlib.suppress(OSError):
+                        st = entry.stat(follow_symlinks=False)
+                        if stat.S_ISREG(st.st_mode):
+                            newest = max(newest or 0.0, st.st_mtime)
+        return newest
+
     # -- what removing the signals gives back --------------------------------------------
 
     def read_user_statusline(self, account: str) -> str | None:

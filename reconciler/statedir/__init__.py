@@ -30,6 +30,8 @@ from reconciler.statedir._records import (
     PaneBook,
     PromptRecord,
     TurnWait,
+    UsageRecord,
+    UsageWindow,
 )
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "StateDir",
     "TurnWait",
     "UnsafeStateError",
+    "UsageRecord",
+    "UsageWindow",
     "default_state_dir",
     "ensure_private_dir",
     "file_identity",

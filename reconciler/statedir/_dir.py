@@ -7,6 +7,8 @@ No other module names a file in here; each asks for the record it needs.
     swaps.jsonl     every swap, one line each;  moves.jsonl: the Claudes each apply moved
     converged.json  the last clean converge (drift is measured from it)
     limits.json     known usage limits;  preempt-off.json: limits the user cleared
+    usage.json      each account's last usage reading (the usage endpoint, the status line)
+    summary.json    the active account, its use and limit: for `status --format tmux`
     alerts.json     what is firing
     crashloops.json launches in back-off
     service.json    the running service: pid, start, cycles
@@ -46,6 +48,7 @@ from reconciler.statedir._records import (
     PaneBook,
     PromptRecord,
     TurnWait,
+    UsageRecord,
 )
 
 R = TypeVar("R", LaunchRecord, PromptRecord, TurnWait)
@@ -319,6 +322,17 @@ class StateDir:
     def write_preempt_off(self, off: Mapping[str, datetime]) -> None:
         self._write("preempt-off.json", {n: u.isoformat() for n, u in sorted(off.items())})
 
+    def read_usage_records(self) -> dict[str, UsageRecord]:
+        """Each account's last usage reading (``usage.json``), as the poller left it."""
+        raw = read_json(self._path("usage.json"))
+        found = (UsageRecord.from_json(item) for item in
+                 (raw.values() if isinstance(raw, dict) else ()))
+        return {r.account: r for r in found if r is not None}
+
+    def write_usage_records(self, records: Mapping[str, UsageRecord]) -> None:
+        self._write("usage.json", {n: r.to_json() for n, r in sorted(records.items())},
+                    sync=False)
+
     def read_evidence(self) -> dict[str, str]:
         """Limit evidence already counted (key -> when), so a statement counts once."""
         raw = read_json(self._path("evidence.json"))
@@ -334,6 +348,10 @@ class StateDir:
 
     def read_limit_history(self, last: int = 20) -> list[dict[str, Any]]:
         return self._tail("limits-history.jsonl", last)
+
+    def write_summary(self, summary: Mapping[str, Any]) -> None:
+        """What ``status --format tmux`` shows (``summary.json``): advisory, unsynced."""
+        self._write("summary.json", dict(summary), sync=False)
 
     def read_service(self) -> dict[str, Any] | None:
         raw = read_json(self._path("service.json"))

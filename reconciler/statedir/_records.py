@@ -240,3 +240,75 @@ class CrashRecord:
                        str(raw.get("reason", ""))[:300])
         except (KeyError, TypeError, ValueError):
             return None
+
+
+@dataclass(frozen=True)
+class UsageWindow:
+    """One window of an account's usage: percent used and when it resets."""
+
+    name: str
+    """``five_hour``, ``seven_day``, ``seven_day_opus`` ..."""
+    used: float
+    resets_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """The last reading of an account's usage, where it came from and when. Never the
+    token it was read with."""
+
+    account: str
+    read_at: datetime | None
+    source: str
+    """``usage endpoint`` (polled), ``status line`` (a Claude on it reported), ``none``."""
+    windows: tuple[UsageWindow, ...] = ()
+    note: str = ""
+    """Why there is no fresh reading (an expired token, the endpoint's answer)."""
+    retry_after: datetime | None = None
+    """The endpoint asked us to wait until then (a 429's ``retry-after``)."""
+    history: tuple[tuple[datetime, tuple[tuple[str, float], ...]], ...] = ()
+    """Earlier readings (time, window -> used), oldest first: the burn rate's data."""
+
+    def window(self, name: str) -> UsageWindow | None:
+        return next((w for w in self.windows if w.name == name), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account, "source": self.source, "note": self.note,
+            "read_at": self.read_at.isoformat() if self.read_at else None,
+            "retry_after": self.retry_after.isoformat() if self.retry_after else None,
+            "windows": {w.name: {"used": w.used, "resets_at": w.resets_at.isoformat()
+                                 if w.resets_at else None} for w in self.windows},
+            "history": [[t.isoformat(), dict(used)] for t, used in self.history]}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> UsageRecord | None:
+        if not isinstance(raw, dict) or not isinstance(raw.get("account"), str):
+            return None
+        windows = []
+        for name, body in (raw.get("windows") or {}).items():
+            used = body.get("used") if isinstance(body, dict) else None
+            if isinstance(used, int | float) and not isinstance(used, bool):
+                windows.append(UsageWindow(str(name), float(used), _when(body.get("resets_at"))))
+        history = []
+        for item in raw.get("history") or ():
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict):
+                when = _when(item[0])
+                used_by = tuple((str(k), float(v)) for k, v in item[1].items()
+                                if isinstance(v, int | float) and not isinstance(v, bool))
+                if when is not None:
+                    history.append((when, used_by))
+        return cls(raw["account"], _when(raw.get("read_at")), str(raw.get("source", "none")),
+                   tuple(windows), str(raw.get("note", ""))[:300],
+                   _when(raw.get("retry_after")), tuple(history[-24:]))
+
+
+def _when(value: Any) -> datetime | None:
+    """An ISO time with a zone, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        found = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return found if found.tzinfo is not None else None
