@@ -79,6 +79,8 @@ def goals(sizes: Sizes) -> list[Goal]:
         Goal("swap", large, "<= 1.15x floor", lambda r: _ratio(r) <= 1.15),
         Goal("idle", sizes.whole, "<= 0.1 % of a core, RSS <= 40 MB",
              lambda r: r["cpu_percent"] <= 0.1 and r["rss_mb"] <= 40),
+        Goal("status_segment", sizes.whole, "<= 2x python -c pass", lambda r: _ratio(r) <= 2),
+        Goal("limit_check", sizes.whole, "<= 3x python -c pass", lambda r: _ratio(r) <= 3),
         Goal("limit_to_work_resumed", sizes.resume, "<= 1.3x floor (real CLI)",
              lambda r: _ratio(r) <= 1.3),
     ]

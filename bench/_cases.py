@@ -11,6 +11,7 @@ from typing import Any
 from bench._harness import (
     REPO,
     Timing,
+    bare,
     cpu_ticks,
     cycles,
     environ,
@@ -103,18 +104,25 @@ def whole_process(box: Sandbox, runs: int, peers: bool) -> dict[str, dict[str, A
     """``--dry-run`` and ``apply`` with nothing to do, as a user runs them, against the
     same interpreter doing nothing (``python -c pass``), interleaved run by run."""
     reconcile(box, "--dry-run")  # byte code and the schema cache, as any later run has them
-    floor, dry, noop = Timing(), Timing(), Timing()
+    reconcile(box, "run", "--once")  # the summary the tmux segment reads
+    floor, dry, noop, segment, check = Timing(), Timing(), Timing(), Timing(), Timing()
+    words = "You've hit your 5-hour limit · resets 2:12am (UTC)"
     for _ in range(runs):
         for timing, fn in ((floor, lambda: python("pass", box)),
                            (dry, lambda: _ok(reconcile(box, "--dry-run"), 0)),
-                           (noop, lambda: _ok(reconcile(box, "apply"), 0))):
+                           (noop, lambda: _ok(reconcile(box, "apply"), 0)),
+                           (segment, lambda: _ok(reconcile(box, "status", "--format", "tmux"),
+                                                 0)),
+                           (check, lambda: _ok(bare(box, "limit-check", words), 0))):
             started = time.perf_counter()
             fn()
             timing.samples.append(time.perf_counter() - started)
     dry_run: dict[str, Any] = {"ours": dry, "floor": floor}
     if peers:
         dry_run["peer_ansible_check"] = _ansible(box, runs)
-    return {"dry_run": dry_run, "apply_noop": {"ours": noop, "floor": floor}}
+    return {"dry_run": dry_run, "apply_noop": {"ours": noop, "floor": floor},
+            "status_segment": {"ours": segment, "floor": floor},
+            "limit_check": {"ours": check, "floor": floor}}
 
 
 def _ok(done: subprocess.CompletedProcess[str], code: int) -> None:

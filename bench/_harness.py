@@ -113,6 +113,12 @@ def reconcile(box: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
                           env=box.env(), cwd=REPO, timeout=600, check=False)
 
 
+def bare(box: Sandbox, *args: str) -> subprocess.CompletedProcess[str]:
+    """``reconcile ARGS`` with no desired file or state dir named (``limit-check``)."""
+    return subprocess.run([sys.executable, "-m", "reconciler", *args], capture_output=True,
+                          text=True, env=box.env(), cwd=REPO, timeout=600, check=False)
+
+
 def python(code: str, box: Sandbox) -> None:
     """The floor of every whole-process measure: the same interpreter, doing nothing."""
     subprocess.run([sys.executable, "-c", code], env=box.env(), cwd=REPO, check=False)
