@@ -40,8 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "apply" and getattr(args, "dry_run", False):
         command = "plan"
     ui = Ui(bool(getattr(args, "json", False)))
-    from reconciler.desired import DesiredStateError  # noqa: PLC0415
-    from reconciler.errors import ReconcilerError  # noqa: PLC0415
+    from reconciler.errors import DesiredStateError, ReconcilerError  # noqa: PLC0415
 
     handler = _handler(command, args)
     try:

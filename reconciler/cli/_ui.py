@@ -44,8 +44,14 @@ def desired_path(args: argparse.Namespace) -> Path:
     return Path(os.environ.get(DESIRED_ENV) or "desired_state.yaml")
 
 
-def state_dir(args: argparse.Namespace) -> Path:
-    from reconciler.statedir import default_state_dir  # noqa: PLC0415
+def default_state_dir(environ: dict[str, str] | None = None) -> Path:
+    """``$XDG_STATE_HOME/reconciler``, else ``~/.local/state/reconciler``."""
+    env = os.environ if environ is None else environ
+    xdg = env.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg else Path(env.get("HOME", "~")).expanduser() / ".local" / "state"
+    return base / "reconciler"
 
+
+def state_dir(args: argparse.Namespace) -> Path:
     given = getattr(args, "state_dir", None) or os.environ.get(STATE_ENV)
     return Path(given) if given else default_state_dir()

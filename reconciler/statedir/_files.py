@@ -14,7 +14,6 @@ import json
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,6 @@ FILE_MODE = 0o600
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def default_state_dir(environ: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if environ is None else environ
-    xdg = env.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg else Path(env.get("HOME", "~")).expanduser() / ".local" / "state"
-    return base / "reconciler"
 
 
 class UnsafeStateError(ReconcilerError):
