@@ -182,15 +182,18 @@ class _SessionPlanner:
             account=claude.account or "", pid=claude.pid, cut=cut, why=when,
             description=f"remember session {sid} of {pane.target} (pid {claude.pid})",
         ))
+        safety = self._safety(pane.session_name)
         self.phases.stop.append(StopClaude(
             key=stop, kind=Kind.RELAUNCH, target=pane.target, pane_id=pane.pane_id,
             pid=claude.pid, start=claude.start, timeout=self.desired.launch.stop_timeout,
             shell_pid=pane.pane_pid, tty=pane.tty,
-            depends_on=(remember, *self.ready),
+            # every precondition of the relaunch: a trust or disclaimer that cannot be
+            # carried (a read-only or full home), a safety hook that cannot go in, stops
+            # nothing
+            depends_on=(remember, *self.ready, *safety, *accept),
             description=f"stop {what}{_STOP_WHY[when]}" + (
                 "; its turn is continued on the new account" if cut and self.message else ""),
         ))
-        safety = self._safety(pane.session_name)
         choice = SessionChoice(sid, sid in self.observed.transcripts.get(cwd, ()),
                                "running session")
         self.phases.launch.append(self._launch(
