@@ -4,9 +4,13 @@ server and real processes (docs/RELIABILITY.md lists each guarantee next to its 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 
-from _fixtures import World, mounted
+from _fixtures import World, mounted, wait_for
+
+SLOW = 30.0
 
 
 def test_a_swap_that_cannot_prepare_its_target_stops_nothing(world: World) -> None:
@@ -26,3 +30,22 @@ def test_a_swap_that_cannot_prepare_its_target_stops_nothing(world: World) -> No
         stops = [r for k, r in by_key.items() if k.startswith("stop:")]
         assert stops and all(r["status"] == "skipped" for r in stops), stops
         assert {t: r["claude_pid"] for t, r in world.claudes().items()} == before
+
+
+def test_a_pane_left_in_copy_mode_is_named_with_the_key_that_leaves_it(world: World) -> None:
+    """Its Claude left; the person scrolled (copy mode) and walked away: nothing is typed
+    into the mode, and after three intervals a stuck_session alert names the pane and the
+    key; `status` shows it; leaving the mode lets the Claude start again."""
+    world.add_alert_file_sink()
+    world.start_service()
+    before = world.claudes_when(2)["api/0"]["claude_pid"]
+    world.tmux("copy-mode", "-t", "=api:")
+    os.kill(before, signal.SIGTERM)
+    alert = wait_for(lambda: next((a for a in world.alerts() if a["kind"] == "stuck_session"
+                                   and a["state"] == "firing"), None), SLOW)
+    assert alert["subject"] == "api/0" and "press q" in alert["message"]
+    assert "api/0" in world.reconcile("status").stdout.split("stuck prompts")[1]
+    world.tmux("send-keys", "-t", "=api:", "q")
+    wait_for(lambda: world.claudes().get("api/0"), SLOW)
+    wait_for(lambda: any(a["kind"] == "stuck_session" and a["state"] == "resolved"
+                         for a in world.alerts()), SLOW)

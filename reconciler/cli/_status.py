@@ -224,12 +224,15 @@ def _accounts(desired: DesiredState, state: StateDir, now: datetime,
     return tuple(rows)
 
 
-def _stuck(desired: DesiredState, observed: Observed) -> tuple[Stuck, ...]:
+def _stuck(desired: DesiredState, observed: Observed,
+           firing: dict[str, str]) -> tuple[Stuck, ...]:
+    """What the panes show now, and what the service found stuck over time (a pane left
+    in copy mode: ``firing`` is the stuck_session alerts)."""
     from reconciler import failover  # noqa: PLC0415  (the watcher: only when panes are read)
 
     panes = failover.claude_panes(desired, observed)
     texts = {p.pane_id: p.text for p in panes if p.text is not None}
-    found: dict[str, str] = failover.stuck_panes(texts, panes)
+    found: dict[str, str] = {**firing, **failover.stuck_panes(texts, panes)}
     return tuple(Stuck(t, m) for t, m in sorted(found.items()))
 
 
@@ -248,6 +251,7 @@ def build_status(desired: DesiredState, state: StateDir) -> Status:
     now = observed.now
     limits, decision = failover.preview(desired, state, now)
     waiting = plan(desired, observed).waiting
+    alerts = state.read_alerts()
     panes = _panes(desired, observed)
     crashloops = state.read_crashloops()
     return Status(
@@ -257,13 +261,13 @@ def build_status(desired: DesiredState, state: StateDir) -> Status:
         accounts=_accounts(desired, state, now, panes, limits),
         service=_service(state.read_service()), active=state.read_active(),
         alerts=tuple(AlertRow(kind, subject, message)
-                     for kind, subjects in sorted(state.read_alerts().items())
+                     for kind, subjects in sorted(alerts.items())
                      for subject, message in sorted(subjects.items())),
         backoffs=tuple(Backoff(t, c.count, c.until, c.reason, _later(c.until, now))
                        for t, c in sorted(crashloops.items())),
         limits=tuple(lim for _n, lim in sorted(limits.items())),
         decision=decision,
-        stuck=_stuck(desired, observed),
+        stuck=_stuck(desired, observed, alerts.get("stuck_session", {})),
         swaps=_swaps(state),
         waiting=waiting,
     )

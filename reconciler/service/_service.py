@@ -32,6 +32,10 @@ from reconciler.statedir import LimitRecord, StateDir, file_identity, now_iso
 from reconciler.usage import UsagePoller, plan_of
 
 Say = Callable[[str], None]
+MODE_WAIT = (3.0, 60.0)
+"""How long a pane may sit in copy mode, holding its Claude's launch back, before a person
+is told: three service intervals, within these bounds (a scroll to read something is not
+a problem; a forgotten one is)."""
 Wing = Callable[[DesiredState, StateDir, Observed], Verdict]
 """The failover wing, between observe and plan: the limits, the decision, the desired
 state after its swap (if it swapped), and its conditions (alert kind -> subjects)."""
@@ -86,6 +90,8 @@ class Service:
         change (busy -> idle) wakes the loop, so each moves as its turn ends."""
         self.next_bound: float | None = None
         """When the first of those waits reaches its bound (monotonic clock)."""
+        self.modes: dict[str, float] = {}
+        """Panes in a tmux mode that hold a launch back, since when (monotonic clock)."""
         self.next_reset: float | None = None
         """When the first known limit resets, grace included (monotonic clock): the loop
         wakes then, so the return comes at the reset, not up to an interval later."""
@@ -195,7 +201,10 @@ class Service:
                 self.last_converge = int(time.time())
                 if converged is None or converged.digest != desired.digest:
                     self.state.write_converged(desired.digest, desired.active_account)
-            for kind, current in verdict.conditions.items():
+            conditions = dict(verdict.conditions)
+            conditions["stuck_session"] = {**conditions.get("stuck_session", {}),
+                                           **self._in_a_mode(the_plan, observed)}
+            for kind, current in conditions.items():
                 alerts += self.book.update(kind, current)
             self.limits_seen = file_identity(self.state.limits_path)  # our own write
         self._watch_turns(the_plan, desired)
@@ -204,6 +213,29 @@ class Service:
         alerts += self.book.update("crashloop", self.crashes.looping())
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
+
+    def _in_a_mode(self, the_plan: Plan, observed: Observed) -> dict[str, str]:
+        """Panes whose Claude is not started again because they sit in a tmux mode (copy
+        mode after a scroll): never typed into, but after a bounded wait (``MODE_WAIT``) a
+        person is told which pane and which key leaves the mode."""
+        bound = min(MODE_WAIT[1], max(MODE_WAIT[0], 3 * self.interval))
+        waiting = {c.key.removeprefix("launch:") for c in the_plan.conflicts
+                   if c.key.startswith("launch:")}
+        now = time.monotonic()
+        found: dict[str, str] = {}
+        for pane in observed.tmux.panes:
+            if pane.target not in waiting or not pane.input.mode:
+                continue
+            since = self.modes.setdefault(pane.target, now)
+            if now - since >= bound:
+                found[pane.target] = (
+                    f"{pane.target} has been in a tmux mode (copy mode) for {int(now - since)}s: "
+                    f"its Claude is not started again until it leaves it; press q in that pane "
+                    f"(tmux attach -t '{pane.session_name}')")
+        self.modes = {t: s for t, s in self.modes.items()
+                      if t in waiting and any(p.target == t and p.input.mode
+                                              for p in observed.tmux.panes)}
+        return found
 
     def _summarise(self, desired: DesiredState, verdict: Verdict) -> None:
         """The one line `status --format tmux` prints, for tmux to read every second."""
