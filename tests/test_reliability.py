@@ -49,3 +49,16 @@ def test_a_pane_left_in_copy_mode_is_named_with_the_key_that_leaves_it(world: Wo
     wait_for(lambda: world.claudes().get("api/0"), SLOW)
     wait_for(lambda: any(a["kind"] == "stuck_session" and a["state"] == "resolved"
                          for a in world.alerts()), SLOW)
+
+
+def test_a_person_clearing_a_limit_is_honoured_during_a_cooldown(world: World) -> None:
+    """The cooldown spaces automatic swaps; a person's `limits clear` is not one: the
+    return comes at once, and `status` said when the cooldown would have ended."""
+    world.set_desired("failover: {cooldown: 0s", "failover: {cooldown: 1h")
+    world.set_desired("service: {interval: 1s}", "service: {interval: 30s}")
+    world.start_service()
+    ids = wait_for(lambda: world.on("work"), SLOW)
+    world.type_in("=api:", "/limit")
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
+    assert world.reconcile("limits", "clear", "work").returncode == 0
+    assert wait_for(lambda: world.on("work"), 20) == ids

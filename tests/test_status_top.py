@@ -206,7 +206,7 @@ def test_top_redraws_in_place_and_r_reads_again() -> None:
     shots: Iterator[Status] = iter([
         snapshot(now, 12.0, "idle"),
         snapshot(now + timedelta(minutes=5), 97.0, "busy",
-                 (AlertRow("limit", "work", "work: limit reached (from the hook)"),),
+                 (AlertRow("limit", "work", "limit reached (from the hook)"),),
                  limited=True)])
 
     async def drive() -> tuple[str, str, bool]:
@@ -229,7 +229,7 @@ def test_top_redraws_in_place_and_r_reads_again() -> None:
     assert re.search(r"api\s+api/0\s+idle\s+70d97d4a\s+/nowhere/home/src/api", first), first
     assert re.search(r"five-hour\s+97\.0% \S+  resets in 1h05m", second), second
     assert "limited (five_hour) for 2h30m, from the hook" in second
-    assert "alert limit  work: work: limit reached (from the hook)" in second
+    assert "alert limit  work: limit reached (from the hook)" in second
     assert re.search(r"api\s+api/0\s+busy", second)
 
 

@@ -92,10 +92,19 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
 
 def swap(args: argparse.Namespace, ui: Ui) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
-    previous, desired = swap_active_account(
-        desired_path(args), args.account, reason="command",
-        state=None if dry_run else StateDir(state_dir(args)), dry_run=dry_run,
-        now=bool(getattr(args, "cut_turns", False)))
+    previous, desired = swap_active_account(desired_path(args), args.account,
+                                            reason="command", dry_run=True)  # refuses first
+    if not dry_run:
+        from reconciler.apply import state_lock  # noqa: PLC0415
+
+        state = StateDir(state_dir(args))
+        # the file and its record in one step a running service cannot see half of: it
+        # would take the new file for an edit by hand and record the swap twice
+        with state_lock(state.lock_path, timeout=getattr(args, "lock_timeout", None),
+                        on_wait=ui.error):
+            previous, desired = swap_active_account(
+                desired_path(args), args.account, reason="command", state=state,
+                now=bool(getattr(args, "cut_turns", False)))
     moved = {"from": previous, "to": desired.active_account}
     from reconciler.observe import observe_account  # noqa: PLC0415
 

@@ -78,6 +78,7 @@ def _clear(desired: DesiredState, state: StateDir, account: str | None, ui: Ui) 
         off[account] = old.resets_at  # else its status line's usage would preempt at once
         state.write_preempt_off(off)
         state.record_limit_event({"event": "cleared", "account": account})
+        state.forget_cooldown()  # a person's clear is honoured at once, not after it
         ui.say(f"cleared the limit of {account} (was until {old.resets_at.isoformat()}); "
                f"preempt_at leaves {account} be until then")
     ui.document({"ok": True, "cleared": old is not None})

@@ -10,7 +10,7 @@ import argparse
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from reconciler.cli._ui import DESIRED_ENV
 
@@ -29,15 +29,33 @@ def interval_arg(text: str) -> float:
     return seconds
 
 
+_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, and a mistyped command gets the closest one suggested (`stauts`)."""
+
+    def error(self, message: str) -> NoReturn:
+        found = _CHOICE.search(message)
+        if found is not None:
+            import difflib  # noqa: PLC0415  (only on a mistake)
+
+            choices = re.findall(r"'?([\w-]+)'?", found.group(2))
+            close = difflib.get_close_matches(found.group(1), choices, n=1)
+            if close:
+                message += f"; did you mean '{close[0]}'?"
+        super().error(message)
+
+
 _OPTIONS = ("file", "state", "json", "dry_run", "lock")
 
 
-def _common(*wanted: str) -> argparse.ArgumentParser:
+def _common(*wanted: str) -> _Parser:
     """The shared options a command takes: each subcommand's help shows only its own.
     Every command knows where its files are (``-f``, ``--state-dir``), so one habit works
     everywhere; the others come where they mean something."""
     wanted = ("file", "state", *wanted)
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     if "file" in wanted:
         common.add_argument("-f", "--file", type=Path, default=argparse.SUPPRESS,
                             help=f"desired-state file (else ${DESIRED_ENV}, else "
@@ -80,7 +98,7 @@ class _Version(argparse.Action):
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common("file", "state", "json")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="reconcile", parents=[_common(*_OPTIONS)],
         description="Keep Claude Code accounts, shared dirs and tmux sessions as declared.",
         epilog="Start with `reconcile init`, then `reconcile --dry-run` (the plan), "
@@ -88,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                "apply`. With no command: this help; with only --dry-run: plan.",
     )
     parser.add_argument("--version", action=_Version)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     init = sub.add_parser(
         "init", parents=[_common("file", "json")], help="write a first desired file from what "
         "runs here", description="Look at ~/.claude, ~/.claude.json, ~/.claude-* homes and "

@@ -151,9 +151,12 @@ def _verify(path: Path) -> str | None:
                               text=True, timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"systemd-analyze could not run: {exc}"
-    complaint = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
+    said = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    complaint = "\n".join(line for line in said
                           if path.name in line or "error" in line.lower())
-    return complaint or None if done.returncode == 0 else (complaint or "failed")
+    if done.returncode == 0:
+        return complaint or None
+    return complaint or "\n".join(said[-10:]) or f"exit {done.returncode}, no output"
 
 
 def _unit_quoted(value: str) -> str:
@@ -192,7 +195,9 @@ def install_service(args: argparse.Namespace, ui: Ui) -> int:
         handle.write(unit)
     complaint = _verify(path)
     if complaint:
-        ui.error(f"warning: systemd-analyze verify: {complaint}")
+        ui.error(f"warning: systemd-analyze verify {path} said:\n{complaint}")
+    elif shutil.which("systemd-analyze"):
+        ui.say(f"systemd-analyze verify {path}: no complaint")
     ui.say(f"wrote {path}\nnow: systemctl --user daemon-reload && "
            "systemctl --user enable --now reconciler && journalctl --user -fu reconciler")
     return EXIT_OK

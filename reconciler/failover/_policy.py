@@ -102,8 +102,10 @@ def decide(
                             f"{'; '.join(cannot)}; {earliest.account} resets first at "
                             f"{earliest.resets_at.isoformat()}")
         if cooling:
+            assert last_auto_swap is not None  # noqa: S101  (cooling says so)
             return Decision(Move.STAY, None, Reason.NONE,
-                            f"{active} is limited; cooling down before a swap")
+                            f"{active} is limited; cooling down before a swap until "
+                            f"{(last_auto_swap + config.cooldown).isoformat(timespec='seconds')}")
         limit = limits[active]
         why = _why(free[0], rooms, skipped) if config.choose == "headroom" else ""
         if limit.preempted:
@@ -115,7 +117,12 @@ def decide(
     if active in order:
         better = [a for a in order[: order.index(active)]
                   if a in free and (a in limits or moved_by_limit)]
-        if better and not cooling:
+        if better and cooling:
+            assert last_auto_swap is not None  # noqa: S101  (cooling says so)
+            return Decision(Move.STAY, None, Reason.NONE,
+                            f"returning to {better[0]} once the cooldown ends at "
+                            f"{(last_auto_swap + config.cooldown).isoformat(timespec='seconds')}")
+        if better:
             known = limits.get(better[0])
             why = (f"{better[0]} reset at {known.resets_at.isoformat()}" if known is not None
                    else f"{better[0]} has no known limit any more")

@@ -166,7 +166,7 @@ class Failover:
         cutoff = (now - KEEP_EVIDENCE).isoformat()
         state.write_evidence({k: t for k, t in seen.items() if t >= cutoff})
         return Verdict(after, limits, decision, rooms=table, conditions={
-            "limit": {n: f"{n}: {lim.reason} (from the {lim.source})" for n, lim in limits.items()},
+            "limit": {n: f"{lim.reason} (from the {lim.source})" for n, lim in limits.items()},
             "stuck_session": stuck_panes(texts, panes),
             "all_limited": {"accounts": decision.message} if decision.action is Move.WAIT else {},
             "failover": {**_away(state, config.order, after.active_account), **refused},

@@ -90,6 +90,10 @@ class Service:
         change (busy -> idle) wakes the loop, so each moves as its turn ends."""
         self.next_bound: float | None = None
         """When the first of those waits reaches its bound (monotonic clock)."""
+        self.settle = False
+        """The desired file was loaded anew: the cycle records who is active (a change
+        nobody recorded was a hand edit), under the lock `reconcile swap` holds while it
+        writes and records its own."""
         self.modes: dict[str, float] = {}
         """Panes in a tmux mode that hold a launch back, since when (monotonic clock)."""
         self.next_reset: float | None = None
@@ -141,7 +145,7 @@ class Service:
             self.say(f"warning: {problem}")
         self.crashes.window = self.config.crashloop_window or 3 * self.interval
         self.crashes.max_backoff = self.config.crashloop_max_backoff
-        self._record_hand_swap(desired)
+        self.settle = True  # under the state lock, at the cycle: `swap` holds it too
         self._emit(self.book.update("invalid_desired", {}))
         if changed:
             self.say(f"desired state loaded: {self.path} (active {desired.active_account})")
@@ -167,6 +171,9 @@ class Service:
         if desired is None:
             return None
         with state_lock(self.state.lock_path, timeout=self.lock_timeout, on_wait=self.say):
+            if self.settle:
+                self.settle = False
+                self._record_hand_swap(desired)
             observed = observe(desired, self.state, screens=True)
             # The wing reads and writes the limits under the same lock as `limits clear`
             # and `limits import`, so a clear made during a cycle is never written over.

@@ -202,6 +202,13 @@ class StateDir:
         automatic = stamp if reason in AUTOMATIC else (old.last_automatic if old else None)
         self._write("active.json", asdict(ActiveRecord(account, stamp, reason, automatic, now)))
 
+    def forget_cooldown(self) -> None:
+        """A person cleared a limit: the next automatic swap (the return) need not wait
+        for the cooldown of the last one."""
+        record = self.read_active()
+        if record is not None and record.last_automatic is not None:
+            self._write("active.json", asdict(replace(record, last_automatic=None)))
+
     def cut_turns_now(self, account: str) -> None:
         """``swap --now`` onto the account already active: the moves still waiting for
         their turns go at once."""
