@@ -19,10 +19,30 @@ import pytest
 from _fixtures import needs_tmux, read_launch_log, standin_pids, tmux, wait_for
 
 from reconciler.claudecode import last_resume_hint, project_slug, session_id_from_argv
-from reconciler.demo import Sandbox
+from reconciler.demo import TOKEN_PREFIX, Sandbox
 from reconciler.observe import Identity, ProcessTable
 
 HINT = "Resume this session with:"
+OLDEST, CURRENT = "2.1.197", "2.1.337"
+WORDS = {  # what changes with the release, in what the tests below read
+    OLDEST: {"limit": "You've hit your session limit · resets ",
+             "after limit": "What do you want to do?",
+             "bypass hint": "claude --resume {sid}"},
+    CURRENT: {"limit": "You've hit your 5-hour limit · resets ",
+              "after limit": "Continuing automatically at ",
+              "bypass hint": "claude --dangerously-skip-permissions --resume {sid}"},
+}
+
+
+@pytest.fixture(params=[OLDEST, CURRENT])
+def release(request: pytest.FixtureRequest) -> str:
+    """Both supported releases, where the stand-in's words differ."""
+    value: str = request.param
+    return value
+
+
+def as_release(release: str) -> dict[str, str]:
+    return {"STANDIN_CLAUDE_RELEASE": release}
 
 
 class Claude:
@@ -97,23 +117,27 @@ def start(sandbox: Sandbox, claudes: list[Claude]) -> Any:
 # -- as a plain process ----------------------------------------------------------------
 
 
-def test_session_file_transcript_and_launch_log(sandbox: Sandbox, start: Any) -> None:
+def test_session_file_transcript_and_launch_log(sandbox: Sandbox, start: Any,
+                                                release: str) -> None:
     sid = str(uuid.uuid4())
     before = time.time() * 1000
-    claude = start("--dangerously-skip-permissions", "--session-id", sid)
+    claude = start("--dangerously-skip-permissions", "--session-id", sid,
+                   env=as_release(release))
     body = claude.session()
     assert body == {"pid": claude.proc.pid, "sessionId": sid, "cwd": str(claude.cwd),
-                    "startedAt": body["startedAt"], "status": "idle"}
-    assert before - 1000 <= body["startedAt"] <= time.time() * 1000
+                    "startedAt": body["startedAt"], "version": release, "status": "idle",
+                    "updatedAt": body["updatedAt"], "statusUpdatedAt": body["startedAt"]}
+    assert before - 1000 <= body["startedAt"] <= body["updatedAt"] <= time.time() * 1000
     [row] = claude.transcript(sid)
-    assert row["type"] == "system" and row["sessionId"] == sid
+    assert row["type"] == "system" and row["sessionId"] == sid and row["version"] == release
     assert row["cwd"] == str(claude.cwd) and row["account_home"] == str(claude.home)
     assert row["timestamp"].endswith("Z")
     [logged] = read_launch_log(sandbox)
     assert logged == {"pid": claude.proc.pid, "argv": ["--dangerously-skip-permissions",
                                                       "--session-id", sid],
                       "config_dir": str(claude.home), "session_id": sid,
-                      "cwd": str(claude.cwd), "mode": "new", "time": logged["time"]}
+                      "cwd": str(claude.cwd), "mode": "new", "first_prompt": None,
+                      "time": logged["time"]}
     argv = Path(f"/proc/{claude.proc.pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     assert argv[1:] == [str(sandbox.bin_dir / "claude"), *logged["argv"]]
     assert session_id_from_argv(argv) == sid
@@ -218,8 +242,8 @@ def test_offline_prints_the_error_and_exits_1_at_once(sandbox: Sandbox, start: A
     assert read_launch_log(sandbox) == []
 
 
-def test_status_commands_limit_and_user_rows(start: Any) -> None:
-    claude = start(env={"STANDIN_CLAUDE_STATUS": "busy"})
+def test_status_commands_limit_and_user_rows(start: Any, release: str) -> None:
+    claude = start(env={"STANDIN_CLAUDE_STATUS": "busy", **as_release(release)})
     sid = claude.session()["sessionId"]
     assert claude.session()["status"] == "busy"
     claude.type("/idle")
@@ -230,13 +254,13 @@ def test_status_commands_limit_and_user_rows(start: Any) -> None:
     claude.type("/limit 90")
     claude.type("/exit")
     _code, out, _err = claude.finish()
-    assert "You've hit your session limit · resets " in out and "(UTC)" in out
-    assert "What do you want to do?" in out, "the limit menu, as 2.1.197 opens it"
+    assert WORDS[release]["limit"] in out and "(UTC)" in out
+    assert WORDS[release]["after limit"] in out, "2.1.197's menu, 2.1.337's continue"
     errors = [r for r in claude.transcript(sid) if r.get("isApiErrorMessage")]
     assert len(errors) == 2 and all(r["type"] == "assistant" for r in errors)
     assert all(r["error"] == "rate_limit" and r["apiErrorStatus"] == 429 for r in errors)
     texts = [r["message"]["content"][0]["text"] for r in errors]
-    assert texts[0].startswith("You've hit your session limit · resets ")
+    assert texts[0].startswith(WORDS[release]["limit"])
     second = int(texts[1].rpartition("|")[2])
     assert time.time() + 80 < second <= time.time() + 100
     assert f"Claude AI usage limit reached|{second}" in out
@@ -267,7 +291,8 @@ def test_never_touches_account_secrets(sandbox: Sandbox, start: Any) -> None:
     claude.type("/exit")
     claude.finish()
     assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in secrets} == secrets
-    assert json.loads((home / ".credentials.json").read_text()) == {"sandbox": True}
+    login = json.loads((home / ".credentials.json").read_text())["claudeAiOauth"]
+    assert login["accessToken"] == f"{TOKEN_PREFIX}work"
     assert (home / ".credentials.json").stat().st_mode & 0o777 == 0o600
 
 
@@ -304,12 +329,14 @@ def _registered(home: Path) -> dict[str, Any] | None:
 
 
 @needs_tmux
-def test_in_a_pane_sigterm_prints_the_hint_and_the_shell_stays(sandbox: Sandbox) -> None:
+def test_in_a_pane_sigterm_prints_the_hint_and_the_shell_stays(sandbox: Sandbox,
+                                                               release: str) -> None:
     target = _pane(sandbox)
     home = sandbox.account_home("work")
     sid = str(uuid.uuid4())
-    _type(sandbox, target, f"CLAUDE_CONFIG_DIR={home} {sandbox.bin_dir}/claude "
-                           f"--dangerously-skip-permissions --session-id {sid}")
+    _type(sandbox, target, f"STANDIN_CLAUDE_RELEASE={release} CLAUDE_CONFIG_DIR={home} "
+                           f"{sandbox.bin_dir}/claude --dangerously-skip-permissions "
+                           f"--session-id {sid}")
     body = wait_for(lambda: _registered(home))
     assert body["sessionId"] == sid and body["cwd"] == str(sandbox.home / "src" / "api")
     pane_pid = int(tmux(sandbox, "display", "-p", "-t", target, "#{pane_pid}").stdout)
@@ -323,22 +350,26 @@ def test_in_a_pane_sigterm_prints_the_hint_and_the_shell_stays(sandbox: Sandbox)
     screen = _screen(sandbox, target)
     lines = screen.splitlines()
     at = lines.index(HINT)
-    assert lines[at + 1] == f"claude --resume {sid}" and last_resume_hint(screen) == sid
+    assert lines[at + 1] == WORDS[release]["bypass hint"].format(sid=sid)
+    assert last_resume_hint(screen) == sid
     wait_for(lambda: tmux(sandbox, "display", "-p", "-t", target,
                           "#{pane_current_command}").stdout.strip() in {"sh", "dash", "bash"})
 
 
 @needs_tmux
-def test_in_a_pane_commands_flip_the_status_and_ctrl_d_exits(sandbox: Sandbox) -> None:
+def test_in_a_pane_commands_flip_the_status_and_ctrl_d_exits(sandbox: Sandbox,
+                                                             release: str) -> None:
     target = _pane(sandbox)
     home = sandbox.account_home("work")
-    _type(sandbox, target, f"CLAUDE_CONFIG_DIR={home} {sandbox.bin_dir}/claude")
+    _type(sandbox, target, f"STANDIN_CLAUDE_RELEASE={release} CLAUDE_CONFIG_DIR={home} "
+                           f"{sandbox.bin_dir}/claude")
     body = wait_for(lambda: _registered(home))
     assert body["status"] == "idle"
     _type(sandbox, target, "/busy")
     wait_for(lambda: (_registered(home) or {}).get("status") == "busy")
     _type(sandbox, target, "/limit")
-    wait_for(lambda: "You've hit your session limit" in _screen(sandbox, target))
+    wait_for(lambda: WORDS[release]["limit"] in _screen(sandbox, target))
+    wait_for(lambda: WORDS[release]["after limit"] in _screen(sandbox, target))
     tmux(sandbox, "send-keys", "-t", target, "C-d")  # EOF on a tty
     wait_for(lambda: not list((home / "sessions").glob("*.json")))
     assert f"claude --resume {body['sessionId']}" in _screen(sandbox, target)
