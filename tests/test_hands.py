@@ -632,7 +632,7 @@ def test_a_claude_already_on_the_target_account_is_not_restarted(world: World) -
     world.start_by_hand("=ccl-auto-0:", "personal")
     wait_for(lambda: "Quick safety check" in world.tmux("capture-pane", "-p", "-t",
                                                         "=ccl-auto-0:").stdout)
-    world.type_in("=ccl-auto-0:", "1")  # the person trusts the folder for personal
+    world.type_in("=ccl-auto-0:", "yes")  # the person trusts the folder for personal
     before = world.claudes_when(3)
     world.set_desired("active_account: work", "active_account: personal")
     assert world.reconcile("apply").returncode == 0

@@ -69,7 +69,7 @@ def test_a_limit_from_the_hook_moves_everything_at_once(world: World) -> None:
     assert took < 25, took
     [record] = world.limits()["limits"].values()
     assert record["account"] == "work" and record["source"] == "hook"
-    assert record["text"].startswith("You've hit your session limit")
+    assert record["text"].startswith("You've hit your 5-hour limit")  # the current words
     history = [h["event"] for h in world.limits()["history"]]
     assert history == ["detected"]
 

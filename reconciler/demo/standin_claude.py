@@ -4,7 +4,8 @@ Stdlib only and independent of ``reconciler``: the sandbox copies this file to
 ``<sandbox>/bin/claude`` behind a ``#!<python>`` shebang, so it must run as a script,
 and it must not agree with the reconciler by sharing its code. It behaves like Claude
 Code 2.1.337, the current release, or like the oldest supported one with
-``STANDIN_CLAUDE_RELEASE=2.1.197`` (any other value, or none, is 2.1.337).
+``STANDIN_CLAUDE_RELEASE=2.1.197`` (or any older version, which ``--version`` then says;
+any other value, or none, is 2.1.337).
 
 What it reproduces, because the reconciler depends on it:
 
@@ -57,7 +58,8 @@ argv, config_dir, session_id, cwd, mode, first_prompt, time); ``STANDIN_CLAUDE_A
 (Claude's answer to a turn, default ``Done.``); ``STANDIN_CLAUDE_TURN_SECONDS`` (how
 long the first prompt's or a continue's turn is busy, default 0.3);
 ``STANDIN_CLAUDE_AUTO_DELAY`` (seconds after the reset 2.1.337 continues; the real one
-waits 30 to 90; default 1).
+waits 30 to 90; default 1); ``STANDIN_CLAUDE_LIMIT_WORDS`` (a limit's words, in place of
+the release's: a wording the reconciler has never seen, beside the row's fields).
 
 Lines on stdin: ``/exit``; ``/busy``, ``/idle``, ``/waiting [WHAT]`` (status; WHAT is
 waitingFor, default ``permission prompt``); ``/work N [TEXT]`` (a turn: user row, busy
@@ -66,7 +68,9 @@ line); ``/limit`` (five hours ahead); ``/limit weekly`` (``You've hit your weekl
 · resets Dec 13, 1:42am (UTC)``); ``/limit N`` (``Claude AI usage limit reached|<epoch
 N s ahead>``: a clock cannot say "in 6 seconds"; 2.1.337 continues N s plus the delay
 later); ``/rate-limit-options`` (the menu
-again); ``/esc`` (the Esc key: cancels the continue, closes the menu); ``/say TEXT``
+again); ``/throttle`` (a 429 that is not a usage limit: ``API Error: Server is temporarily
+limiting requests (not your usage limit) ...``, the row, 2.1.337's ``apiErrorIsTransient``,
+the StopFailure hooks); ``/esc`` (the Esc key: cancels the continue, closes the menu); ``/say TEXT``
 (Claude answers TEXT); anything else is a user row, unanswered.
 It never touches ``.credentials.json``; it writes ``.claude.json`` and
 ``settings.json`` only when their prompt is accepted, like the real one.
@@ -90,9 +94,22 @@ from types import FrameType
 from typing import NoReturn
 
 OLDEST, CURRENT = "2.1.197", "2.1.337"
-RELEASE = OLDEST if os.environ.get("STANDIN_CLAUDE_RELEASE") == OLDEST else CURRENT
+_ASKED = os.environ.get("STANDIN_CLAUDE_RELEASE", "")
+
+
+def _key(version: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in version.split("."))
+    except ValueError:
+        return ()
+
+
+RELEASE = OLDEST if _key(_ASKED) and _key(_ASKED) <= _key(OLDEST) else CURRENT
+"""The release whose behaviour it has: the oldest for any version up to it (so a test can
+ask for an older one), the current one otherwise."""
 NEW = RELEASE == CURRENT
-VERSION = f"{RELEASE} (stand-in)"
+VERSION = f"{_ASKED if _key(_ASKED) else RELEASE} (stand-in)"
+"""What ``--version`` says: the version asked for, as a test of the release range needs."""
 UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 FLAG = re.compile(r"^--?[A-Za-z][\w-]*$")
 VALUE_FLAGS = frozenset({  # the word after one of these is its value, never a first prompt
@@ -129,8 +146,8 @@ RESUMED = ("Your claude.ai usage limit has reset. Continue the task you were wor
 DEFERRED = {signal.SIGTERM, signal.SIGHUP, signal.SIGINT}
 DOUBLE_CTRL_C = 2.0  # seconds: a second Ctrl-C within this exits, like the real TUI
 AUTO_HORIZON = 86400  # 2.1.337 arms the automatic continue only for a reset within a day
-COMMANDS = ("/exit", "/busy", "/idle", "/waiting", "/work", "/usage", "/limit", "/say",
-            "/esc", "/rate-limit-options")
+COMMANDS = ("/exit", "/busy", "/idle", "/waiting", "/work", "/usage", "/limit", "/throttle",
+            "/say", "/esc", "/rate-limit-options")
 
 Option = tuple[str, str]
 """A dialog's option: (its label, what choosing it means: yes, exit, continue or stay)."""
@@ -564,6 +581,8 @@ class Standin:
             self.usage = int(arg)
         elif word == "/limit":
             self.limit(arg)
+        elif word == "/throttle":
+            self.throttle()
         elif word == "/say" and arg:  # Claude's own answer, whatever it says
             self.say(arg)
         elif word == "/rate-limit-options" and self.reset:
@@ -605,6 +624,7 @@ class Standin:
         2.1.337 without its automatic continue) or the continue armed (2.1.337), then the
         StopFailure hooks: a hook that reads the session file sees what follows."""
         words, epoch, window = limit_words(arg)
+        words = os.environ.get("STANDIN_CLAUDE_LIMIT_WORDS") or words
         self.reset = epoch
         print(f"  \u23bf  {words}", flush=True)
         row: dict[str, object] = {
@@ -624,6 +644,21 @@ class Standin:
                             f"automatically at {clock(epoch)}")
         else:
             self.open_menu(epoch)
+        self.stop_failure(words)
+
+    def throttle(self) -> None:
+        """A 429 that is not a usage limit (the server limiting requests): the same
+        ``error`` in the row and the hook, other words; 2.1.337 marks the row transient."""
+        words = ("API Error: Server is temporarily limiting requests (not your usage limit) "
+                 "\u00b7 Number of request tokens has exceeded your per-minute rate limit")
+        print(f"\u25cf {words}", flush=True)
+        row: dict[str, object] = {
+            "type": "assistant", "isApiErrorMessage": True, "error": "rate_limit",
+            "apiErrorStatus": 429, "message": {
+                "role": "assistant", "content": [{"type": "text", "text": words}]}}
+        if NEW:
+            row.update(apiErrorIsTransient=True, apiErrorType="rate_limit_error")
+        self.append(row)
         self.stop_failure(words)
 
     def open_menu(self, epoch: int) -> None:
