@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
@@ -68,3 +69,30 @@ def test_a_passing_throttle_moves_nothing(world: World) -> None:
     cycles = world.service_cycles()
     wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)
     assert world.on("work") == ids and world.limits()["limits"] == {}
+
+
+def test_a_claude_moved_twice_gets_one_message_per_cut_turn_and_never_a_loop(
+        world_with: Callable[..., World]) -> None:
+    """work, then personal, are limited in turn: the Claude whose turn each limit cut is
+    resumed with the message once per cut turn; the idle one never; once every account
+    is limited nothing moves and nothing is sent again."""
+    world = world_with(accounts=("work", "personal", "spare"))
+    world.set_desired('usage_url: "http://127.0.0.1:9', 'choose: order, usage_url: "'
+                      "http://127.0.0.1:9")
+    world.start_service()
+    ids = wait_for(lambda: world.on("work"), SLOW)
+    for account, following in (("work", "personal"), ("personal", "spare")):
+        world.type_in("=api:", "/limit")
+        assert wait_for(lambda f=following: world.on(f), SLOW) == ids, account
+    world.type_in("=api:", "/limit")  # spare too: every account is limited
+    wait_for(lambda: any(a["kind"] == "all_limited" for a in _alerts(world)), SLOW)
+    cycles = world.service_cycles()
+    wait_for(lambda: world.service_cycles() >= cycles + 3, SLOW)
+    sent = [(e["cwd"].rsplit("/", 1)[1], e["config_dir"].rsplit("-", 1)[1])
+            for e in world.launches() if e.get("first_prompt")]
+    assert sent == [("api", "personal"), ("api", "spare")], sent
+    assert world.on("spare") == ids
+
+
+def _alerts(world: World) -> list[dict[str, object]]:
+    return json.loads(world.reconcile("status", "--json").stdout)["alerts"]
