@@ -128,10 +128,15 @@ def test_the_facts_the_reconciler_relies_on(
     wait_for(lambda: not (home / "sessions" / f"{pid}.json").exists(), SLOW, interval=0.1)
     del claude_api.limited["work"]
     env = " ".join(f"{k}={v}" for k, v in offline_env(world, claude_api).items())
+    wait_for(lambda: world.screen("api").rstrip().endswith("$"), SLOW, interval=0.1)
     world.type_in("=api:", f" {env} CLAUDE_CONFIG_DIR={home} {real_claude.binary} "
                   f"--dangerously-skip-permissions --resume {sid} -- '-FACT first prompt'")
-    wait_for(lambda: any("-FACT first prompt" in r.prompt for r in claude_api.turns("work")),
-             SLOW, interval=0.2)
+    try:
+        wait_for(lambda: any("-FACT first prompt" in r.prompt
+                             for r in claude_api.turns("work")), SLOW, interval=0.2)
+    except AssertionError:
+        raise AssertionError(f"no first prompt; the pane says:\n{world.screen('api')[-1500:]}"
+                             f"\nthe API saw: {claude_api.requests[-5:]}") from None
 
     # Trust: a folder no account trusts stops at a prompt the reconciler reports.
     other = world.sandbox.root / "elsewhere"  # outside the home every account trusts

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
+import threading
+import time
 
 from _fixtures import World, mounted, wait_for
 
@@ -62,3 +65,32 @@ def test_a_person_clearing_a_limit_is_honoured_during_a_cooldown(world: World) -
     assert wait_for(lambda: world.on("personal"), SLOW) == ids
     assert world.reconcile("limits", "clear", "work").returncode == 0
     assert wait_for(lambda: world.on("work"), 20) == ids
+
+
+def test_a_sink_that_never_answers_holds_neither_a_swap_nor_the_shutdown(world: World) -> None:
+    """A webhook that accepts and never answers (20 s timeout, retried): alerts leave the
+    cycle, so a swap moves every Claude as fast as ever, and SIGTERM ends the service
+    within 2 s."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: [held.append(silent.accept()[0]) for _ in range(16)],
+                     daemon=True).start()
+    port = silent.getsockname()[1]
+    with world.desired.open("a") as handle:
+        handle.write(f"alerts:\n  - {{type: webhook, url: 'http://127.0.0.1:{port}/hook', "
+                     "timeout: 20s}\n")
+    service = world.start_service()
+    ids = wait_for(lambda: world.on("work"), SLOW)
+    world.tmux("kill-session", "-t", "=ccl-auto-1")  # drift: an alert the sink never takes
+    wait_for(lambda: "alert firing drift" in world.service_log(), SLOW)
+    started = time.monotonic()
+    assert world.reconcile("swap", "personal").returncode == 0
+    assert wait_for(lambda: world.on("personal"), SLOW) == ids
+    assert time.monotonic() - started < 10, "the swap waited on the sink"
+    stopping = time.monotonic()
+    service.send_signal(signal.SIGTERM)
+    assert service.wait(10) == 0
+    assert time.monotonic() - stopping < 2, "SIGTERM waited on the sink"
+    silent.close()

@@ -3,6 +3,7 @@
 from reconciler.alerts._book import KINDS, Alert, AlertBook
 from reconciler.alerts._sinks import (
     CommandSink,
+    Deliveries,
     Dispatcher,
     Sink,
     TelegramSink,
@@ -16,6 +17,7 @@ __all__ = [
     "Alert",
     "AlertBook",
     "CommandSink",
+    "Deliveries",
     "Dispatcher",
     "Sink",
     "TelegramSink",

@@ -6,10 +6,12 @@ redacted) and never stops the loop.
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
 import subprocess
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -158,6 +160,54 @@ def redact(text: str, secrets: Sequence[str]) -> str:
     return text
 
 
+class Deliveries:
+    """Alerts leave the loop: each is logged at once, in order, and handed to a worker
+    thread that delivers it to the sinks. A sink that never answers holds only that
+    thread: a swap never waits on it, and the service still stops in time. The queue is
+    bounded; when it is full the oldest waiting alert is dropped, and counted."""
+
+    def __init__(self, dispatcher: Dispatcher, limit: int = 100) -> None:
+        self.dispatcher = dispatcher
+        self.queue: collections.deque[Alert] = collections.deque()
+        self.limit = limit
+        self.dropped = 0
+        self.ready = threading.Condition()
+        self.closing = False
+        self.thread = threading.Thread(target=self._work, name="alerts", daemon=True)
+        self.thread.start()
+
+    def send(self, alert: Alert) -> None:
+        self.dispatcher.log(alert)
+        if not self.dispatcher.sinks:
+            return
+        with self.ready:
+            if len(self.queue) >= self.limit:
+                self.queue.popleft()
+                self.dropped += 1
+                self.dispatcher.log_line(f"alert queue full: dropped the oldest waiting alert "
+                                         f"({self.dropped} dropped so far)")
+            self.queue.append(alert)
+            self.ready.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self.ready:
+                while not self.queue and not self.closing:
+                    self.ready.wait()
+                if not self.queue:
+                    return
+                alert = self.queue.popleft()
+            self.dispatcher.deliver(alert)
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Deliver what is waiting, for at most ``timeout`` seconds; then leave the rest
+        (the thread dies with the process)."""
+        with self.ready:
+            self.closing = True
+            self.ready.notify()
+        self.thread.join(timeout)
+
+
 class Dispatcher:
     """Sends each alert to the log and to every sink; a failing sink is only logged."""
 
@@ -172,8 +222,15 @@ class Dispatcher:
         self.failed = 0
 
     def send(self, alert: Alert) -> None:
+        self.log(alert)
+        self.deliver(alert)
+
+    def log(self, alert: Alert) -> None:
         self.log_line(redact(
             f"alert {alert.state} {alert.kind} {alert.subject}: {alert.message}", self.secrets))
+
+    def deliver(self, alert: Alert) -> None:
+        """To every sink, each retried; a failure is logged, never raised."""
         for sink in self.sinks:
             try:
                 for attempt in Retrying(stop=stop_after_attempt(self.attempts), reraise=True,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
-from reconciler.alerts import Alert, AlertBook, Dispatcher, build_sinks
+from reconciler.alerts import Alert, AlertBook, Deliveries, Dispatcher, build_sinks
 from reconciler.apply import Report, Result, Status, apply_plan, state_lock
 from reconciler.desired import DesiredState, DesiredStateError, ServiceSpec, load_desired
 from reconciler.failover import Failover, Verdict
@@ -74,7 +74,7 @@ class Service:
         self.book = AlertBook(self.state)
         self.desired: DesiredState | None = None
         self.config = ServiceSpec()
-        self.dispatcher = Dispatcher([], log_line=say)
+        self.dispatcher = Deliveries(Dispatcher([], log_line=say))
         self.cycles = 0
         self.started = now_iso()
         self.noted: set[str] = set()
@@ -139,7 +139,9 @@ class Service:
         self.config = desired.service
         self.poller.configure(plan_of(desired) if desired.failover.enabled else None)
         sinks, problems = build_sinks(desired.alerts)
-        self.dispatcher = Dispatcher(sinks, log_line=self.say, secrets=desired.secrets)
+        self.dispatcher.close(timeout=0)  # the old sinks' worker delivers what it has
+        self.dispatcher = Deliveries(Dispatcher(sinks, log_line=self.say,
+                                                secrets=desired.secrets))
         self.book.redact = desired.redact
         for problem in problems:
             self.say(f"warning: {problem}")
@@ -389,6 +391,7 @@ class Service:
             return self._run(once=once)
         finally:
             self.poller.stop()
+            self.dispatcher.close()
             self.watch.close()
 
     def _run(self, *, once: bool) -> int:

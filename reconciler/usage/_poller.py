@@ -166,7 +166,7 @@ class UsagePoller:
         self.stopping.set()
         self.wake.set()
         if self.thread is not None:
-            self.thread.join(timeout=TIMEOUT + 1)
+            self.thread.join(timeout=1.0)  # a request in flight dies with the process
 
     def run(self) -> None:
         while not self.stopping.is_set():
