@@ -1,5 +1,9 @@
 """Usage-limit detection and reset parsing as a table: every known wording, the
-negatives, at fixed instants across midnight, DST changes and zones."""
+negatives, at fixed instants across midnight, DST changes and zones.
+
+The rows below are the grammar's own cases; ``limit_texts.json`` holds what Claude Code
+2.1.197 and 2.1.337 print (rebuilt from each release's code, ids start with the release)
+and near misses of those families, in the same shape."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import subprocess
 import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +20,7 @@ from reconciler.failover import detect
 
 BERLIN, CHICAGO, NY, LONDON = (ZoneInfo(z) for z in (
     "Europe/Berlin", "America/Chicago", "America/New_York", "Europe/London"))
+RELEASES = json.loads((Path(__file__).parent / "limit_texts.json").read_text(encoding="utf-8"))
 
 # (id, text, now (local wall time), local zone, expected kind, expected reset as ISO)
 POSITIVE = [
@@ -113,6 +119,8 @@ POSITIVE = [
     ("group limit of $0", "Your group's usage limit is set to $0 · ask your admin",
      "2026-11-24T10:00", BERLIN, "usage", "2026-11-24T15:00:00+01:00"),
 ]
+POSITIVE += [(row["id"], row["text"], row["now"], ZoneInfo(row["zone"]), row["kind"],
+              row["resets"]) for row in RELEASES["positive"]]
 
 
 @pytest.mark.parametrize(("name", "text", "now", "zone", "kind", "resets"), POSITIVE,
@@ -180,12 +188,15 @@ NEGATIVE = [
     ("a capitalised token count", "You've hit your Token limit", "none"),
     ("a lower-case limit of code", "You've hit your recursion limit", "none"),
 ]
+NEGATIVE += [(row["id"], row["text"], row["kind"]) for row in RELEASES["negative"]]
 
 
 @pytest.mark.parametrize(("name", "text", "kind"), NEGATIVE, ids=[n[0] for n in NEGATIVE])
 def test_not_a_usage_limit(name: str, text: str, kind: str) -> None:
+    """Not a limit; a warning before one ("approaching") says it is a warning."""
     match = detect(text, now=datetime(2026, 11, 24, 10, tzinfo=BERLIN), local=BERLIN)
-    assert not match.limit and match.kind == kind and match.resets_at is None
+    assert not match.limit and match.kind == kind and match.resets_at is None, match.reason
+    assert match.warning == (kind == "approaching")
 
 
 @pytest.mark.parametrize("text", ["You've hit your limit · resets soon",
@@ -289,6 +300,32 @@ def test_a_long_line_of_separators_and_remedies_is_read_in_one_pass() -> None:
     so a line full of "· ask" costs one pass, not one per separator."""
     now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
     text = "You've hit your limit · resets 3am" + " · ask" * 16000 + "?"
+    assert not detect(text, now=now, local=BERLIN, default_reset=timedelta(hours=5)).limit
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("text", [
+    "You've hit your limit · ask " * 3600 + "?",  # a head inside every remedy
+    "You've hit your limit" + " · resets 2am" * 7700 + "?",
+    "You've hit your limit" + " it resets" * 10000,
+    "You've hit your limit · ask " + "x" * 100_000,  # one segment, 100 KB long
+    "✻ Usage limit reached · retrying in " + "5m " * 33000,
+    "Automatic continue cancelled · " * 3200,
+    "Automatic continue stopped · " + ("x" * 150 + ", so ") * 640,
+    "Automatic continue stopped · " + "a, " * 33000,
+    "Fable requires usage credits · " * 3200,
+    "Paused · " * 11000,
+    "What do you want to do?\n" * 4100,
+    "approaching " * 8300 + "\nYou've used 9 " * 7000,
+    " · " * 33000,
+    ". " * 50000,
+], ids=["remedies", "resets", "junctions", "long segment", "retry", "auto cancelled",
+        "so clauses", "commas", "model credits", "paused", "menu headers", "warnings",
+        "separators", "sentences"])
+def test_every_new_family_reads_a_long_line_in_one_pass(text: str) -> None:
+    """The same guard for each family added since: tails are read once per position,
+    segments are bounded, the menu reads only its last header's lines."""
+    now = datetime(2026, 11, 24, 10, tzinfo=BERLIN)
     assert not detect(text, now=now, local=BERLIN, default_reset=timedelta(hours=5)).limit
 
 

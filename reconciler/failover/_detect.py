@@ -1,24 +1,30 @@
 """Recognise that an account's usage is exhausted, by grammar rather than a list of
 sentences.
 
-A limit statement is a subject that says the usage is used up, then nothing but a
-reset and/or a remedy. Subjects: you, or your org/team/group ("Your org is ...");
-statements: a limit hit (``You've hit your weekly limit``, ``You've hit your org's
-monthly spend limit``, ``You've hit your Fable 5 limit``: a capitalised model name),
-usage run out (``You're out of usage credits``, ``Your org is out of usage``), a limit
-of nothing (``Your group's usage limit is set to $0``), a limit reached (``Opus weekly
-limit reached``, ``Claude AI usage limit reached|<epoch>``) or the
-``/rate-limit-options`` menu. Resets: ``· resets 2:12am (UTC)``, ``Your limit will reset
-at 9am``, ``resets Dec 1``, ``resets in 2 hours``; remedies, after a separator: an
-imperative (``· ask your admin to raise it``, ``· add funds to continue``, ``· /upgrade``).
-Anything else after the statement is prose about a limit, not the limit. Text is
-normalised first (ANSI and box drawing off, wrapped lines joined, curly apostrophes and
-bullets folded).
+A limit statement is a head that says the usage is used up, then nothing but resets,
+remedies and statuses to the end of its line (``_grammar``). Heads: a limit hit
+(``You've hit your weekly limit``, ``... your team's pooled group budget``, ``... your
+Fable 5 limit``: a capitalised model name), usage run out (``You're out of usage
+credits``, ``Your org is out of usage``), a limit of nothing (``Your group's usage limit
+is set to $0``), a limit reached (``Opus weekly limit reached``, the retry banner ``✻
+5-hour limit reached · retrying in 5m (2:12am) · attempt 3/10``, ``Claude AI usage limit
+reached|<epoch>``), a refusal that stops the account all the same (seat, service,
+allocation, trial, credit balance, a model that needs credits), the wait for the reset
+(``Continuing automatically at 1:58am · Esc to cancel``, ``Automatic continue cancelled ·
+...``) or the ``/rate-limit-options`` menu. Resets: ``· resets 2:12am (UTC)``, ``Your limit
+will reset at 9am``, ``resets Dec 1``, ``resets in 2 hours``, ``· your 5-hour limit resets
+...`` after a spend cap (the account is usable then, so it wins); remedies: an imperative
+(``· ask your admin to raise it``, ``. Run /usage-credits ...``, ``· /upgrade``). Anything
+else after the head is prose about a limit, not the limit. Text is normalised first (ANSI
+and box drawing off, wrapped lines joined, curly apostrophes and bullets folded).
 
 Never limits: overloads, "not your usage limit" throttling, API-key 429s
-("Rate limit reached"), warnings ("Approaching ..."), model fallbacks ("... limit
-reached, now using Sonnet"), context limits, a condition ("if you're out of usage") and
-a statement in quotes ("what does 'Your org is out of usage' mean?").
+("Rate limit reached"), warnings ("Approaching ...", "You've used 90% of ...", "Over 90%
+of ... used": flagged ``warning``), model fallbacks ("... limit reached, now using
+Sonnet"), context limits, a condition ("if you're out of usage"), a statement in quotes
+("what does 'Your org is out of usage' mean?"), the limit's end ("Usage limit reset ·
+Continuing automatically") and a wait called off because the login changed (the next
+login is not the limited one).
 """
 
 from __future__ import annotations
@@ -27,55 +33,24 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
+from reconciler.failover._grammar import QUALIFIERS, TIME, Statement, statements
 from reconciler.failover._reset import parse_reset
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(?:\x07|\x1b\\)")
 _BOX = re.compile(r"[\u2500-\u259f\u25cf\u23bf\u276f]")
-_SEP = r"\s*[·∙•|\u2013\u2014-]\s*"
-_QUALIFIERS = (r"5-hour|five-hour|session|weekly|daily|monthly|opus|sonnet|haiku|model|org's|"
-               r"organization's|team's|group's|workspace's|extra|usage|plan|spend|spending")
-_QUAL = rf"(?P<what>(?:(?:{_QUALIFIERS})\s+)*)"
-# a model's name is capitalised words and versions; these capitalised words name limits
-# that are not usage (a context, a rate, a token count)
-_NOT_MODEL = (r"(?!(?:context|rate|tokens?|requests?|api|output|input|recursion|retry|turns?|"
-              r"time|file|size|length|memory|prompt|messages?|calls?|concurrency)\b)")
-_WORD = rf"{_NOT_MODEL}(?-i:[A-Z][\w.-]*)"
-_MODEL = rf"(?P<model>{_WORD}(?:\s+(?:{_WORD}|\d[\w.]*)){{0,3}}\s+)?"
-# a statement, not a quotation or a condition ("if you're out of usage, ...")
-_START = r"(?<![\w\"'])(?<!\bif )(?<!\bwhen )(?<!\bonce )(?<!\bunless )(?<!\buntil )"
-_WHO = r"(?P<who>your\s+(?:org|organi[sz]ation|team|group|workspace))"
-# Both free-text runs are bounded: a reset or a remedy is a few words, and unbounded lazy
-# runs that meet at every "· ask" made a long line cost quadratic time (100 KB: minutes).
-_REMEDY = (rf"(?:{_SEP}|\.\s+)(?:please\s+)?(?:ask|contact|raise|increase|add|buy|purchase|"
-           r"upgrade|request|visit|go to|enable|turn on|manage|wait|/[a-z][\w-]*)\b"
-           r"[^\n\"?]{0,160}?")
-_TAIL = (rf"(?:(?:{_SEP}|,?\s+|\.\s*)(?:your limit will\s+)?(?:resets?|reset at|resets at)\s+"
-         rf"(?P<reset>[^\n]{{1,160}}?))?(?:{_REMEDY})?\s*[.!]?\s*$")
-_NO_FALLBACK = r"(?!\s*,?\s*(?:now using|switching|falling back))"
-_FLAGS = re.IGNORECASE | re.MULTILINE
-_STATEMENTS = (
-    # "your limit" is Claude's; "the limit" only with what limit it is ("the limit" alone
-    # is how anyone talks about anything)
-    re.compile(rf"{_START}(?:you(?:'ve| have)|{_WHO}\s+has)\s+(?:hit|reached|exceeded|used up)"
-               rf"\s+(?:(?:your|its|their)\s+{_MODEL}|the\s+(?=(?:{_QUALIFIERS})\s)){_QUAL}"
-               rf"limit\b{_NO_FALLBACK}{_TAIL}", _FLAGS),
-    re.compile(rf"{_START}(?:you(?:'re| are)|you(?:'ve| have)\s+run|{_WHO}(?:\s+is|'s|\s+has"
-               rf"\s+run))\s+out of\s+(?P<what>(?:(?:extra|usage)\s+)*(?:usage|credits)){_TAIL}",
-               _FLAGS),
-    # a limit of nothing is a limit reached: "Your group's usage limit is set to $0"
-    re.compile(rf"{_START}your\s+{_QUAL}limit\s+(?:is|has been)\s+(?:set\s+to\s+)?"
-               rf"(?:\$0(?:\.0+)?|0|zero)\b(?!\.\d){_TAIL}", _FLAGS),
-    # "Limit reached" alone is anybody's sentence: it needs a subject or a reset
-    re.compile(rf"^(?:claude\s+)?{_QUAL}limit reached\b{_NO_FALLBACK}{_TAIL}", _FLAGS),
-    re.compile(rf"^(?:claude\s+)?{_QUAL}limit (?:has been )?reached\.?\s*your limit will "
-               r"reset at\s+(?P<reset>[^\n]+?)\.?\s*$", _FLAGS),
-)
 _EPOCH = re.compile(r"Claude AI usage limit reached\|(\d{9,11})")
-_MENU = re.compile(r"What do you want to do\?\s*\n?.*?Stop and wait for (?:the )?limit to "
-                   r"reset", re.IGNORECASE | re.DOTALL)
+_MENU = re.compile(r"what do you want to do\?", re.IGNORECASE)
+_MENU_ROW = re.compile(r"\b(?:(?:stop\s+and\s+)?wait\s+for\s+(?:the\s+)?limit\s+to\s+reset|wait\s+"
+                       r"here,\s+then\s+continue\s+automatically|add\s+funds\s+to\s+continue\s+"
+                       r"with\s+usage)\b", re.IGNORECASE)
+_MENU_RESET = re.compile(rf"(?:continue\s+automatically\s+at|limit\s+to\s+reset\s+resets)\s+"
+                         rf"(?P<reset>{TIME})", re.IGNORECASE)
+_MENU_LINES = 14
 _NOT_LIMITS = (
-    (re.compile(r"approaching\b[^\n]*\blimit|close to your\b[^\n]*\blimit", re.IGNORECASE),
-     "approaching", "a warning before the limit, not the limit"),
+    # runs bounded: a line of "approaching" with no "limit" is one pass, not one per word
+    (re.compile(r"approaching\b[^\n]{0,80}?\blimit|close to your\b[^\n]{0,80}?\blimit|"
+                r"\b(?:you(?:'ve| have) used|over)\s+\d{1,3}(?:\.\d+)?\s*%\s+of\s+your\b",
+                re.IGNORECASE), "approaching", "a warning before the limit, not the limit"),
     (re.compile(r"\blimit reached\s*,?\s*(?:now using|switching to|falling back)",
                 re.IGNORECASE), "fallback", "a model fallback: the session goes on"),
     (re.compile(r"context (?:window|limit)|prompt is too long", re.IGNORECASE),
@@ -128,29 +103,39 @@ def normalise(text: str) -> str:
 
 def kind_of(what: str | None, model: str | None = None) -> str:
     """The kind from the words that qualify the limit; a limit named only by a model
-    nobody listed here (``Fable 5``) is a model limit."""
+    nobody listed here (``Fable 5``) is a model limit. A spend cap, a budget and
+    anything an org's is counted by the month."""
     words = f"{model or ''} {what or ''}".lower()
     for needle, kind in (("opus", "opus"), ("sonnet", "sonnet"), ("haiku", "haiku"),
                          ("weekly", "weekly"), ("monthly", "monthly"), ("org", "monthly"),
-                         ("extra", "extra"), ("credit", "extra"), ("5-hour", "session"),
-                         ("five-hour", "session"), ("session", "session"),
-                         ("daily", "daily")):
+                         ("spend", "monthly"), ("budget", "monthly"), ("individual", "monthly"),
+                         ("channel", "monthly"), ("extra", "extra"), ("credit", "extra"),
+                         ("5-hour", "session"), ("five-hour", "session"),
+                         ("session", "session"), ("daily", "daily")):
         if needle in words:
             return kind
-    if model and not re.fullmatch(rf"(?:(?:{_QUALIFIERS})\s*)+", model, re.IGNORECASE):
+    if model and not re.fullmatch(rf"(?:(?:{QUALIFIERS})\s*)+", model, re.IGNORECASE):
         return "model"
     return "usage"
 
 
-def _kind(match: re.Match[str]) -> str:
-    named = match.groupdict()
-    return kind_of(f"{named.get('who') or ''} {named['what'] or ''}", named.get("model"))
+def _kind(found: Statement) -> str:
+    return kind_of(f"{found.who} {found.what}", found.model)
 
 
-def _bare(match: re.Match[str]) -> bool:
-    """``Limit reached`` with no subject, no qualifier and no reset."""
-    return (match.group("reset") is None and not (match.group("what") or "").strip()
-            and not match.group(0).lower().startswith(("you", "claude")))
+def _menu(plain: str) -> tuple[bool, str | None]:
+    """The last ``/rate-limit-options`` menu: its header, then a row only that menu has
+    within a few lines (and the reset a row names). Only the last header is read, and
+    only its lines: a pane of headers costs one pass."""
+    header = max(_MENU.finditer(plain), key=lambda m: m.start(), default=None)
+    if header is None:
+        return False, None
+    lines = plain[header.end():].split("\n", _MENU_LINES)[:_MENU_LINES]
+    block = "\n".join(line[:400] for line in lines)
+    if not _MENU_ROW.search(block):
+        return False, None
+    reset = _MENU_RESET.search(block)
+    return True, reset.group("reset") if reset else None
 
 
 def detect(
@@ -164,33 +149,32 @@ def detect(
     2:13 has passed, and the limit with it."""
     plain = normalise(text)
     clock = Clock(now, said_at or now, default_reset)
-    best: tuple[int, str | None, str, str] | None = None
-    for pattern in _STATEMENTS:
-        for match in pattern.finditer(plain):
-            if _bare(match):
-                continue
-            if best is None or match.start() >= best[0]:
-                best = (match.start(), match.group("reset"), _kind(match), match.group(0))
+    best = next(statements(plain), None)
     epoch = max(_EPOCH.finditer(plain), key=lambda m: m.start(), default=None)
-    if epoch is not None and (best is None or epoch.start() >= best[0]):
+    if epoch is not None and (best is None or epoch.start() >= best.start):
         stamp = datetime.fromtimestamp(int(epoch.group(1)), tz=local)
         return checked("usage", stamp, clock, epoch.group(0), how="epoch reset")
     if best is not None:
-        _start, reset_text, kind, line = best
-        if reset_text is None:
-            return checked(kind, None, clock, line, how="no reset")
-        instant, how = parse_reset(reset_text, now=clock.said, local=local)
-        found = checked(kind, end_of_named(instant, how), clock, line, how=how)
-        return replace(found, named=instant) if found.resets_at is not None and (
-            found.resets_at == end_of_named(instant, how)) else found
-    if _MENU.search(plain):
-        return checked("usage", None, clock, "the /rate-limit-options menu",
-                        how="the limit menu")
+        return _read(_kind(best), best.reset, best.line, clock, local)
+    menu, reset_text = _menu(plain)
+    if menu:
+        return _read("usage", reset_text, "the /rate-limit-options menu", clock, local)
     for pattern, kind, why in _NOT_LIMITS:
         if pattern.search(plain):
             return LimitMatch(False, kind, None, f"{why} ({pattern.pattern!r})",
                               warning=kind == "approaching")
     return LimitMatch(False, "none", None, "no usage-limit message found")
+
+
+def _read(kind: str, reset_text: str | None, line: str, clock: Clock,
+          local: tzinfo) -> LimitMatch:
+    """A limit with the reset its words name, read from when they were printed."""
+    if reset_text is None:
+        return checked(kind, None, clock, line, how="no reset")
+    instant, how = parse_reset(reset_text, now=clock.said, local=local)
+    found = checked(kind, end_of_named(instant, how), clock, line, how=how)
+    return replace(found, named=instant) if found.resets_at is not None and (
+        found.resets_at == end_of_named(instant, how)) else found
 
 
 def end_of_named(instant: datetime | None, how: str) -> datetime | None:

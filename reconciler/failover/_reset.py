@@ -1,5 +1,6 @@
 """Parse the reset instant Claude prints: "5am", "Oct 31, 9am", "Jul 15 at 12am
-(America/Detroit)", "Monday 9am", "in 2 hours 5 minutes"; zone-aware, DST-safe."""
+(America/Detroit)", "Monday 9am", "in 2 hours 5 minutes", a gateway's "Jan 1 at 00:00
+UTC"; zone-aware, DST-safe."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ZONE = re.compile(r"\(\s*([A-Za-z_]+(?:/[A-Za-z0-9_+\-]+)*)\s*\)")
+_UTC = re.compile(r"\b(?:UTC|GMT)\b(?![+-]\d)")
+"""A zone named bare, as a gateway writes it: only UTC is unambiguous that way."""
 _CLOCK = re.compile(r"\b(\d{1,2})(?::(\d{2}))?\s*([ap])\.?m\.?\b", re.IGNORECASE)
 _CLOCK24 = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)\b")
 _MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
@@ -23,6 +26,8 @@ _RELATIVE = re.compile(
 def _zone(text: str, local: tzinfo) -> tuple[tzinfo, str]:
     match = _ZONE.search(text)
     if not match:
+        if _UTC.search(text):
+            return ZoneInfo("UTC"), "UTC"
         return local, "local zone"
     try:
         return ZoneInfo(match.group(1)), match.group(1)
