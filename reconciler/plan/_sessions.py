@@ -9,7 +9,6 @@ the next cycle looks again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from reconciler.claudecode import SessionId, launch_line, terminal_safe
 from reconciler.desired import DesiredState
@@ -24,7 +23,6 @@ from reconciler.observe import (
 from reconciler.plan._accounts import Readiness
 from reconciler.plan._actions import (
     Action,
-    AwaitTurn,
     Conflict,
     CreateSession,
     EnsureSafetyHook,
@@ -39,6 +37,7 @@ from reconciler.plan._actions import (
 from reconciler.plan._files import APART_KEY, LINK_KEY, dir_key, entry_key
 from reconciler.plan._ids import Claims, SessionChoice, for_idle_pane
 from reconciler.plan._input import line_is_empty, typing_blocker
+from reconciler.plan._turns import Why, cut_turn, when_to_move
 
 TMUX_KEY = "tmux"
 _LONGEST_ID = SessionId("00000000-0000-0000-0000-000000000000")
@@ -46,19 +45,14 @@ _LONGEST_ID = SessionId("00000000-0000-0000-0000-000000000000")
 
 
 _STOP_WHY = {
-    "limit": " (its account is limited)",
-    "cut": " (its turn is cut: the move would not wait longer)",
-    "turn": " (between turns)",
+    Why.LIMIT: " (its account is limited)",
+    Why.CUT: " (its turn is cut: the move would not wait longer)",
+    Why.TURN: " (between turns)",
 }
 
 
 def session_key(name: str) -> str:
     return f"session:{name}"
-
-
-def _span(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    return f"{seconds // 60}m" if seconds >= 60 and not seconds % 60 else f"{seconds}s"
 
 
 @dataclass
@@ -168,12 +162,17 @@ class _SessionPlanner:
         if why is not None:
             self.phases.launch.append(Conflict(key, why))
             return False
-        when = self._when(pane)
+        timing = when_to_move(self.desired, self.observed, pane)
+        if timing.record is not None:
+            self.phases.remember.append(timing.record)
+        if timing.waiting is not None:
+            self.phases.waiting.append(timing.waiting)
+        when = timing.why
         if when is None:
             return False  # mid-turn: it moves once its turn ends (or at the bound)
         sid = claude.session_id
         assert sid is not None  # noqa: S101  (checked above)
-        cut = self._cut(pane, when)
+        cut = cut_turn(self.desired, self.observed, pane, when)
         self.claims.release(sid)
         self.claims.take(sid, pane.target)
         remember, stop = f"remember:{pane.target}", f"stop:{pane.target}"
@@ -205,68 +204,6 @@ class _SessionPlanner:
     @property
     def message(self) -> str | None:
         return self.desired.failover.continue_message
-
-    def _limited(self, account: str | None) -> bool:
-        """The account has hit a usage limit that has not reset (``preempt_at`` is not one)."""
-        limit = self.observed.limits.get(account) if account is not None else None
-        return limit is not None and not limit.preempted and (
-            limit.resets_at + self.desired.failover.grace > self.observed.now)
-
-    def _when(self, pane: PaneFact) -> str | None:
-        """Why a Claude that must move moves now (``limit``: its own account is limited,
-        its turn is cut already; ``cut``: ``swap --now``, or its wait reached the bound;
-        ``turn``: it is between turns), or None: it waits for its turn to end."""
-        claude = pane.claude
-        assert claude is not None  # noqa: S101  (guarded by must_stop)
-        record = self.observed.records.get(pane.target)
-        if record is not None and record.pending_relaunch and record.pid == claude.pid:
-            return record.why or "limit"  # decided before a crash: not decided again
-        if self._limited(claude.account):
-            return "limit"
-        active = self.observed.active
-        if active is not None and active.now and active.account == self.desired.active_account:
-            return "cut"
-        if claude.idle:
-            return "turn"
-        wait = self.observed.waits.get(pane.target)
-        since = (wait.since_time if wait is not None and (wait.pid, wait.start) == (
-            claude.pid, claude.start) else None)
-        bound = self.desired.failover.move_wait
-        if since is None:
-            if not bound:
-                return "cut"
-            since = self.observed.now
-            self.phases.remember.append(AwaitTurn(
-                key=f"await:{pane.target}", kind=Kind.CHANGE, target=pane.target,
-                pid=claude.pid, start=claude.start, since=since.isoformat(),
-                description=f"{pane.target}: claude pid {claude.pid} is "
-                            f"{claude.status or 'not saying whether it is busy'}; its move "
-                            f"waits for its turn to end (at most {_span(bound)})"))
-        if self.observed.now >= since + bound:
-            return "cut"
-        self.phases.waiting.append(Waiting(
-            target=pane.target, pid=claude.pid, account=claude.account or "unknown",
-            to=self.desired.active_account, status=claude.status or "unknown",
-            since=since, until=since + bound))
-        return None
-
-    def _cut(self, pane: PaneFact, when: str) -> str:
-        """The turn the relaunch continues: the one the limit ended (its transcript says
-        so), or the one this stop cuts; never one already continued; empty when the
-        Claude had finished its turn or ``continue`` is off."""
-        claude = pane.claude
-        assert claude is not None  # noqa: S101  (guarded by must_stop)
-        record = self.observed.records.get(pane.target)
-        if record is not None and record.pending_relaunch and record.pid == claude.pid:
-            return record.cut
-        if self.message is None:
-            return ""
-        cut = claude.cut_turn or ""
-        if not cut and when in ("limit", "cut") and not claude.idle:
-            cut = f"busy:{claude.pid}"
-        if record is not None and cut and record.continued == cut:
-            return ""  # continued once already: a Claude that left again is not sent it again
-        return cut
 
     def _cannot_move(self, pane: PaneFact) -> str | None:
         """Why a Claude could be stopped but not started again in its pane: then it stays."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -26,16 +26,13 @@ from reconciler.plan import plan as make_plan
 from reconciler.service._crashloop import CrashLoops
 from reconciler.service._drift import drift_items
 from reconciler.service._metrics import account_gauges, write_metrics
+from reconciler.service._wakes import Wakes
 from reconciler.service._watch import Watcher
 from reconciler.signals import SignalDir
-from reconciler.statedir import LimitRecord, StateDir, file_identity, now_iso
+from reconciler.statedir import StateDir, file_identity, now_iso
 from reconciler.usage import UsagePoller, plan_of
 
 Say = Callable[[str], None]
-MODE_WAIT = (3.0, 60.0)
-"""How long a pane may sit in copy mode, holding its Claude's launch back, before a person
-is told: three service intervals, within these bounds (a scroll to read something is not
-a problem; a forgotten one is)."""
 Wing = Callable[[DesiredState, StateDir, Observed], Verdict]
 """The failover wing, between observe and plan: the limits, the decision, the desired
 state after its swap (if it swapped), and its conditions (alert kind -> subjects)."""
@@ -85,20 +82,12 @@ class Service:
         self.seen: tuple[int, int, int] | None = None
         self.spool = SignalDir(self.state.root)
         self.watch = Watcher((path, self.state.limits_path), (self.spool.events_dir(),))
-        self.turns: dict[Path, tuple[int, int, int] | None] = {}
-        """The session files of Claudes whose move waits for their turn, as last seen: a
-        change (busy -> idle) wakes the loop, so each moves as its turn ends."""
-        self.next_bound: float | None = None
-        """When the first of those waits reaches its bound (monotonic clock)."""
+        self.wakes = Wakes()
+        """What else ends a sleep early: a waiting Claude's turn, a bound, a reset."""
         self.settle = False
         """The desired file was loaded anew: the cycle records who is active (a change
         nobody recorded was a hand edit), under the lock `reconcile swap` holds while it
         writes and records its own."""
-        self.modes: dict[str, float] = {}
-        """Panes in a tmux mode that hold a launch back, since when (monotonic clock)."""
-        self.next_reset: float | None = None
-        """When the first known limit resets, grace included (monotonic clock): the loop
-        wakes then, so the return comes at the reset, not up to an interval later."""
         self.limits_seen: tuple[int, int, int] | None = None
         """The limits as the last cycle left them (taken at its start too, so a cycle that
         fails cannot spin): a change since is ``limits clear`` or ``limits import``, and
@@ -212,39 +201,17 @@ class Service:
                     self.state.write_converged(desired.digest, desired.active_account)
             conditions = dict(verdict.conditions)
             conditions["stuck_session"] = {**conditions.get("stuck_session", {}),
-                                           **self._in_a_mode(the_plan, observed)}
+                                           **self.wakes.in_a_mode(the_plan, observed,
+                                                                  self.interval)}
             for kind, current in conditions.items():
                 alerts += self.book.update(kind, current)
             self.limits_seen = file_identity(self.state.limits_path)  # our own write
-        self._watch_turns(the_plan, desired)
-        self.next_reset = _first_reset(verdict.limits.values(), desired)
+        self.watch.files = (self.path, self.state.limits_path,
+                            *self.wakes.after(the_plan, desired, verdict.limits.values()))
         alerts += self._after_apply(report, the_plan, observed.now)
         alerts += self.book.update("crashloop", self.crashes.looping())
         self._emit(alerts)
         return CycleOutcome(the_plan, report, drift, alerts, held)
-
-    def _in_a_mode(self, the_plan: Plan, observed: Observed) -> dict[str, str]:
-        """Panes whose Claude is not started again because they sit in a tmux mode (copy
-        mode after a scroll): never typed into, but after a bounded wait (``MODE_WAIT``) a
-        person is told which pane and which key leaves the mode."""
-        bound = min(MODE_WAIT[1], max(MODE_WAIT[0], 3 * self.interval))
-        waiting = {c.key.removeprefix("launch:") for c in the_plan.conflicts
-                   if c.key.startswith("launch:")}
-        now = time.monotonic()
-        found: dict[str, str] = {}
-        for pane in observed.tmux.panes:
-            if pane.target not in waiting or not pane.input.mode:
-                continue
-            since = self.modes.setdefault(pane.target, now)
-            if now - since >= bound:
-                found[pane.target] = (
-                    f"{pane.target} has been in a tmux mode (copy mode) for {int(now - since)}s: "
-                    f"its Claude is not started again until it leaves it; press q in that pane "
-                    f"(tmux attach -t '{pane.session_name}')")
-        self.modes = {t: s for t, s in self.modes.items()
-                      if t in waiting and any(p.target == t and p.input.mode
-                                              for p in observed.tmux.panes)}
-        return found
 
     def _summarise(self, desired: DesiredState, verdict: Verdict) -> None:
         """The one line `status --format tmux` prints, for tmux to read every second."""
@@ -258,21 +225,6 @@ class Service:
                 if limit is not None and not limit.preempted else None})
         except OSError as exc:  # advisory: never worth the loop
             self.say(f"summary not written: {exc}")
-
-    def _watch_turns(self, the_plan: Plan, desired: DesiredState) -> None:
-        """While moves wait for turns to end, the loop wakes when a waiting Claude's own
-        session file changes (its status), and at the first bound."""
-        homes = {a.name: a.home for a in desired.accounts}
-        paths = [homes[w.account] / "sessions" / f"{w.pid}.json"
-                 for w in the_plan.waiting if w.account in homes]
-        self.turns = {path: file_identity(path) for path in paths}
-        self.watch.files = (self.path, self.state.limits_path, *paths)
-        if the_plan.waiting:
-            first = min(w.until for w in the_plan.waiting)
-            left = (first - datetime.now(first.tzinfo)).total_seconds()
-            self.next_bound = time.monotonic() + max(0.0, left) + 0.05
-        else:
-            self.next_bound = None
 
     def _guarded_cycle(self) -> CycleOutcome | None:
         """One cycle; whatever it throws (disk full, tmux hung, a bug) is logged and alerted,
@@ -353,11 +305,7 @@ class Service:
         """Sleep one interval, waking early for a stop, a reload, a desired-file edit, a
         signal Claude sent (a StopFailure event in the spool), a waiting Claude's turn
         ending, or the first bound of a wait."""
-        deadline = time.monotonic() + self.interval
-        for due in (self.next_bound, self.next_reset):
-            if due is not None:
-                deadline = min(deadline, due)
-        self.next_bound = self.next_reset = None  # one wake each: the cycle sets them again
+        deadline = self.wakes.deadline(time.monotonic() + self.interval)
         while not self.stopping and time.monotonic() < deadline:
             if self._edited():
                 return
@@ -365,7 +313,7 @@ class Service:
                 return
             if file_identity(self.state.limits_path) != self.limits_seen:
                 return
-            if any(file_identity(path) != seen for path, seen in self.turns.items()):
+            if self.wakes.turn_ended():
                 return
             self.watch.wait(deadline - time.monotonic())
 
@@ -414,15 +362,6 @@ class Service:
                 self._sleep()
         self.say("stopped")
         return 0
-
-
-def _first_reset(limits: Iterable[LimitRecord], desired: DesiredState) -> float | None:
-    """The monotonic time the first limit resets (and its grace has passed)."""
-    ends = [lim.resets_at + desired.failover.grace for lim in limits]
-    if not ends:
-        return None
-    left = (min(ends) - datetime.now(UTC)).total_seconds()
-    return time.monotonic() + max(0.0, left) + 0.05
 
 
 def _origin(exc: BaseException) -> str:
