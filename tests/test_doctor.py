@@ -9,6 +9,7 @@ from typing import Any
 
 from _fixtures import World
 
+from reconciler.claudecode import HOOK_EVENTS, OLDEST_SUPPORTED
 from reconciler.demo import TOKEN_PREFIX
 
 
@@ -26,6 +27,8 @@ def _says(body: dict[str, Any], subject: str) -> list[tuple[bool | None, str]]:
 
 def test_a_ready_machine_is_healthy(world: World) -> None:
     assert world.reconcile("apply").returncode == 0
+    for account in ("work", "personal"):  # what the reconciler writes, every release knows
+        assert set(world.settings(account)["hooks"]) <= HOOK_EVENTS[OLDEST_SUPPORTED]
     code, body, text = _doctor(world)
     assert code == 0 and body["ok"], text
     assert body["claude_version"] == body["tested"]["current"]

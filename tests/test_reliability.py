@@ -10,6 +10,8 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
 from _fixtures import World, mounted, wait_for
 
@@ -94,3 +96,28 @@ def test_a_sink_that_never_answers_holds_neither_a_swap_nor_the_shutdown(world: 
     assert service.wait(10) == 0
     assert time.monotonic() - stopping < 2, "SIGTERM waited on the sink"
     silent.close()
+
+
+def test_a_settings_file_saved_by_an_editor_mid_edit_is_not_written_over(
+        tmp_path: Path) -> None:
+    """An editor saves settings.json by renaming a new file over it, with no lock, right
+    between our read and our rename: our older copy is not renamed over theirs; the
+    file is read again and our change made on their version."""
+    from reconciler.apply import edit_json
+
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"model": "opus"}, indent=2) + "\n")
+    saves = iter([{"model": "sonnet", "theirs": 1}, {"model": "sonnet", "theirs": 2}])
+
+    def change(settings: dict[str, Any]) -> bool:
+        saved = next(saves, None)
+        if saved is not None:  # the editor's save lands now
+            fresh = tmp_path / ".settings.json.editor"
+            fresh.write_text(json.dumps(saved))
+            fresh.replace(path)
+        settings["statusLine"] = {"type": "command", "command": "ours"}
+        return True
+
+    assert edit_json(path, change)
+    assert json.loads(path.read_text()) == {
+        "model": "sonnet", "theirs": 2, "statusLine": {"type": "command", "command": "ours"}}

@@ -17,9 +17,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from reconciler.apply._adopt import AdoptPlan, carry_out, plan_adopt
     from reconciler.apply._claude_config import remove_signals
+    from reconciler.apply._json_file import edit_json
 
 _LAZY = {"remove_signals": "_claude_config", "AdoptPlan": "_adopt", "carry_out": "_adopt",
-         "plan_adopt": "_adopt"}
+         "plan_adopt": "_adopt", "edit_json": "_json_file"}
 
 
 def __getattr__(name: str) -> object:
@@ -47,6 +48,7 @@ __all__ = [
     "TransientError",
     "apply_plan",
     "carry_out",
+    "edit_json",
     "plan_adopt",
     "remove_signals",
     "state_lock",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.apply._errors import ActionError, TransientError
-from reconciler.statedir import read_regular, write_atomic
+from reconciler.statedir import ChangedUnderUsError, file_identity, read_regular, write_atomic
 
 LOCK_STALE = 10.0
 LOCK_WAIT = 5.0
@@ -75,11 +75,29 @@ def _layout(text: str) -> tuple[str | int | None, str]:
     return indent, "\n" if text.endswith("\n") else ""
 
 
+EDIT_TRIES = 5
+
+
 def edit_json(path: Path, change: Callable[[dict[str, Any]], bool], mode: int = 0o600) -> bool:
     """Read, change and write back a JSON object file under Claude's lock; True when
-    ``change`` changed something. A broken or risky file is an error, left as it is."""
+    ``change`` changed something. A broken or risky file is an error, left as it is.
+
+    Only what was read is written over: an editor that saves by rename takes no lock, so
+    a file replaced between our read and our rename is read again and changed again
+    (a few times at most), never overwritten with our older copy."""
     real = path.resolve() if path.is_symlink() else path
+    for _ in range(EDIT_TRIES):
+        try:
+            return _edit_once(path, real, change, mode)
+        except ChangedUnderUsError:
+            time.sleep(0.05)
+    raise TransientError(f"{path} kept changing while it was being edited; left as it is")
+
+
+def _edit_once(path: Path, real: Path, change: Callable[[dict[str, Any]], bool],
+               mode: int) -> bool:
     with claude_lock(real):
+        seen = file_identity(real)
         try:
             text = read_regular(real).decode("utf-8")
             mode = real.stat().st_mode & 0o7777
@@ -99,5 +117,5 @@ def edit_json(path: Path, change: Callable[[dict[str, Any]], bool], mode: int = 
             return False
         indent, end = _layout(text) if text.strip() else (2, "\n")
         body = json.dumps(current, indent=indent, ensure_ascii=False)
-        write_atomic(real, (body + end).encode("utf-8"), mode=mode)
+        write_atomic(real, (body + end).encode("utf-8"), mode=mode, expect=seen)
         return True

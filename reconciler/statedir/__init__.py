@@ -6,6 +6,7 @@ from reconciler.statedir._dir import StateDir
 from reconciler.statedir._files import (
     DIR_MODE,
     FILE_MODE,
+    ChangedUnderUsError,
     FileIdentity,
     UnsafeStateError,
     ensure_private_dir,
@@ -37,6 +38,7 @@ __all__ = [
     "DIR_MODE",
     "FILE_MODE",
     "ActiveRecord",
+    "ChangedUnderUsError",
     "Converged",
     "CrashRecord",
     "FileIdentity",

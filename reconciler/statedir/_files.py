@@ -154,11 +154,24 @@ def make_private_parents(folder: Path) -> None:
             created.chmod(DIR_MODE)
 
 
-def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool = True) -> None:
+class ChangedUnderUsError(OSError):
+    """The file is not the one that was read: someone saved it since (no rename done)."""
+
+
+def _still(path: Path, expect: FileIdentity | bool | None) -> None:
+    if expect is not False and file_identity(path) != expect:
+        raise ChangedUnderUsError(f"{path} changed while it was being rewritten")
+
+
+def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool = True,
+                 expect: FileIdentity | bool | None = False) -> None:
     """Write ``data`` to ``path`` so readers see the old or the new file, never half.
 
     A missing parent is created private; an existing one keeps its permissions
-    (it may be the user's project or config dir).
+    (it may be the user's project or config dir). ``expect``: the identity of the file
+    as it was read (None: there was none); when the file is another one by the time the
+    new bytes are ready (an editor saved it by rename), nothing is renamed over it and
+    ``ChangedUnderUsError`` says so.
     """
     make_private_parents(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -169,6 +182,7 @@ def write_atomic(path: Path, data: bytes, mode: int = FILE_MODE, *, sync: bool =
             if sync:
                 os.fsync(handle.fileno())
         Path(tmp).chmod(mode)
+        _still(path, expect)
         Path(tmp).replace(path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
