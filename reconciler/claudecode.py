@@ -187,6 +187,18 @@ def session_flags_in(words: Sequence[str]) -> list[str]:
     return [w for w in words if w.partition("=")[0] in _SESSION_FLAGS]
 
 
+ENV_LOADER = '. "$0" && rm -f -- "$0" && exec "$@"'
+"""What runs ``launch.env``'s file: ``sh -c LOADER FILE claude ...`` sources the file (its
+``export`` lines), removes it, and becomes Claude (``exec``: the same process, the pane's
+shell its parent). A file that is gone runs nothing."""
+ENV_FILE_SHOWN = "<launch.env file>"
+
+
+def env_file_text(env: Sequence[tuple[str, str]]) -> str:
+    """The file ``launch.env`` goes through: one quoted ``export`` per value."""
+    return "".join(f"export {key}={shlex.quote(value)}\n" for key, value in env)
+
+
 def launch_line(
     *,
     command: Sequence[str],
@@ -194,36 +206,37 @@ def launch_line(
     cwd: str | PurePath,
     session: SessionId,
     resume: bool,
-    env: Sequence[tuple[str, str]] = (),
+    env_file: str | None = None,
     message: str | None = None,
-    redact: bool = False,
 ) -> str:
     """The shell line typed into a pane: every word quoted, nothing left to the shell.
 
     It starts with a space, so shells that skip such lines (bash's ``ignorespace``,
-    zsh's ``HIST_IGNORE_SPACE``) keep ``launch.env`` values out of the history. With
-    ``redact`` the values read ``<redacted>``: the form plans, logs and alerts show.
-    ``message`` is the resumed session's first prompt (``claude --resume ID -- MSG``
-    starts the interactive session and sends it, in every supported release): one
-    quoted word after ``--``, so it is never an option and never run by the shell.
+    zsh's ``HIST_IGNORE_SPACE``) keep it out of the history. ``launch.env``'s values are
+    never on it (they would stay in the pane's scrollback and the shell's history): they
+    go through ``env_file`` (a 0600 file of the state dir, removed as it is read; see
+    ``ENV_LOADER``). ``message`` is the resumed session's first prompt (``claude --resume
+    ID -- MSG`` starts the interactive session and sends it, in every supported release):
+    one quoted word after ``--``, so it is never an option and never run by the shell.
     """
     if session_id(session) is None:
         raise ValueError(f"not a canonical session id: {session!r}")
-    unsafe = [w for w in (str(home), str(cwd), *command, *(v for _k, v in env),
+    unsafe = [w for w in (str(home), str(cwd), *command, env_file or "",
                           *([message] if message is not None else []))
               if not terminal_safe(w)]
     if unsafe:
         raise ValueError(f"control characters in {unsafe[0]!r}: not typed into a terminal")
-    assignments = [f"{CONFIG_ENV}={shlex.quote(str(home))}"]
-    assignments += [f"{key}={REDACTED if redact else shlex.quote(value)}" for key, value in env]
+    words = [f"{CONFIG_ENV}={shlex.quote(str(home))}"]
+    if env_file is not None:
+        words += ["sh", "-c", shlex.quote(ENV_LOADER), shlex.quote(env_file)]
     flag = "--resume" if resume else "--session-id"
-    words = [*assignments, *(shlex.quote(w) for w in command), flag, shlex.quote(session)]
+    words += [*(shlex.quote(w) for w in command), flag, shlex.quote(session)]
     if message is not None:
         words += ["--", shlex.quote(message)]
     line = f" cd -- {shlex.quote(str(cwd))} && " + " ".join(words)
-    if not redact and len(line.encode()) >= LINE_MAX:
+    if len(line.encode()) >= LINE_MAX:
         raise ValueError(f"the launch line would be {len(line.encode())} bytes; a terminal "
-                         f"takes at most {LINE_MAX - 1} in one line (shorten launch.env, "
+                         f"takes at most {LINE_MAX - 1} in one line (shorten "
                          "launch.command, failover.continue or the project's path)")
     return line
 

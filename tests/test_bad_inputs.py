@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from _builders import desired_yaml
 
-from reconciler.claudecode import SessionId, launch_line
+from reconciler.claudecode import SessionId, env_file_text, launch_line
 from reconciler.cli import build_parser, main
 
 BASE = desired_yaml(
@@ -254,18 +254,26 @@ def test_corpus_is_large_enough() -> None:
 
 
 def test_launch_line_quotes_every_value(tmp_path: Path) -> None:
-    """Even a path full of shell syntax reaches the shell as one quoted word."""
+    """Even a path full of shell syntax reaches the shell as one quoted word, and a
+    launch.env value full of it arrives as that value (through the file the line names,
+    which the launch removes)."""
     evil = tmp_path / "$(touch pwned1); `touch pwned2` 'q' \"d\""
     evil.mkdir()
-    line = launch_line(command=("true", "--x"), home=tmp_path / "h$(touch pwned3)", cwd=evil,
+    env_file = tmp_path / "launch.env"
+    env_file.write_text(env_file_text((("X", "$(touch pwned4)"),)))
+    out = tmp_path / "out"
+    line = launch_line(command=("sh", "-c", 'printf %s "$X" > "$0"', str(out)),
+                       home=tmp_path / "h$(touch pwned3)", cwd=evil,
                        session=SessionId("11111111-2222-3333-4444-555555555555"), resume=False,
-                       env=(("X", "$(touch pwned4)"),))
+                       env_file=str(env_file))
     done = subprocess.run(["sh", "-c", line + " && pwd"], capture_output=True, text=True,
                           cwd=tmp_path, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(evil)
+    assert out.read_text() == "$(touch pwned4)" and not env_file.exists()
     assert not any(p.name.startswith("pwned") for p in tmp_path.rglob("*"))
     assert shlex.split(line)[2] == str(evil)
+    assert "pwned4" not in line, "a launch.env value is never on the typed line"
 
 
 def test_symlink_loop_and_huge_and_binary(tmp_path: Path, sandbox_home: Path,

@@ -521,14 +521,14 @@ def test_launch_env_values_never_leave_the_launch(world: World) -> None:
 def test_a_launch_line_a_terminal_would_cut_is_never_typed(world: World) -> None:
     """A terminal takes 4,095 bytes in one line; sh would run the line cut short, without
     its session id. Such a launch is a conflict, and nothing is typed."""
-    long_value = "v" * 4000
-    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{BIG: {long_value}}}")
+    long_value = "/".join(["v" * 250] * 16)  # a project 4,000 bytes deep
+    (world.sandbox.home / long_value).mkdir(parents=True)
+    world.set_desired("project: ~/src/api,", f"project: ~/{long_value},")
     message = conflicts(world)["launch:api/0"]
     assert "bytes; a terminal takes at most 4094 in one line" in message, message
-    assert long_value not in message
     assert world.reconcile("apply").returncode == 1
-    assert world.claudes() == {}, "no line was typed"
-    assert not (world.sandbox.log_path.exists() and world.sandbox.log_path.read_text())
+    assert "api/0" not in world.claudes(), "no line was typed"
+    assert not [e for e in world.launches() if "vvvv" in e["cwd"]]
 
 
 # -- 5. pool names are exact -----------------------------------------------------------

@@ -121,3 +121,34 @@ def test_a_settings_file_saved_by_an_editor_mid_edit_is_not_written_over(
     assert edit_json(path, change)
     assert json.loads(path.read_text()) == {
         "model": "sonnet", "theirs": 2, "statusLine": {"type": "command", "command": "ours"}}
+
+
+def test_launch_env_values_are_never_on_the_typed_line(world: World) -> None:
+    """``launch.env`` goes through a 0600 file the line names and the launch removes: not
+    in any pane's scrollback, not in the shell's history, not in the shell's ``ps``; in
+    the Claude's environment only."""
+    secret = "s3cr3t-never-TYPED-7"  # noqa: S105
+    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{API_TOKEN: {secret}}}")
+    bash = {"SHELL": "/bin/bash"}  # bash keeps a history file (sh keeps none)
+    assert world.reconcile("apply", env=bash).returncode == 0
+    world.set_desired("active_account: work", "active_account: personal")
+    assert world.reconcile("apply", env=bash).returncode == 0
+    claudes = world.claudes_when(2)
+    for row in claudes.values():
+        environ = Path(f"/proc/{row['claude_pid']}/environ").read_bytes()
+        assert f"API_TOKEN={secret}".encode() in environ, "the Claude has it"
+    panes = world.tmux("list-panes", "-a", "-F", "#{pane_id} #{pane_pid}").stdout.split("\n")
+    for pane_id, shell in (line.split() for line in panes if line):
+        scrollback = world.tmux("capture-pane", "-p", "-S", "-", "-t", pane_id).stdout
+        assert secret not in scrollback and "API_TOKEN" not in scrollback, scrollback[-500:]
+        for part in ("cmdline", "environ"):
+            assert secret.encode() not in Path(f"/proc/{shell}/{part}").read_bytes()
+    assert not list((world.sandbox.state_dir / "launch").glob("*.env")), "no file is left"
+    world.tmux("kill-server")  # bash writes its history as it leaves
+    history = world.sandbox.home / ".bash_history"
+    wait_for(history.exists, SLOW)
+    assert " cd -- " in history.read_text(), "the launch lines are in the history"
+    written = "".join(p.read_text(errors="replace") for root in (
+        world.sandbox.home, world.sandbox.state_dir) for p in root.rglob("*")
+        if p.is_file() and p.stat().st_size < 1 << 20)
+    assert secret not in written, "only the desired file the person wrote holds it"

@@ -73,9 +73,10 @@ def test_the_two_releases_are_the_matrix() -> None:
     (None, "2.1.337 (stand-in)"),
     ("2.1.337", "2.1.337 (stand-in)"),
     ("2.1.197", "2.1.197 (stand-in)"),
-    ("2.1.200", "2.1.337 (stand-in)"),
+    ("2.1.200", "2.1.200 (stand-in)"),
+    ("2.0.1", "2.0.1 (stand-in)"),
     ("", "2.1.337 (stand-in)"),
-], ids=["unset", "current", "oldest", "another", "empty"])
+], ids=["unset", "current", "oldest", "another", "older", "empty"])
 def test_version_names_the_release(sandbox: Sandbox, start: Any, value: str | None,
                                    says: str) -> None:
     claude = start("--version", env={} if value is None else {"STANDIN_CLAUDE_RELEASE": value})

@@ -18,7 +18,7 @@ from reconciler import tmux
 from reconciler.apply._context import ExecContext, Outcome, now_iso
 from reconciler.apply._errors import ActionError, RefusedError, TransientError
 from reconciler.apply._keyboard import HELD, hold, release
-from reconciler.claudecode import launch_line, session_id_from_argv
+from reconciler.claudecode import env_file_text, launch_line, session_id_from_argv
 from reconciler.observe import (
     PaneFact,
     ProcessTable,
@@ -113,9 +113,11 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
             outcomes[action.key] = RefusedError(blocker or "no known prompt")
             continue
         try:
+            env_file = (str(ctx.state.write_launch_env(env_file_text(ctx.desired.launch.env)))
+                        if ctx.desired.launch.env else None)
             line = launch_line(command=action.command, home=action.home, cwd=action.cwd,
                                session=action.session_id, resume=action.resume,
-                               env=ctx.desired.launch.env, message=action.message)
+                               env_file=env_file, message=action.message)
         except ValueError as exc:
             outcomes[action.key] = RefusedError(f"{action.target}: {exc}")
             continue
@@ -133,6 +135,8 @@ def launch_claudes(batch: Sequence[LaunchClaude], ctx: ExecContext) -> dict[str,
                 f"{action.target} changed between the check and the typing (a key, a mode, "
                 "a new shell); nothing was typed")
     outcomes.update(_await_claudes(waiting, ctx))
+    if ctx.desired.launch.env:
+        ctx.state.clear_launch_envs()
     return outcomes
 
 

@@ -46,8 +46,9 @@ def _why(target: str, rooms: Mapping[str, Room] | None, skipped: Mapping[str, st
     if rooms is None:
         return ""
     room = rooms.get(target, Room(target))
-    tail = "".join(f"; {name} skipped: {why}" for name, why in skipped.items())
-    return f" ({room.words()}{tail})"
+    said = [room.words()] if room.known else []
+    said += [f"{name} skipped: {why}" for name, why in skipped.items()]
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def available(account: str, limits: Mapping[str, Limit], now: datetime, grace: timedelta) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from reconciler.claudecode import SessionId, launch_line
+from reconciler.claudecode import ENV_FILE_SHOWN, REDACTED, SessionId, launch_line
 
 
 class Kind(enum.Enum):
@@ -175,10 +175,11 @@ class LaunchClaude(Action):
 
     @property
     def line(self) -> str:
+        shown = (f"{ENV_FILE_SHOWN[:-1]}: {', '.join(f'{n}={REDACTED}' for n in self.env_names)}>"
+                 if self.env_names else None)
         return launch_line(command=self.command, home=self.home, cwd=self.cwd,
-                           session=self.session_id, resume=self.resume,
-                           env=[(name, "") for name in self.env_names],
-                           message=self.message, redact=True)
+                           session=self.session_id, resume=self.resume, env_file=shown,
+                           message=self.message)
 
 
 @dataclass(frozen=True, kw_only=True)

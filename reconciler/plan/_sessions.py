@@ -41,6 +41,9 @@ from reconciler.plan._turns import Why, cut_turn, when_to_move
 
 TMUX_KEY = "tmux"
 _LONGEST_ID = SessionId("00000000-0000-0000-0000-000000000000")
+_LONGEST_ENV_FILE = "/" + "e" * 255
+"""Room for the path of ``launch.env``'s file (in the state dir), which the plan does not
+know: a line too long with it is refused before anything is typed."""
 """Every session id is this long: a line's length is known before its id is chosen."""
 
 
@@ -226,7 +229,8 @@ class _SessionPlanner:
                     "holding it is never typed")
         try:
             launch_line(command=self.desired.launch.command, home=self.desired.active.home,
-                        cwd=cwd, session=_LONGEST_ID, resume=False, env=self.desired.launch.env,
+                        cwd=cwd, session=_LONGEST_ID, resume=False,
+                        env_file=_LONGEST_ENV_FILE if self.desired.launch.env else None,
                         message=self.message)
         except ValueError as exc:
             return str(exc)

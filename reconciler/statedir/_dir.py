@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from reconciler.statedir._below import folder, unlink_at, write_at
 from reconciler.statedir._files import (
     FileIdentity,
     UnsafeStateError,
@@ -355,6 +358,23 @@ class StateDir:
 
     def read_limit_history(self, last: int = 20) -> list[dict[str, Any]]:
         return self._tail("limits-history.jsonl", last)
+
+    def write_launch_env(self, text: str) -> Path:
+        """``launch.env`` for one launch line, in a new 0600 file under ``launch/`` (never
+        through a link): the line names the file, never the values."""
+        ensure_private_dir(self.root)
+        name = f"{secrets.token_hex(8)}.env"
+        with folder(self.root, ("launch",), create=True) as fd:
+            write_at(fd, name, text.encode(), mode=0o600)
+        return self.root / "launch" / name
+
+    def clear_launch_envs(self) -> None:
+        """Every ``launch.env`` file a launch did not read (its line was refused, or its
+        Claude never started): gone, so no value waits on disk."""
+        with contextlib.suppress(OSError), folder(self.root, ("launch",)) as fd:
+            for entry in list(os.scandir(fd)):
+                if entry.name.endswith(".env"):
+                    unlink_at(fd, entry.name)
 
     def write_summary(self, summary: Mapping[str, Any]) -> None:
         """What ``status --format tmux`` shows (``summary.json``): advisory, unsynced."""

@@ -133,8 +133,10 @@ def read_once(url: str, token: str, now: datetime,
             return None, "the usage endpoint asked to wait (429)", _retry_after(
                 exc.headers.get("retry-after") if exc.headers else None, now)
         return None, f"the usage endpoint answered {exc.code}", None
+    except urllib.error.URLError as exc:
+        return None, f"the usage endpoint could not be reached ({exc.reason})", None
     except (OSError, ValueError) as exc:
-        return None, f"the usage endpoint could not be read: {type(exc).__name__}", None
+        return None, f"the usage endpoint's answer could not be read ({exc})", None
     return parse_usage(body), "", None
 
 
