@@ -101,7 +101,8 @@ def test_the_work_carries_on_across_a_limit_and_the_return(
     long_turn = wait_for(lambda: next((r for r in claude_api.turns("personal")
                                        if claude_api.slow_marker in " ".join(r.prompt)), None),
                          SLOW, interval=0.1)
-    wait_for(lambda: world.claudes()["api/0"]["account"] == "work", SLOW + 60, interval=0.2)
+    wait_for(lambda: world.claudes().get("api/0", {}).get("account") == "work", SLOW + 60,
+             interval=0.2)
     returned = time.time()
     assert returned < long_turn.time + claude_api.turn_seconds, "the return came mid-turn"
     assert world.claudes()["web/0"]["claude_pid"] == before, "the busy Claude was not cut"
