@@ -152,3 +152,12 @@ def test_launch_env_values_are_never_on_the_typed_line(world: World) -> None:
         world.sandbox.home, world.sandbox.state_dir) for p in root.rglob("*")
         if p.is_file() and p.stat().st_size < 1 << 20)
     assert secret not in written, "only the desired file the person wrote holds it"
+
+
+def test_ctrl_c_on_the_service_logs_its_shutdown(world: World) -> None:
+    service = world.start_service()
+    wait_for(lambda: world.service_cycles() >= 1, SLOW)
+    service.send_signal(signal.SIGINT)
+    assert service.wait(10) == 0
+    log = world.service_log()
+    assert "received SIGINT" in log and "stopped after" in log, log[-500:]

@@ -337,10 +337,15 @@ class Service:
             self.poller.start()
         try:
             return self._run(once=once)
+        except KeyboardInterrupt:
+            self.say("interrupted (Ctrl-C before the service took signals): stopped")
+            raise
         finally:
             self.poller.stop()
             self.dispatcher.close()
             self.watch.close()
+            if self.stopping:  # SIGTERM, SIGINT (Ctrl-C): the line a person looks for
+                self.say(f"stopped after {self.cycles} cycle(s)")
 
     def _run(self, *, once: bool) -> int:
         self._signals()
@@ -360,7 +365,6 @@ class Service:
                     ok = outcome is not None and (outcome.report is None or outcome.report.ok)
                     return 0 if ok else 1
                 self._sleep()
-        self.say("stopped")
         return 0
 
 
