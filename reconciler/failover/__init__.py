@@ -1,13 +1,25 @@
-"""Failover: detect usage limits, move to the next account, return after the reset."""
+"""Failover: detect usage limits, move to the account with the most left, return after the
+reset.
 
-from reconciler.failover._capacity import Room, Window, headroom_table, usage, usage_view
-from reconciler.failover._detect import LimitMatch, detect, normalise
-from reconciler.failover._limits import last_auto_swap, preview
-from reconciler.failover._policy import Decision, Limit, Move, Reason, available, decide
-from reconciler.failover._reset import MOST_AHEAD, parse_reset
+The face loads what is asked, when it is asked (PEP 562): ``limit-check`` reads words and
+needs the grammar alone, not the policy, the capacity table (the desired-state stack) or
+the service's wing (the observer); a plan needs no grammar at all."""
+
+import importlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from reconciler.failover._capacity import (
+        Room,
+        Window,
+        headroom_table,
+        usage,
+        usage_view,
+    )
+    from reconciler.failover._detect import LimitMatch, detect, normalise
+    from reconciler.failover._limits import last_auto_swap, preview
+    from reconciler.failover._policy import Decision, Limit, Move, Reason, available, decide
+    from reconciler.failover._reset import MOST_AHEAD, parse_reset
     from reconciler.failover._wing import (
         Failover,
         Verdict,
@@ -15,13 +27,20 @@ if TYPE_CHECKING:
         stuck_panes,
     )
 
+_LAZY = {
+    "_detect": ("LimitMatch", "detect", "normalise"),
+    "_reset": ("MOST_AHEAD", "parse_reset"),
+    "_capacity": ("Room", "Window", "headroom_table", "usage", "usage_view"),
+    "_limits": ("last_auto_swap", "preview"),
+    "_policy": ("Decision", "Limit", "Move", "Reason", "available", "decide"),
+    "_wing": ("Failover", "Verdict", "claude_panes", "stuck_panes"),
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names}
+
 
 def __getattr__(name: str) -> object:
-    """``Failover`` needs the observer; load it only when asked so ``limit-check`` stays light."""
-    if name in {"Failover", "Verdict", "stuck_panes", "claude_panes"}:
-        from reconciler.failover import _wing  # noqa: PLC0415
-
-        return getattr(_wing, name)
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"reconciler.failover.{_WHERE[name]}"), name)
     raise AttributeError(name)
 
 
