@@ -26,6 +26,8 @@ CORPUS: list[tuple[str, str, str, int, str]] = [
     ("yaml: tab indent", "  dedicated:", "\tdedicated:", 11, ""),
     ("yaml: stray colon", "link: ~/.claude", "link: ~/.claude: x", 6, ""),
     ("yaml: unclosed quote", "link: ~/.claude", "link: '~/.claude", 6, ""),
+    ("yaml: unclosed flow sequence, noticed a line later", "active_account: work",
+     "active_account: [work", 2, ""),
     ("not a mapping", BASE, "- just\n- a list\n", 1, ""),
     ("scalar document", BASE, "hello\n", 1, ""),
     ("version wrong", "version: 1", "version: 3", 1, "version"),

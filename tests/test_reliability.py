@@ -161,3 +161,20 @@ def test_ctrl_c_on_the_service_logs_its_shutdown(world: World) -> None:
     assert service.wait(10) == 0
     log = world.service_log()
     assert "received SIGINT" in log and "stopped after" in log, log[-500:]
+
+
+def test_status_with_a_broken_desired_file_shows_the_last_valid_state(world: World) -> None:
+    """The service keeps running the last valid state: `status` shows that state, the
+    alerts (invalid_desired among them) and the error with its line; exit 1."""
+    world.start_service()
+    wait_for(lambda: world.on("work"), SLOW)
+    text = world.desired.read_text()
+    world.desired.write_text(text.replace("active_account: work", "active_account: [work"))
+    wait_for(lambda: any(a["kind"] == "invalid_desired" for a in
+                         json.loads(world.reconcile("status", "--json").stdout)["alerts"]), SLOW)
+    done = world.reconcile("status", "--json")
+    body = json.loads(done.stdout)
+    assert done.returncode == 1 and body["active_account"] == "work"
+    assert body["desired_problems"][0].startswith(f"{world.desired}:4:")
+    assert f"{world.desired}:4:" in done.stderr
+    assert len([r for r in body["sessions"] if r["claude_pid"]]) == 2

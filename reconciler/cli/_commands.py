@@ -142,10 +142,14 @@ def swap(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def status(args: argparse.Namespace, ui: Ui) -> int:
-    from reconciler.cli._status import build_status  # noqa: PLC0415  (status and top only)
+    from reconciler.cli._status import build_status, load_for_view  # noqa: PLC0415
 
-    snapshot = build_status(_load(args), StateDir(state_dir(args)))
+    state = StateDir(state_dir(args))
+    desired, problems = load_for_view(desired_path(args), state)
+    snapshot = build_status(desired, state, problems)
+    for problem in problems:
+        ui.error(problem)
     for line in _render.status_lines(snapshot):
         ui.say(line)
     ui.document(_render.status_json(snapshot))
-    return EXIT_OK
+    return EXIT_ERROR if problems else EXIT_OK

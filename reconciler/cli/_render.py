@@ -197,7 +197,10 @@ def status_lines(status: Status) -> list[str]:
     since = (f" since {status.active.since} ({status.active.reason})"
              if status.active is not None and status.active.account == status.active_account
              else "")
-    lines = [f"desired: {tilde(status.desired)}",
+    lines = [f"DESIRED FILE BROKEN ({len(status.desired_problems)} problem(s), first: "
+             f"{status.desired_problems[0]}): showing the last valid state, which the service "
+             "keeps running"] if status.desired_problems else []
+    lines += [f"desired: {tilde(status.desired)}",
              f"active account: {status.active_account}{since}",
              f"link: {tilde(link.path)} {where}", service_line(status), "", "accounts:"]
     for account in status.accounts:
@@ -260,6 +263,7 @@ def status_json(status: Status) -> dict[str, Any]:
     return {
         "now": status.now.isoformat(),
         "desired": str(status.desired),
+        "desired_problems": list(status.desired_problems),
         "active_account": status.active_account,
         "link": to_jsonable(status.link),
         "tmux": {"status": status.tmux.value, "error": status.tmux_error},

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.desired import DesiredState
+from reconciler.desired import DesiredState, DesiredStateError, load_desired, load_desired_bytes
 from reconciler.failover import Decision
 from reconciler.observe import Observed, PathFact, TmuxStatus, observe
 from reconciler.plan import Waiting, plan
@@ -150,6 +150,9 @@ class Status:
     swaps: tuple[Swap, ...]
     waiting: tuple[Waiting, ...] = ()
     """Claudes whose move waits for their turn to end: since when, until when."""
+    desired_problems: tuple[str, ...] = ()
+    """The desired file is broken (``FILE:LINE: key: problem``): this is the last valid
+    state, as the service keeps running it."""
 
     @property
     def claudes(self) -> tuple[PaneRow, ...]:
@@ -242,7 +245,23 @@ def _swaps(state: StateDir) -> tuple[Swap, ...]:
                       int(s.get("continued", 0))) for s in state.read_swaps())
 
 
-def build_status(desired: DesiredState, state: StateDir) -> Status:
+def load_for_view(path: Path, state: StateDir) -> tuple[DesiredState, tuple[str, ...]]:
+    """The desired state to show, and the file's problems: while an edit is broken, the
+    last valid text the service loaded (as it keeps running it), said with the error."""
+    try:
+        return load_desired(path), ()
+    except DesiredStateError as exc:
+        raw = state.read_last_valid()
+        if raw is None:
+            raise
+        try:
+            return load_desired_bytes(path, raw), tuple(str(p) for p in exc.problems)
+        except DesiredStateError:
+            raise exc from None
+
+
+def build_status(desired: DesiredState, state: StateDir,
+                 problems: tuple[str, ...] = ()) -> Status:
     """Observe once and gather every record worth showing. Reads only: the state dir,
     tmux, ``/proc`` and the tail of each managed Claude's pane (for stuck prompts)."""
     from reconciler import failover  # noqa: PLC0415
@@ -270,6 +289,7 @@ def build_status(desired: DesiredState, state: StateDir) -> Status:
         stuck=_stuck(desired, observed, alerts.get("stuck_session", {})),
         swaps=_swaps(state),
         waiting=waiting,
+        desired_problems=problems,
     )
 
 

@@ -26,10 +26,10 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static
 
 from reconciler.cli._render import ago, bar, late, window_name
-from reconciler.cli._status import AccountRow, PaneRow, Status, build_status
+from reconciler.cli._status import AccountRow, PaneRow, Status, build_status, load_for_view
 from reconciler.cli._text import countdown, tilde
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
-from reconciler.desired import DesiredStateError, load_desired
+from reconciler.desired import DesiredStateError
 from reconciler.errors import ReconcilerError
 from reconciler.observe import TmuxStatus
 from reconciler.statedir import StateDir
@@ -82,7 +82,11 @@ def account_panel(account: AccountRow, panes: tuple[PaneRow, ...], now: datetime
 
 def summary(status: Status) -> Text:
     svc = status.service
-    text = Text(f"active {status.active_account}   ")
+    text = Text()
+    if status.desired_problems:
+        text.append(f"DESIRED FILE BROKEN: {status.desired_problems[0]} (the last valid "
+                    "state is shown)\n", "bold red")
+    text.append(f"active {status.active_account}   ")
     if svc.running:
         text.append(f"service running, pid {svc.pid}, cycle {svc.cycles}"
                     f"{ago(svc.last_cycle, status.now)}", "green")
@@ -193,7 +197,9 @@ def top(args: argparse.Namespace, ui: Ui) -> int:
     path, root = desired_path(args), state_dir(args)
 
     def load() -> Status:
-        return build_status(load_desired(path), StateDir(root))
+        state = StateDir(root)
+        desired, problems = load_for_view(path, state)
+        return build_status(desired, state, problems)
 
     load()  # a missing or broken desired file is an error here, not a blank screen
     if not (sys.stdin.isatty() and sys.stdout.isatty()):

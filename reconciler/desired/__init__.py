@@ -5,7 +5,12 @@ The bottom of the house: nothing here observes or changes the world.
 
 from reconciler.desired._build import DEFAULT_ENTRIES, UNSAFE_PATH, parse_duration
 from reconciler.desired._errors import DesiredStateError, Problem
-from reconciler.desired._load import load_desired, load_desired_bytes, schema
+from reconciler.desired._load import (
+    load_desired,
+    load_desired_bytes,
+    read_desired_bytes,
+    schema,
+)
 from reconciler.desired._model import (
     Account,
     AlertSinkSpec,
@@ -48,6 +53,7 @@ __all__ = [
     "load_desired",
     "load_desired_bytes",
     "parse_duration",
+    "read_desired_bytes",
     "rewrite_active_account",
     "schema",
     "swap_active_account",

@@ -180,8 +180,14 @@ def _parse(path: Path, raw: bytes) -> LocatedDocument:
         doc = load_located(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
-            mark = exc.context_mark  # an unclosed quote or bracket: point where it opened
+        problem = exc.problem or ""
+        opened = any(w in (exc.context or "") for w in ("flow", "quoted"))
+        if exc.context_mark is not None and ("end of stream" in problem or (
+                opened and exc.problem_mark is not None
+                and exc.problem_mark.line > exc.context_mark.line)):
+            # an unclosed quote or bracket: the parser notices a line later (or at the
+            # end); the mistake is where it opened
+            mark = exc.context_mark
         line = mark.line + 1 if mark else 1
         what = " ".join(filter(None, [exc.context, exc.problem]))
         raise DesiredStateError([Problem(path, line, "", f"YAML syntax: {what}")]) from None

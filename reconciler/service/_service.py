@@ -7,6 +7,7 @@ the action in flight on SIGTERM/SIGINT and reloads on SIGHUP.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -18,7 +19,13 @@ from types import FrameType
 
 from reconciler.alerts import Alert, AlertBook, Deliveries, Dispatcher, build_sinks
 from reconciler.apply import Report, Result, Status, apply_plan, state_lock
-from reconciler.desired import DesiredState, DesiredStateError, ServiceSpec, load_desired
+from reconciler.desired import (
+    DesiredState,
+    DesiredStateError,
+    ServiceSpec,
+    load_desired_bytes,
+    read_desired_bytes,
+)
 from reconciler.failover import Failover, Verdict
 from reconciler.observe import Observed, observe, with_turns
 from reconciler.plan import LaunchClaude, Plan
@@ -116,7 +123,8 @@ class Service:
         self.reload_requested = False
         self.seen = file_identity(self.path)
         try:
-            desired = load_desired(self.path)
+            raw = read_desired_bytes(self.path)
+            desired = load_desired_bytes(self.path, raw)
         except DesiredStateError as exc:
             first = exc.problems[0]
             kept = "keeping the last valid state" if self.desired else "nothing to run yet"
@@ -125,6 +133,8 @@ class Service:
             return
         changed = self.desired is None or desired.digest != self.desired.digest
         self.desired = desired
+        with contextlib.suppress(OSError):  # what status shows while an edit is broken
+            self.state.write_last_valid(raw)
         self.config = desired.service
         self.poller.configure(plan_of(desired) if desired.failover.enabled else None)
         sinks, problems = build_sinks(desired.alerts)

@@ -9,6 +9,9 @@ No other module names a file in here; each asks for the record it needs.
     limits.json     known usage limits;  preempt-off.json: limits the user cleared
     usage.json      each account's last usage reading (the usage endpoint, the status line)
     summary.json    the active account, its use and limit: for `status --format tmux`
+    desired.last-valid  the desired file as it last loaded: status shows it while an edit
+                    is broken
+    launch/         launch.env for a launch line, 0600, removed as the line reads it
     alerts.json     what is firing
     crashloops.json launches in back-off
     service.json    the running service: pid, start, cycles
@@ -96,9 +99,11 @@ class StateDir:
         return self._path("service.log")
 
     def _write(self, name: str, value: Any, *, sync: bool = True) -> None:
-        path = self._path(name)
         data = (json.dumps(value, indent=2, sort_keys=True) if sync else json.dumps(value))
-        encoded = (data + "\n").encode()
+        self._write_bytes(name, (data + "\n").encode(), sync=sync)
+
+    def _write_bytes(self, name: str, encoded: bytes, *, sync: bool = True) -> None:
+        path = self._path(name)
         if self._written.get(name) == (file_identity(path), encoded):
             return
         ensure_private_dir(self.root)
@@ -375,6 +380,17 @@ class StateDir:
             for entry in list(os.scandir(fd)):
                 if entry.name.endswith(".env"):
                     unlink_at(fd, entry.name)
+
+    def write_last_valid(self, raw: bytes) -> None:
+        """The desired file's text as it last loaded: what ``status`` and ``top`` show
+        while an edit is broken (``desired.last-valid``)."""
+        self._write_bytes("desired.last-valid", raw)
+
+    def read_last_valid(self) -> bytes | None:
+        try:
+            return read_private(self._path("desired.last-valid"))
+        except OSError:
+            return None
 
     def write_summary(self, summary: Mapping[str, Any]) -> None:
         """What ``status --format tmux`` shows (``summary.json``): advisory, unsynced."""
