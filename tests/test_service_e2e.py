@@ -64,7 +64,7 @@ def test_invalid_edit_alerts_and_keeps_the_last_state(world: World) -> None:
     good = world.desired.read_text()
     world.desired.write_text(good.replace("active_account: work", "active_account: [oops"))
     wait_for(lambda: any(a["kind"] == "invalid_desired" for a in world.alerts()), SLOW)
-    assert "desired_state.yaml:5:" in world.alerts()[-1]["message"]
+    assert "desired_state.yaml:4:" in world.alerts()[-1]["message"], "where the [ opened"
     assert all(Path(f"/proc/{pid}").exists() for pid in pids), "the last valid state stays"
     world.desired.write_text(good.replace("active_account: work", "active_account: personal"))
     wait_for(lambda: claudes_on(world, "personal"), SLOW)

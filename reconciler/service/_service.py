@@ -128,8 +128,8 @@ class Service:
         except DesiredStateError as exc:
             first = exc.problems[0]
             kept = "keeping the last valid state" if self.desired else "nothing to run yet"
-            self._emit(self.book.update("invalid_desired", {
-                str(self.path): f"{first} ({len(exc.problems)} problem(s)); {kept}"}))
+            self._emit(self.book.update("invalid_desired", {  # the path once: in the message
+                "desired file": f"{first} ({len(exc.problems)} problem(s)); {kept}"}))
             return
         changed = self.desired is None or desired.digest != self.desired.digest
         self.desired = desired
