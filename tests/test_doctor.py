@@ -89,3 +89,20 @@ def test_a_claude_the_login_shell_cannot_find_is_named(world: World) -> None:
     assert code == 1
     [(ok, says)] = _says(body, "claude")
     assert ok is False and "no-such-claude-here" in says
+
+
+def test_init_and_the_plan_say_a_launch_command_no_login_shell_finds(world: World) -> None:
+    """Said before a launch line is typed (init, --dry-run, apply), and by the pane's
+    words after one was: never only 'claude: command not found' in a pane."""
+    from reconciler.service._crashloop import exit_reason
+
+    text = world.desired.read_text()
+    command = next(line for line in text.splitlines() if "command:" in line)
+    world.desired.write_text(text.replace(command, "  command: no-such-claude-here"))
+    dry = world.reconcile("--dry-run")
+    assert "launch" in dry.stdout and "does not find 'no-such-claude-here'" in dry.stdout, \
+        dry.stdout
+    made = world.reconcile("init", "--print", "--command", "no-such-claude-here")
+    assert made.returncode == 0 and "does not find 'no-such-claude-here'" in made.stderr
+    assert "launch.command" in exit_reason("$ no-such-claude-here\n"
+                                           "bash: no-such-claude-here: command not found\n$")

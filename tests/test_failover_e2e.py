@@ -31,6 +31,8 @@ def test_limit_moves_everything_and_returns_after_reset(world: World) -> None:
              if a["kind"] in {"limit", "failover"}]
     assert ("limit", "firing") in kinds and ("failover", "firing") in kinds
     assert ("limit", "resolved") in kinds and ("failover", "resolved") in kinds
+    limit = next(a["message"] for a in world.alerts() if a["kind"] == "limit")
+    assert "work: work" not in limit, limit
 
 
 def test_replayed_limit_text_does_not_fail_over(world: World) -> None:

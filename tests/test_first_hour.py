@@ -271,3 +271,15 @@ def test_init_reads_back_when_no_running_claude_can_be_declared(tmp_path: Path) 
                   now=datetime(2026, 11, 25, tzinfo=UTC))
     desired = load_desired_bytes(tmp_path / "d.yaml", text.encode(), {"HOME": str(home)})
     assert desired.dedicated == () and "cannot be declared" in text
+
+
+def test_init_finds_the_claudes_on_a_private_tmux_socket(world: World) -> None:
+    """No ``--socket``: the Claudes' own TMUX variable names their server, and the file
+    written names it too (the service would look at the default server otherwise)."""
+    real_users_machine(world)
+    start_by_hand(world)
+    made = world.reconcile("init", "--print")
+    assert made.returncode == 0, made.stderr
+    assert f"socket_name: {world.sandbox.socket_name}" in made.stdout, made.stdout
+    assert "{name: api, project: ~/src/api, resume: true}" in made.stdout
+    assert "TMUX variable" in made.stdout, "says where it found them"

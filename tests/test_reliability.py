@@ -178,3 +178,25 @@ def test_status_with_a_broken_desired_file_shows_the_last_valid_state(world: Wor
     assert body["desired_problems"][0].startswith(f"{world.desired}:4:")
     assert f"{world.desired}:4:" in done.stderr
     assert len([r for r in body["sessions"] if r["claude_pid"]]) == 2
+
+
+def test_a_swap_by_command_under_the_service_is_recorded_once_and_a_typo_is_helped(
+        world: World) -> None:
+    """A new user's findings: `reconcile swap` while the service runs listed the swap
+    twice (`command` and `hand`); a broken edit logged invalid_desired twice; `stauts`
+    suggested nothing."""
+    typo = world.reconcile("stauts")
+    assert typo.returncode == 2 and "'status'" in typo.stderr, typo.stderr
+    world.start_service()
+    wait_for(lambda: world.on("work"), SLOW)
+    assert world.reconcile("swap", "personal").returncode == 0
+    wait_for(lambda: world.on("personal"), SLOW)
+    good = world.desired.read_text()
+    world.desired.write_text(good.replace("active_account: personal", "active_account: [x"))
+    wait_for(lambda: "invalid_desired" in world.service_log(), SLOW)
+    cycles = world.service_cycles()
+    wait_for(lambda: world.service_cycles() >= cycles + 2, SLOW)
+    rows = [json.loads(line) for line in
+            (world.sandbox.state_dir / "swaps.jsonl").read_text().splitlines()]
+    assert [(r["to"], r["reason"]) for r in rows] == [("personal", "command")], rows
+    assert world.service_log().count("invalid_desired") == 1, world.service_log()[-1500:]

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.cli import _render
+from reconciler.cli._launcher import launcher_missing
 from reconciler.cli._text import short
 from reconciler.cli._ui import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired, swap_active_account
 from reconciler.observe import Observed, observe
+from reconciler.plan import LaunchClaude, Plan
 from reconciler.plan import plan as make_plan
 from reconciler.statedir import StateDir
 
@@ -50,6 +52,7 @@ def _show_plan(desired: DesiredState, args: argparse.Namespace, ui: Ui,
     the_plan = make_plan(desired, observed)
     for line in _render.plan_lines(the_plan, desired):
         ui.say(line)
+    _warn_launcher(the_plan, desired, ui)
     lines, doc = _failover(desired, state, observed)
     for line in lines:
         ui.say(line)
@@ -57,6 +60,13 @@ def _show_plan(desired: DesiredState, args: argparse.Namespace, ui: Ui,
     if the_plan.conflicts:
         return EXIT_ERROR
     return EXIT_CHANGES if the_plan.actions or the_plan.waiting else EXIT_OK
+
+
+def _warn_launcher(the_plan: Plan, desired: DesiredState, ui: Ui) -> None:
+    """Before a launch line is typed, not after its pane says ``command not found``."""
+    if any(isinstance(a, LaunchClaude) for a in the_plan.actions) and (
+            missing := launcher_missing(desired.launch.command)):
+        ui.say(f"  ! warning: {missing}")
 
 
 def apply(args: argparse.Namespace, ui: Ui) -> int:
@@ -72,6 +82,7 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
             state.settle_active(desired.active_account)
             the_plan = make_plan(desired, observe(desired, state))
             ui.say(f"Applying {desired.source} (active account: {desired.active_account})")
+            _warn_launcher(the_plan, desired, ui)
             report = apply_plan(
                 the_plan, desired, state, on_result=lambda r: ui.say(_render.result_line(r)),
                 on_progress=lambda line: ui.say(f"      …  {short(line)}"))

@@ -30,6 +30,7 @@ from reconciler.claudecode import (
     RELEASES,
     release_key,
 )
+from reconciler.cli._launcher import claude_word, login_shell_finds
 from reconciler.cli._text import short
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path, state_dir
 from reconciler.desired import DesiredState, load_desired
@@ -75,28 +76,9 @@ def install_kind(real: str) -> str:
     return "unknown"
 
 
-def _claude_word(desired: DesiredState) -> str:
-    """The word of the launch command that is Claude (a wrapper's ``claude`` after it)."""
-    words = desired.launch.command
-    return next((w for w in words if Path(w).name in ("claude", "claude.exe")), words[0])
-
-
-def _login_shell_finds(word: str) -> bool | None:
-    """Does the login shell a tmux pane starts find ``word``? None when it cannot say."""
-    if "/" in word:
-        return Path(word).exists()
-    shell = os.environ.get("SHELL") or "/bin/sh"
-    try:
-        done = subprocess.run([shell, "-lc", f"command -v {word}"], capture_output=True,
-                              text=True, timeout=20, check=False, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.returncode == 0 and bool(done.stdout.strip())
-
-
 def claude_checks(desired: DesiredState, *, run: bool) -> tuple[list[Check], str | None]:
     """The CLI the launch command runs; and its version, when it could be asked."""
-    word = _claude_word(desired)
+    word = claude_word(desired.launch.command)
     found = shutil.which(word) if "/" not in word else (word if Path(word).exists() else None)
     checks: list[Check] = []
     if found is None:
@@ -107,7 +89,7 @@ def claude_checks(desired: DesiredState, *, run: bool) -> tuple[list[Check], str
     kind = install_kind(real)
     checks.append(Check("claude", True, f"launch.command runs {found} ({kind} install"
                         + (f": {real}" if real != found else "") + ")"))
-    shell_finds = _login_shell_finds(word)
+    shell_finds = login_shell_finds(word)
     if shell_finds is False:
         checks.append(Check("claude", False, f"a login shell ($SHELL -l, what a tmux pane "
                             f"starts) does not find {word!r}: panes would say 'command not "

@@ -16,10 +16,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.cli._text import tilde
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui, desired_path
 from reconciler.desired import DEFAULT_ENTRIES, UNSAFE_PATH
+
+if TYPE_CHECKING:
+    from reconciler.observe import ProcessTable
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
 _NOT_HOMES = ("shared",)
@@ -48,6 +52,39 @@ class Machine:
     homes: tuple[tuple[str, Path], ...]
     claudes: tuple[RunningClaude, ...]
     tmux_note: str | None
+    server: TmuxServer | None = None
+    """The tmux server the Claudes were found on, when it is not the default one."""
+
+
+def _default_socket() -> Path:
+    """The default server's socket, named outright: inside a pane, a bare ``tmux`` talks
+    to the pane's server, which the service (started elsewhere) would not."""
+    folder = os.environ.get("TMUX_TMPDIR") or "/tmp"  # noqa: S108 - tmux's own rule
+    return Path(folder) / f"tmux-{os.getuid()}" / "default"
+
+
+@dataclass(frozen=True)
+class TmuxServer:
+    """A tmux server by the socket its clients name: ``-L name`` when it lives in tmux's
+    own socket folder, else ``-S path``."""
+
+    name: str | None
+    path: str | None
+
+    @classmethod
+    def of_socket(cls, path: str) -> TmuxServer | None:
+        """None for the default server (no option needed)."""
+        socket = Path(path)
+        if socket.parent == _default_socket().parent:
+            return None if socket.name == "default" else cls(socket.name, None)
+        return cls(None, path)
+
+    @property
+    def args(self) -> list[str]:
+        return ["-L", self.name] if self.name else ["-S", str(self.path)]
+
+    def __str__(self) -> str:
+        return f"-L {self.name}" if self.name else f"-S {self.path}"
 
 
 def _scalar(text: str) -> str:
@@ -69,19 +106,69 @@ def _homes(home: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def _claudes(socket: str | None) -> tuple[tuple[RunningClaude, ...], str | None]:
-    from reconciler import tmux  # noqa: PLC0415
+def _claudes(home: Path, socket: str | None
+             ) -> tuple[tuple[RunningClaude, ...], str | None, TmuxServer | None]:
+    """The Claudes in the panes of the server named, else of the default server and of
+    every server this user's Claudes say they run under (their ``TMUX`` variable): a
+    private socket is found, not missed. The server with the most Claudes is described."""
     from reconciler.errors import ReconcilerError  # noqa: PLC0415
     from reconciler.observe import Identity, ProcessTable  # noqa: PLC0415
 
-    server = ["-L", socket] if socket else []
-    try:
-        listing = tmux.run(server, "list-panes", "-a", "-F",
-                           "#{session_name}\t#{session_name}:#{window_index}.#{pane_index}"
-                           "\t#{pane_pid}")
-    except ReconcilerError as exc:
-        return (), f"no tmux server answered ({exc}); no sessions were added"
     table = ProcessTable.scan(Identity.resolve(["claude"]))
+    mine = _users_claudes(table, home)
+    servers: list[TmuxServer | None] = [TmuxServer(socket, None)] if socket else [None]
+    if not socket:
+        for path in sorted({tmux for _pid, tmux in mine if tmux}):
+            server = TmuxServer.of_socket(path)
+            if server not in servers:
+                servers.append(server)
+    found: dict[TmuxServer | None, tuple[RunningClaude, ...]] = {}
+    failures: list[str] = []
+    for server in servers:
+        try:
+            found[server] = _claudes_on(server, table)
+        except ReconcilerError as exc:
+            failures.append(f"{server or 'the default tmux server'}: {exc}")
+    if not found:
+        return (), f"no tmux server answered ({'; '.join(failures)}); no sessions were added", \
+            None
+    best = max(found, key=lambda s: (len(found[s]), s is None))
+    notes = []
+    if best is not None and not socket:
+        notes.append(f"the Claudes run on the tmux server `{best}` (their TMUX variable said "
+                     "so); the tmux section names it")
+    others = sum(len(c) for s, c in found.items() if s != best)
+    if others:
+        notes.append(f"{others} more Claude(s) run on other tmux servers: one file describes "
+                     "one server")
+    in_panes = {c.pid for c in found[best]}
+    outside = sum(1 for pid, tmux in mine if tmux is None and pid not in in_panes)
+    if outside:
+        notes.append(f"{outside} Claude(s) run outside tmux: only tmux sessions are declared")
+    return found[best], "; ".join(notes) or None, best
+
+
+def _users_claudes(table: ProcessTable, home: Path) -> list[tuple[int, str | None]]:
+    """This home's Claudes (their ``HOME``, or no ``HOME`` at all) and the tmux socket
+    each runs under, if any: another user's or another sandbox's are not ours to describe."""
+    from reconciler.observe import environ_value  # noqa: PLC0415
+
+    found = []
+    for pid in table.pids():
+        if table.claude(pid) is None or environ_value(pid, "HOME") not in (str(home), None):
+            continue
+        tmux = environ_value(pid, "TMUX")
+        found.append((pid, tmux.rsplit(",", 2)[0] if tmux else None))
+    return found
+
+
+def _claudes_on(server: TmuxServer | None, table: ProcessTable) -> tuple[RunningClaude, ...]:
+    from reconciler import tmux  # noqa: PLC0415
+
+    where = server.args if server else ["-S", str(_default_socket())]
+    listing = tmux.run(where, "list-panes", "-a", "-F",
+                       "#{session_name}\t#{session_name}:#{window_index}.#{pane_index}"
+                       "\t#{pane_pid}")
     found = []
     for line in listing.splitlines():
         session, pane, pid = [*line.split("\t"), "", "", ""][:3]
@@ -91,7 +178,7 @@ def _claudes(socket: str | None) -> tuple[tuple[RunningClaude, ...], str | None]
         if claude is not None and claude.cwd:
             found.append(RunningClaude(session, pane, claude.pid, claude.cwd, claude.config_dir,
                                        _flags(claude.argv)))
-    return tuple(found), None
+    return tuple(found)
 
 
 _SESSION_FLAGS = {"--resume", "-r", "--session-id", "--continue", "-c"}
@@ -125,9 +212,9 @@ def look(home: Path, socket: str | None) -> Machine:
         kind, target = "other", None
     else:
         kind, target = "missing", None
-    claudes, note = _claudes(socket)
+    claudes, note, server = _claudes(home, socket)
     return Machine(home, kind, target, (home / ".claude.json").is_file(),
-                   tuple(_homes(home)), claudes, note)
+                   tuple(_homes(home)), claudes, note, server)
 
 
 def _accounts(machine: Machine, first: str) -> tuple[list[str], str]:
@@ -197,6 +284,14 @@ def launch_command(machine: Machine, given: str | None) -> str:
     return " ".join(["claude", *next(iter(flags))]) if len(flags) == 1 else "claude"
 
 
+def _tmux_lines(machine: Machine, socket: str | None) -> list[str]:
+    server = TmuxServer(socket, None) if socket else machine.server
+    if server is not None and server.path:
+        return [f"  socket_path: {_scalar(tilde(server.path))}   # where the Claudes run"]
+    name = server.name if server else None
+    return [f"  socket_name: {name or 'null'}             # null = your default tmux server"]
+
+
 def render(machine: Machine, *, first: str, socket: str | None, command: str,
            now: datetime) -> str:
     accounts, active = _accounts(machine, first)
@@ -220,7 +315,7 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
         "  dir: ~/.claude-shared",
         f"  entries: [{', '.join(DEFAULT_ENTRIES)}]",
         "tmux:",
-        f"  socket_name: {socket or 'null'}             # null = your default tmux server",
+        *_tmux_lines(machine, socket),
         "pool:",
         "  autonomous: null              # or {prefix: ccl-auto-, min: 1, max: 4, cwd: ~/src}",
         *(["  dedicated:                    # one Claude each, resumed on a swap"]
@@ -239,6 +334,7 @@ def render(machine: Machine, *, first: str, socket: str | None, command: str,
 
 
 def init(args: argparse.Namespace, ui: Ui) -> int:
+    from reconciler.cli._launcher import launcher_missing  # noqa: PLC0415
     from reconciler.desired import load_desired_bytes  # noqa: PLC0415
     from reconciler.statedir import move_aside  # noqa: PLC0415
 
@@ -247,6 +343,8 @@ def init(args: argparse.Namespace, ui: Ui) -> int:
     text = render(machine, first=args.account, socket=args.socket,
                   command=launch_command(machine, args.launch_command), now=datetime.now(UTC))
     desired = load_desired_bytes(target.absolute(), text.encode())  # raises, names the line
+    if missing := launcher_missing(desired.launch.command):
+        ui.error(f"note: {missing}")  # stderr: --print's output is the file
     if args.print_only:
         print(text, end="")
         return EXIT_OK

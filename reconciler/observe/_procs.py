@@ -182,6 +182,10 @@ class ProcessTable:
     def lazy(cls, identity: Identity) -> ProcessTable:
         return cls(identity)
 
+    def pids(self) -> tuple[int, ...]:
+        """Every process the scan saw (none for a lazy table)."""
+        return tuple(self._stats)
+
     def stat(self, pid: int) -> ProcStat | None:
         if pid not in self._stats and not self._scanned:
             found = read_stat(pid)

@@ -18,6 +18,8 @@ REASONS = (
     ("Please run /login", "the account is not logged in"),
     ("Invalid API key", "the API key is invalid"),
     ("already in use", "its session id is already in use"),
+    ("command not found", "its pane's login shell does not find launch.command: add its "
+     "folder to PATH in ~/.profile or give launch.command the full path"),
 )
 
 
