@@ -155,3 +155,28 @@ def test_a_swap_to_a_home_not_through_its_first_run_warns(world: World) -> None:
     (world.sandbox.account_home("personal") / ".claude.json").unlink()
     done = world.reconcile("swap", "personal")
     assert done.returncode == 0 and "not through its first run" in done.stderr, done.stderr
+
+
+def test_install_service_quotes_odd_paths_and_says_what_systemd_analyze_found(
+        world: World) -> None:
+    """A desired file under a folder with a space, ``$`` and ``%`` stays one word of
+    ExecStart, taken literally; a unit systemd-analyze complains about is said, not hidden."""
+    from reconciler.cli._service_commands import _verify
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("needs systemd-analyze")
+    odd = world.sandbox.root / "my $HOME 100% dir"
+    odd.mkdir()
+    desired = odd / "desired_state.yaml"
+    desired.write_text(world.desired.read_text())
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "install-service", "-f", str(desired),
+         "--state-dir", str(world.sandbox.state_dir)],
+        capture_output=True, text=True, env=world.sandbox.env(), timeout=60, check=False)
+    assert done.returncode == 0 and "no complaint" in done.stdout, done.stdout + done.stderr
+    unit = (world.sandbox.root / "xdg-config/systemd/user/reconciler.service").read_text()
+    assert f'-f "{odd}/desired_state.yaml"'.replace("$", "$$").replace("%", "%%") in unit
+    bad = world.sandbox.root / "bad" / "reconciler.service"
+    bad.parent.mkdir()
+    bad.write_text(unit.replace("RestartSec=5", "RestartSecc=5"))
+    assert "RestartSecc" in (_verify(bad) or ""), "the complaint is said"

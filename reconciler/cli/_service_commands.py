@@ -164,6 +164,12 @@ def _unit_quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
 
 
+def _exec_word(value: str) -> str:
+    """One word of ``ExecStart``: quoted (a space stays inside), and ``%`` and ``$`` kept
+    literal (systemd expands both there)."""
+    return f'"{_unit_quoted(value).replace("$", "$$")}"'
+
+
 def install_service(args: argparse.Namespace, ui: Ui) -> int:
     desired = desired_path(args).resolve()
     if not desired.is_file():
@@ -171,7 +177,8 @@ def install_service(args: argparse.Namespace, ui: Ui) -> int:
         return EXIT_ERROR
     carried = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
                "TMUX_TMPDIR": os.environ.get("TMUX_TMPDIR")}
-    unit = UNIT.format(exe=sys.executable, desired=desired, state=state_dir(args).resolve(),
+    unit = UNIT.format(exe=_exec_word(sys.executable), desired=_exec_word(str(desired)),
+                       state=_exec_word(str(state_dir(args).resolve())),
                        environment="\n".join(f'Environment="{name}={_unit_quoted(value)}"'
                                              for name, value in carried.items() if value))
     if args.print_only:
