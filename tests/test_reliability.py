@@ -165,7 +165,10 @@ def test_ctrl_c_on_the_service_logs_its_shutdown(world: World) -> None:
 
 def test_status_with_a_broken_desired_file_shows_the_last_valid_state(world: World) -> None:
     """The service keeps running the last valid state: `status` shows that state, the
-    alerts (invalid_desired among them) and the error with its line; exit 1."""
+    alerts (invalid_desired among them) and the error with its line; exit 1. The copy it
+    keeps for that holds no secret (a launch.env value, a webhook's path)."""
+    secret = "s3cr3t-VALUE-42"  # noqa: S105
+    world.set_desired("  start_timeout: 5s", f"  start_timeout: 5s\n  env: {{API_TOKEN: {secret}}}")
     world.start_service()
     wait_for(lambda: world.on("work"), SLOW)
     text = world.desired.read_text()
@@ -178,6 +181,8 @@ def test_status_with_a_broken_desired_file_shows_the_last_valid_state(world: Wor
     assert body["desired_problems"][0].startswith(f"{world.desired}:4:")
     assert f"{world.desired}:4:" in done.stderr
     assert len([r for r in body["sessions"] if r["claude_pid"]]) == 2
+    kept = (world.sandbox.state_dir / "desired.last-valid").read_text()
+    assert secret not in kept and "API_TOKEN: <redacted>" in kept
 
 
 def test_a_swap_by_command_under_the_service_is_recorded_once_and_a_typo_is_helped(

@@ -134,7 +134,8 @@ class Service:
         changed = self.desired is None or desired.digest != self.desired.digest
         self.desired = desired
         with contextlib.suppress(OSError):  # what status shows while an edit is broken
-            self.state.write_last_valid(raw)
+            kept = desired.redact(raw.decode(errors="replace"))  # no secret in the state dir
+            self.state.write_last_valid(kept.encode())
         self.config = desired.service
         self.poller.configure(plan_of(desired) if desired.failover.enabled else None)
         sinks, problems = build_sinks(desired.alerts)

@@ -9,8 +9,8 @@ No other module names a file in here; each asks for the record it needs.
     limits.json     known usage limits;  preempt-off.json: limits the user cleared
     usage.json      each account's last usage reading (the usage endpoint, the status line)
     summary.json    the active account, its use and limit: for `status --format tmux`
-    desired.last-valid  the desired file as it last loaded: status shows it while an edit
-                    is broken
+    desired.last-valid  the desired file as it last loaded (secrets redacted): status shows
+                    it while an edit is broken
     launch/         launch.env for a launch line, 0600, removed as the line reads it
     alerts.json     what is firing
     crashloops.json launches in back-off
