@@ -5,7 +5,6 @@ Each is reached by name at run time, not by an import the scan can follow.
 
 from reconciler import failover
 from reconciler.alerts._sinks import _NoRedirect
-from reconciler.apply import _claude_config, _fs_ops, _launch, _session_ops, _stop
 from reconciler.cli import _commands, _doctor, _limit_check, _service_commands
 from reconciler.cli._top import TopApp
 from reconciler.demo._api import Api
@@ -26,21 +25,6 @@ TopApp.compose
 TopApp.on_mount
 TopApp.sub_title
 TopApp.shown  # the snapshot on screen: what the headless tests read
-
-# The executors: EXECUTORS (apply/_runner.py) names them, loaded when a batch first runs.
-_claude_config.carry_acceptances
-_claude_config.install_signals_batch
-_fs_ops.make_dir
-_fs_ops.merge_into_shared
-_fs_ops.symlink
-_fs_ops.ensure_safety_hook
-_launch.launch_claudes
-_session_ops.create_sessions
-_session_ops.kill_sessions
-_session_ops.release_inputs
-_stop.remember_sessions
-_stop.await_turns
-_stop.stop_claudes
 
 # http.server calls these by name: the loopback API stand-in's request handlers
 Api.server.daemon_threads  # ThreadingHTTPServer reads it: handler threads never block exit

@@ -3,9 +3,9 @@ taking a batch, with retries, under one lock per state dir."""
 
 from reconciler.apply._context import FAULT_ENV, TRACE_ENV, ExecContext
 from reconciler.apply._errors import ActionError, RefusedError, TransientError
+from reconciler.apply._executors import EXECUTORS
 from reconciler.apply._lock import LockTimeoutError, state_lock
 from reconciler.apply._runner import (
-    EXECUTORS,
     Report,
     Result,
     RetryPolicy,

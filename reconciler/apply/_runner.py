@@ -8,64 +8,19 @@ is a batch of one), so the path a test crashes is the path production runs.
 from __future__ import annotations
 
 import enum
-import importlib
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from reconciler.apply._context import Checkpoints, ExecContext, Executor, Outcome, each
+from reconciler.apply._context import Checkpoints, ExecContext, Executor, Outcome
+from reconciler.apply._executors import EXECUTORS
 from reconciler.desired import DesiredState
 from reconciler.errors import RefusedError, TransientError
 from reconciler.observe import Identity
-from reconciler.plan import (
-    Action,
-    AwaitTurn,
-    CarryAcceptances,
-    Conflict,
-    CreateSession,
-    EnsureSafetyHook,
-    InstallSignals,
-    KillSession,
-    LaunchClaude,
-    MakeDir,
-    MergeIntoShared,
-    Plan,
-    ReleaseInput,
-    RememberSession,
-    StopClaude,
-    Symlink,
-)
+from reconciler.plan import Action, Conflict, Plan
 from reconciler.statedir import StateDir
 
-EXECUTORS: dict[type[Action], tuple[str, str, bool]] = {
-    MakeDir: ("_fs_ops", "make_dir", True),
-    MergeIntoShared: ("_fs_ops", "merge_into_shared", True),
-    Symlink: ("_fs_ops", "symlink", True),
-    EnsureSafetyHook: ("_fs_ops", "ensure_safety_hook", True),
-    RememberSession: ("_stop", "remember_sessions", False),
-    AwaitTurn: ("_stop", "await_turns", False),
-    StopClaude: ("_stop", "stop_claudes", False),
-    CreateSession: ("_session_ops", "create_sessions", False),
-    KillSession: ("_session_ops", "kill_sessions", False),
-    LaunchClaude: ("_launch", "launch_claudes", False),
-    ReleaseInput: ("_session_ops", "release_inputs", False),
-    InstallSignals: ("_claude_config", "install_signals_batch", False),
-    CarryAcceptances: ("_claude_config", "carry_acceptances", True),
-}
-"""Action kind -> (module, function, takes one action at a time). The module is loaded
-when a batch of that kind first runs: an apply with nothing to do loads none of them."""
-
-
-_LOADED: dict[type[Action], Executor] = {}  # type: ignore[type-arg]
-
-
-def executor(kind: type[Action]) -> Executor:  # type: ignore[type-arg]
-    if kind not in _LOADED:
-        module, name, single = EXECUTORS[kind]
-        function = getattr(importlib.import_module(f"reconciler.apply.{module}"), name)
-        _LOADED[kind] = each(function) if single else function
-    return _LOADED[kind]
 _TRANSIENT = (TransientError, BlockingIOError, InterruptedError)
 PROGRESS_AFTER = 1.0
 """Seconds a batch runs before a person at a terminal is told it is still working."""
@@ -210,7 +165,7 @@ def _run_batch(batch: list[Action], ctx: ExecContext, policy: RetryPolicy) -> li
         wait_exponential,
     )
 
-    execute = executor(type(batch[0]))
+    execute = EXECUTORS[type(batch[0])]
     started = time.monotonic()
     final: dict[str, tuple[Outcome, int]] = {}
     remaining = list(batch)
