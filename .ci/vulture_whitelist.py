@@ -5,15 +5,11 @@ Each is reached by name at run time, not by an import the scan can follow.
 
 from reconciler import failover
 from reconciler.alerts._sinks import _NoRedirect
-from reconciler.cli import _commands, _doctor, _limit_check, _service_commands
+from reconciler.cli import _service_commands
 from reconciler.cli._top import TopApp
 from reconciler.demo._api import Api
 from reconciler.service._watch import Watcher
 
-_commands.validate  # `reconcile validate`: dispatched by name (cli/_main.py, _MODULES)
-_service_commands.install_service  # `reconcile install-service`: dispatched by name
-_limit_check.limit_check  # `reconcile limit-check`: dispatched by name
-_doctor.doctor  # `reconcile doctor`: dispatched by name
 failover.__getattr__  # PEP 562: loads the watcher only when asked (limit-check stays light)
 _NoRedirect.redirect_request  # urllib calls it on a 3xx answer
 _service_commands._PrivateRotatingFile._open  # logging's handler opens its files through it

@@ -44,13 +44,13 @@ def test_version_and_subcommand_help_shows_only_its_own_options() -> None:
 
 
 def test_every_command_the_parser_knows_has_its_module() -> None:
-    """The dispatch finds each command's module by name: none may be left out."""
+    """Every command the parser knows has its handler: none may be left out."""
     from reconciler.cli import build_parser
-    from reconciler.cli._main import _MODULES
+    from reconciler.cli._handlers import HANDLERS
 
     commands = next(a for a in build_parser()._actions
                     if isinstance(a, argparse._SubParsersAction)).choices
-    assert {c.replace("-", "_") for c in commands} - {"demo"} == set(_MODULES)
+    assert {c.replace("-", "_") for c in commands} - {"demo"} == set(HANDLERS)
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])

@@ -1,33 +1,20 @@
-"""``reconcile``: parses, finds the command's module by name, and turns the project's
-errors into messages and exit codes.
-
-Each command's module is imported only when it runs, so heavy imports (jsonschema,
-psutil, tenacity, textual) stay off ``--help`` and the small commands; the commands
-import ``_ui`` and never this module, so the CLI has no import cycle.
+"""``reconcile``: parses, hands the command to its handler (``_handlers``), and turns the
+project's errors into messages and exit codes. The commands import ``_ui`` and never this
+module, so the CLI has no import cycle.
 """
 
 from __future__ import annotations
 
-import argparse
-import importlib
+import functools
 import os
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
+from reconciler.cli import _handlers as handlers
+from reconciler.cli._handlers import HANDLERS, Handler
 from reconciler.cli._parser import build_parser
 from reconciler.cli._ui import EXIT_ERROR, EXIT_OK, Ui
-
-# command -> the module under reconciler.cli that defines a function of that name
-_MODULES = {
-    "plan": "_commands", "apply": "_commands", "status": "_commands",
-    "validate": "_commands", "swap": "_commands",
-    "run": "_service_commands", "drift": "_service_commands",
-    "install_service": "_service_commands",
-    "limits": "_limits_commands", "signals": "_limits_commands",
-    "limit_check": "_limit_check", "init": "_init", "adopt": "_adopt",
-    "completion": "_completion", "top": "_top", "doctor": "_doctor",
-}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ui = Ui(bool(getattr(args, "json", False)))
     from reconciler.errors import DesiredStateError, ReconcilerError  # noqa: PLC0415
 
-    handler = _handler(command, args)
+    handler = _handler(command)
     try:
         return handler(args, ui)
     except DesiredStateError as exc:
@@ -69,21 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _handler(command: str, args: argparse.Namespace | None = None
-             ) -> Callable[[argparse.Namespace, Ui], int]:
+def _handler(command: str) -> Handler:
     if command == "demo":
-        return _demo
-    if command == "status" and getattr(args, "format", None) == "tmux":
-        from reconciler.cli._segment import status_segment  # noqa: PLC0415  (tmux runs it often)
-
-        return status_segment
-    module = importlib.import_module(f"reconciler.cli.{_MODULES[command]}")
-    return getattr(module, command)  # type: ignore[no-any-return]
-
-
-def _demo(args: argparse.Namespace, ui: Ui) -> int:
-    """The demo drives the CLI, so neither imports the other: the CLI finds the demo by
-    name and hands it this entry point to drive."""
-    run_demo = importlib.import_module("reconciler.demo").run_demo
-    code: int = run_demo(keep=bool(getattr(args, "keep", False)), say=ui.say, cli=main)
-    return code
+        return functools.partial(handlers.demo, cli=main)
+    return HANDLERS[command]
