@@ -3,7 +3,8 @@
 Every goal of the performance issue, measured against a baseline of the same run:
 observe+plan with Claudes in the panes (and with shells only), whole processes against
 ``python -c pass``, a converge from nothing and a swap under the service against floors
-done by hand, and the idle service. Prints each goal's value, baseline, ratio and
+done by hand, the idle service, and every reader of Claude's files and inputs at n and 8n
+bytes (no worse than linear). Prints each goal's value, baseline, ratio and
 PASS/MISS, and writes the JSON. Nothing runs outside a temp dir (HOME, state, private
 tmux sockets under its own TMUX_TMPDIR), and everything started is ended.
 """
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import _cases, _moves, _work
+from bench import _cases, _moves, _readers, _work
 from bench._harness import REPO, Timing, private_tmux, sweep, world
 
 
@@ -38,12 +39,14 @@ class Sizes:
     idle_cycles: int
     resume: int
     """Claudes of the real CLI for "the time until work resumes" (0: not measured)."""
+    readers: int
+    """n, in KiB, of "every reader is linear": each reader at n and 8n bytes."""
 
 
 FULL = Sizes(observe=(50, 200, 500), whole=50, converge=50, swaps=(10, 50),
-             idle_interval=30.0, idle_cycles=4, resume=5)
+             idle_interval=30.0, idle_cycles=4, resume=5, readers=32)
 QUICK = Sizes(observe=(5, 20), whole=5, converge=5, swaps=(3, 5),
-              idle_interval=1.0, idle_cycles=4, resume=0)
+              idle_interval=1.0, idle_cycles=4, resume=0, readers=8)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,8 @@ def goals(sizes: Sizes) -> list[Goal]:
         Goal("limit_check", sizes.whole, "<= 3x python -c pass", lambda r: _ratio(r) <= 3),
         Goal("limit_to_work_resumed", sizes.resume, "<= 1.3x floor (real CLI)",
              lambda r: _ratio(r) <= 1.3),
+        Goal("readers_linear", sizes.readers, "t(8n) <= 2x 8 t(n), worst reader",
+             lambda r: _ratio(r) <= 2),
     ]
 
 
@@ -145,6 +150,8 @@ def run(sizes: Sizes, runs: int, peers: bool, root: Path) -> dict[tuple[str, int
     def keep(name: str, size: int, result: dict[str, Any]) -> None:
         results[(name, size)] = result
         _print_measure(name, size, result)
+
+    keep("readers_linear", sizes.readers, _readers.linear(sizes.readers << 10, runs))
 
     for size in sizes.observe:
         with world(root / f"shells-{size}", shells=size) as box:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import json
+import math
 import os
 import re
 import shlex
@@ -281,9 +282,14 @@ class ApiErrorRow:
 
 
 def _number(value: object) -> float | None:
+    """A finite number, or None (JSON gives NaN, Infinity and ints no float holds)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def row_text(row: Mapping[str, object]) -> str:
@@ -320,13 +326,18 @@ def api_error_row(row: Mapping[str, object]) -> ApiErrorRow | None:
         text=row_text(row), timestamp=str(row.get("timestamp", "")))
 
 
+_LINE = re.compile(rb"[^\r\n]+")
+"""A line, as ``bytes.splitlines`` cuts them (empty ones are no rows)."""
+
+
 def transcript_rows(data: bytes) -> list[dict[str, object]]:
     """The JSON rows of a transcript, or of its tail (a first line cut short is skipped,
-    as is any line that is not a JSON object)."""
+    as is any line that is not a JSON object). One line at a time: a tail of short rows
+    never holds a list of its lines beside its rows."""
     rows = []
-    for line in data.splitlines():
+    for line in _LINE.finditer(data):
         try:
-            row = json.loads(line)
+            row = json.loads(line.group())
         except (ValueError, RecursionError):
             continue
         if isinstance(row, dict):

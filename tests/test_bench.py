@@ -12,7 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 GOALS = {("observe_plan_claudes", 20), ("dry_run", 5), ("apply_noop", 5), ("converge", 5),
-         ("swap", 3), ("swap", 5), ("idle", 5), ("status_segment", 5), ("limit_check", 5)}
+         ("swap", 3), ("swap", 5), ("idle", 5), ("status_segment", 5), ("limit_check", 5),
+         ("readers_linear", 8)}
 
 
 @pytest.mark.timeout(300)
@@ -25,9 +26,9 @@ def test_quick_bench_prints_every_goal_and_writes_the_json(tmp_path: Path) -> No
     written = json.loads(report.read_text())
     rows = written["goals"]
     assert {(r["measure"], r["size"]) for r in rows} == GOALS
-    assert len(rows) == 10 and all(r["verdict"] in ("PASS", "MISS") for r in rows)
+    assert len(rows) == 11 and all(r["verdict"] in ("PASS", "MISS") for r in rows)
     table = done.stdout.split("Goals (")[1]
-    assert table.count("PASS") + table.count("MISS") == 10
+    assert table.count("PASS") + table.count("MISS") == 11
     measures = {(r["measure"], r["size"]) for r in written["results"]}
     assert ("observe_plan_shells", 20) in measures
     assert not Path(written["root"]).exists()

@@ -122,7 +122,10 @@ def remove_signals(settings_path: Path, state: StateDir, commands: SignalCommand
 
     def change(settings: dict[str, Any]) -> bool:
         nonlocal emptied
-        changed = take_out(settings, commands, spool.read_user_statusline)
+        try:
+            changed = take_out(settings, commands, spool.read_user_statusline)
+        except ShapeError as exc:
+            raise ActionError(f"{settings_path}: {exc}; left alone") from None
         emptied = not settings
         return changed
 

@@ -10,6 +10,7 @@ is not, ties by ``failover.order``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -79,12 +80,24 @@ class Room:
 def _instant(stamp: float, now: datetime) -> datetime | None:
     """A status line's ``resets_at`` (epoch seconds; milliseconds are recognised), or
     None when it is not a plausible moment."""
-    seconds = stamp / 1000 if stamp > 1e11 else stamp
     try:
+        seconds = stamp / 1000 if stamp > 1e11 else stamp  # a 400-digit int: OverflowError
         reset = datetime.fromtimestamp(seconds, tz=now.tzinfo)
     except (OverflowError, ValueError, OSError):
         return None
     return reset if reset <= now + MOST_AHEAD else None
+
+
+def _percent(value: object) -> float | None:
+    """A status line's ``used_percentage``, or None: not a number, NaN, Infinity, or an
+    int no float holds."""
+    if not isinstance(value, int | float):
+        return None
+    try:
+        used = float(value)
+    except OverflowError:
+        return None
+    return used if math.isfinite(used) else None
 
 
 def usage(desired: DesiredState, state: StateDir, account: str,
@@ -98,14 +111,14 @@ def usage(desired: DesiredState, state: StateDir, account: str,
         for name, window in (limits.items() if isinstance(limits, dict) else ()):
             if not isinstance(window, dict):
                 continue
-            used, resets = window.get("used_percentage"), window.get("resets_at")
-            if not isinstance(used, int | float) or not isinstance(resets, int | float):
+            used, resets = _percent(window.get("used_percentage")), window.get("resets_at")
+            if used is None or not isinstance(resets, int | float):
                 continue
             reset = _instant(resets, now)
             old = found.get(str(name))
             if reset is not None and reset > now and (
                     old is None or (reset, used) > (old[1], old[0])):
-                found[str(name)] = (float(used), reset)
+                found[str(name)] = (used, reset)
     return found
 
 
@@ -122,7 +135,10 @@ def forecast(record: UsageRecord, name: str, used: float, resets_at: datetime | 
     if hours <= 0 or end is None or start is None or end <= start:
         return (0.0 if hours > 0 else None), None
     rate = (end - start) / hours
-    out = last + timedelta(hours=(100.0 - end) / rate)
+    try:
+        out = last + timedelta(hours=(100.0 - end) / rate)
+    except OverflowError:  # a rate of next to nothing (5e-324 % an hour): never runs out
+        return rate, None
     if resets_at is not None and out >= resets_at:
         return rate, None
     return rate, max(out, now)

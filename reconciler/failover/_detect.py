@@ -36,7 +36,9 @@ from datetime import datetime, timedelta, tzinfo
 from reconciler.failover._grammar import QUALIFIERS, TIME, Statement, statements
 from reconciler.failover._reset import parse_reset
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*(?:\x07|\x1b\\)")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
+"""CSI and OSC sequences; an OSC is ``ESC ]`` to its BEL or ST (ESC and a backslash), with
+no other ESC inside: a run of unended ones is one pass over the text, not one each."""
 _BOX = re.compile(r"[\u2500-\u259f\u25cf\u23bf\u276f]")
 _EPOCH = re.compile(r"Claude AI usage limit reached\|(\d{9,11})")
 _MENU = re.compile(r"what do you want to do\?", re.IGNORECASE)
@@ -90,14 +92,20 @@ def normalise(text: str) -> str:
     text = _BOX.sub(" ", text).replace("\u2219", "·").replace("\r", "")
     lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n")]
     joined: list[str] = []
+    pieces: list[str] = []  # the line being joined, joined once: a long run is one pass
+    end = ""  # its last characters
     for line in lines:
-        if joined and joined[-1] and line and not re.match(r"^[>$#]", line) and (
-            joined[-1].endswith(("·", "∙", " at", ",", "resets", "reset", "|"))
+        if end and line and not re.match(r"^[>$#]", line) and (
+            end.endswith(("·", "∙", " at", ",", "resets", "reset", "|"))
             or re.match(r"^(resets|\(|[a-z])", line)
         ):
-            joined[-1] = f"{joined[-1]} {line}"
+            pieces.append(line)
+            end = f"{end} {line}"[-8:]
         else:
-            joined.append(line)
+            if pieces:
+                joined.append(" ".join(pieces))
+            pieces, end = [line], line[-8:]
+    joined.append(" ".join(pieces))
     return "\n".join(joined)
 
 

@@ -27,7 +27,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from reconciler.claudecode import (
@@ -166,11 +166,17 @@ def _error_rows(path: Path, st: os.stat_result) -> list[ApiErrorRow]:
     return rows
 
 
+_EARLIEST, _LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def _when(stamp: str) -> datetime | None:
+    """A row's time, or None where it is no moment Claude wrote: no zone (it cannot be
+    compared with one), or a year a reset cannot be computed from (``9999-12-31``)."""
     try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return when if when.tzinfo is not None and _EARLIEST <= when <= _LATEST else None
 
 
 def transcript_evidence(desired: DesiredState, pane: PaneFact,
@@ -197,8 +203,8 @@ def transcript_evidence(desired: DesiredState, pane: PaneFact,
             if launched is not None and when is not None and when < launched:
                 before.update(normalise(row.text).splitlines())
                 continue
-            marker = row.uuid or hashlib.sha256(
-                f"{row.timestamp}|{row.text}".encode()).hexdigest()[:16]
+            marker = row.uuid or hashlib.sha256(  # JSON's "\ud800" is a lone surrogate
+                f"{row.timestamp}|{row.text}".encode(errors="surrogatepass")).hexdigest()[:16]
             found.append(Evidence(claude.account, "transcript", f"row:{marker}", row.text,
                                   claude.session_id, when, row))
     return found, before
@@ -221,6 +227,7 @@ def pane_text(text: str, replays: set[str]) -> str:
     if len(rules) >= 2:  # Claude's input box: a draft, a paste, never Claude's words
         del lines[rules[-2]:rules[-1] + 1]
     kept = "\n".join(line for line in lines if not _INPUT_LINE.match(line))
+    del lines  # normalise splits it again: not both at once
     return "\n".join(line for line in normalise(kept).splitlines() if line not in replays)
 
 

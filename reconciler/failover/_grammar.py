@@ -151,7 +151,7 @@ _JUNCTION = re.compile(r",?[ \t]+(?=(?:it\s+)?resets?\b|(?:your\s+)?limit\s+will
                        re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Tail:
     reset: str | None
     plan: bool

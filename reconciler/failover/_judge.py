@@ -42,6 +42,15 @@ def exhausted(windows: Mapping[str, tuple[float, datetime]]) -> tuple[str, datet
     return name, reset
 
 
+def _epoch(seconds: float) -> datetime | None:
+    """A row's ``resetsAt`` as an instant; None past what a datetime holds (``1e300``):
+    then the reset is unreadable, and the default is assumed."""
+    try:
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def judge(text: str, *, row: ApiErrorRow | None,
           windows: Mapping[str, tuple[float, datetime]], now: datetime, local: tzinfo,
           default_reset: timedelta, said_at: datetime | None = None) -> LimitMatch:
@@ -50,11 +59,11 @@ def judge(text: str, *, row: ApiErrorRow | None,
     say nothing either way (unknown wording, or no words at all)."""
     clock = Clock(now, said_at or now, default_reset)
     if row is not None and row.usage_limit:
-        reset = (datetime.fromtimestamp(row.resets_at, tz=UTC) if row.resets_at is not None
-                 else None)
+        reset = _epoch(row.resets_at) if row.resets_at is not None else None
         kind = window_kind(row.window) if row.window else "usage"
         return checked(kind, reset, clock, row.text or text,
-                       how="epoch from the transcript row" if reset else "no reset")
+                       how="epoch from the transcript row" if row.resets_at is not None
+                       else "no reset")
     full = exhausted(windows)
     words = detect(text, now=now, local=local, default_reset=default_reset,
                    said_at=said_at) if text else LimitMatch(False, "none", None, "no words")

@@ -31,7 +31,7 @@ def _zone(text: str, local: tzinfo) -> tuple[tzinfo, str]:
         return local, "local zone"
     try:
         return ZoneInfo(match.group(1)), match.group(1)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "(America)" names a folder
         return local, f"unknown zone {match.group(1)}; local zone"
 
 

@@ -37,7 +37,8 @@ def has_hook(settings: Any, matcher: str, command: str) -> bool:
     entries = hooks.get("PreToolUse") if isinstance(hooks, dict) else None
     for entry in entries if isinstance(entries, list) else []:
         if isinstance(entry, dict) and entry.get("matcher") == matcher:
-            for hook in entry.get("hooks") or []:
+            inner = entry.get("hooks")
+            for hook in inner if isinstance(inner, list) else []:  # "hooks": NaN is no list
                 if isinstance(hook, dict) and hook.get("command") == command:
                     return True
     return False

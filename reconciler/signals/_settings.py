@@ -62,7 +62,10 @@ def ours(command: object, prefix: str) -> bool:
 def theirs(command: str, prefix: str, saved: Saved) -> str | None:
     """The user's status line inside our wrapper's command; an older wrapper named its
     account instead, and saved the user's line in the state dir."""
-    words = shlex.split(command[len(prefix):])
+    try:
+        words = shlex.split(command[len(prefix):])
+    except ValueError:  # an unclosed quote: not what the wrapper wrote
+        raise ShapeError("statusLine.command has an unclosed quote") from None
     if words[:1] == ["--"]:
         return words[1] if len(words) > 1 else None
     if len(words) == 1:
@@ -119,8 +122,8 @@ def put_in(settings: dict[str, Any], commands: SignalCommands, saved: Saved) -> 
     if not isinstance(entries, list):
         raise ShapeError(f"hooks.{EVENT} is not a list")
     hook, prefix = commands.stop_failure, commands.status_line
-    present = [h for e in entries if isinstance(e, dict) for h in e.get("hooks") or []
-               if isinstance(h, dict) and ours(h.get("command"), hook)]
+    present = [h for e in entries if isinstance(e, dict) and isinstance(e.get("hooks"), list)
+               for h in e["hooks"] if isinstance(h, dict) and ours(h.get("command"), hook)]
     if [h.get("command") for h in present] != [hook]:
         drop_hooks(settings, hook)
         settings.setdefault("hooks", {}).setdefault(EVENT, []).append(

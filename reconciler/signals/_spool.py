@@ -57,6 +57,9 @@ it lies (``signals/bin/..``), so one text serves every state dir."""
 
 _STATUS_BYTES = 64 * 1024
 """A status snapshot larger than this was not written by our script: not read whole."""
+_EVENT_BYTES = (1 << 20) + 4096
+"""The hook keeps the first MiB of Claude's JSON and wraps it in its home and time: a
+larger event was not written by it, and is not read whole (cut short, it is no JSON)."""
 
 
 def _json_at(fd: int, name: str, limit: int = -1) -> Any:
@@ -125,7 +128,7 @@ class SignalDir:
                             follow_symlinks=False):
                         odd.append(path)
                         continue
-                    raw = _json_at(fd, entry.name)
+                    raw = _json_at(fd, entry.name, limit=_EVENT_BYTES)
                     events.append((path, raw if isinstance(raw, dict) else None))
         except OSError:
             return []

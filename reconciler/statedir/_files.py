@@ -102,9 +102,17 @@ def read_regular(path: str | os.PathLike[str], limit: int = -1, *,
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if tail and limit >= 0:
+        if limit < 0:
+            return handle.read()
+        if tail:
             handle.seek(max(0, st.st_size - limit))
-        return handle.read(limit)
+        # read(limit) takes the limit's room at once, however small the file: read its
+        # size as it is, and a byte more to see whether it grew (then the rest)
+        first = min(limit, st.st_size + 1)
+        data = handle.read(first)
+        if len(data) < first or first == limit:
+            return data
+        return data + handle.read(limit - first)
 
 
 def move_aside(path: Path, tag: str = "bak") -> Path:

@@ -20,6 +20,7 @@ null. Rules that keep people logged in:
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import threading
 import time
@@ -73,7 +74,7 @@ def token_of(home: Path, now: float) -> tuple[str | None, str]:
         return None, "no access token (logged out)"
     expires = oauth.get("expiresAt") if isinstance(oauth, dict) else None
     if isinstance(expires, int | float) and not isinstance(expires, bool) and \
-            expires / 1000 <= now:
+            expires <= now * 1000:  # not expires / 1000: an int no float holds overflows
         return None, ("its token has expired; the reconciler never refreshes one (Claude "
                       "does, at its next start on that account)")
     return token, ""
@@ -135,8 +136,11 @@ def read_once(url: str, token: str, now: datetime,
         return None, f"the usage endpoint answered {exc.code}", None
     except urllib.error.URLError as exc:
         return None, f"the usage endpoint could not be reached ({exc.reason})", None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         return None, f"the usage endpoint's answer could not be read ({exc})", None
+    except http.client.HTTPException as exc:  # not HTTP, or cut short; its words are the
+        # server's (an echo of the request would hold the token): only their kind is said
+        return None, f"the usage endpoint's answer could not be read ({type(exc).__name__})", None
     return parse_usage(body), "", None
 
 
