@@ -40,6 +40,10 @@ def test_unknown_words_with_a_structured_row_move_at_once_to_the_second(
     world.type_in("=api:", line)
     assert wait_for(lambda: world.on("personal"), SLOW, interval=0.05) == ids
     took = time.time() - started
+    log = world.service_log()
+    decided = log[log.index("failover: work hit its limit"):]
+    one_cycle = decided[:decided.index("Apply:")]
+    assert one_cycle.count("relaunch claude") == 2, "decided and moved in one cycle"
     assert took < 3, f"moved in {took:.2f} s"
     [record] = world.limits()["limits"].values()
     assert record["source"] == "hook" and record["kind"] == kind
