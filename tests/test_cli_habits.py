@@ -180,3 +180,50 @@ def test_install_service_quotes_odd_paths_and_says_what_systemd_analyze_found(
     bad.parent.mkdir()
     bad.write_text(unit.replace("RestartSec=5", "RestartSecc=5"))
     assert "RestartSecc" in (_verify(bad) or ""), "the complaint is said"
+
+
+@pytest.mark.parametrize(("words", "taken", "state"), [
+    (["status", "--format", "tmux"], True, None),
+    (["status", "--format=tmux", "--state-dir", "/s"], True, "/s"),
+    (["--state-dir=/s", "status", "--format", "tmux", "-f", "d.yaml"], True, "/s"),
+    (["status", "--format", "text"], False, None),
+    (["status", "--format=text"], False, None),
+    (["status", "--format", "tmux", "--json"], False, None),
+    (["status", "--format", "tmux", "--state-dir"], False, None),
+    (["status", "--format", "tmux", "--state-dir="], False, None),
+    (["status"], False, None),
+    (["apply", "--format", "tmux"], False, None),
+    (["status", "status", "--format", "tmux"], False, None),
+])
+def test_the_tmux_segment_answers_only_a_command_line_it_takes_whole(
+        words: list[str], taken: bool, state: str | None) -> None:
+    """Anything else goes to the full parser, which says what is wrong."""
+    from reconciler.cli._segment import _state_dir_given
+
+    found, given = _state_dir_given(words)
+    assert found is taken and (given == state or not taken)
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    (None, "#[fg=colour244]reconciler: no service#[default]"),
+    ("", "#[fg=colour244]reconciler: no service#[default]"),
+    ('{"active": "work"}', "#[fg=colour244]reconciler: no service#[default]"),
+    ("0\nwork\n\n", "#[bold]work#[default]"),
+    ("0\nwo##rk\n#[fg=green]5h 12%#[default]\n",
+     "#[bold]wo##rk#[default] #[fg=green]5h 12%#[default]"),
+    ("1000\nwork\n\n", "#[bold]work#[default]"),  # the limit has ended
+    ("4900\nwork\n\n", "#[fg=red,bold]work limited 1h05m#[default]"),
+    ("1030\nwork\n\n", "#[fg=red,bold]work limited 0m30s#[default]"),
+])
+def test_the_tmux_segment_reads_what_the_service_left(text: str | None, shown: str) -> None:
+    from reconciler import segment
+
+    assert segment.show(text, now=1000) == shown
+
+
+def test_the_service_leaves_the_segment_styled_and_escaped() -> None:
+    from reconciler import segment
+
+    left = segment.leave("a#b", {"five_hour": 95, "seven_day": 71.6, "seven_day_opus": 3}, 99)
+    assert left == ("99\na##b\n#[fg=red]5h 95%#[default] #[fg=yellow]7d 72%#[default]\n")
+    assert segment.leave("w", {}, None) == "0\nw\n\n"

@@ -27,9 +27,11 @@ def apply(args: argparse.Namespace, ui: Ui) -> int:
 
 
 def status(args: argparse.Namespace, ui: Ui) -> int:
-    if getattr(args, "format", None) == "tmux":  # tmux runs it often: the light path
-        from reconciler.cli._segment import status_segment
-        return status_segment(args, ui)
+    if getattr(args, "format", None) == "tmux":  # with options the fast path does not take
+        from reconciler.cli._segment import read_segment
+        given = getattr(args, "state_dir", None)
+        ui.say(read_segment(str(given) if given else None))
+        return 0
     from reconciler.cli._commands import status as run
     return run(args, ui)
 

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from reconciler.cli._paths import state_root
+
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 DESIRED_ENV = "RECONCILER_DESIRED"
-STATE_ENV = "RECONCILER_STATE_DIR"
 
 
 class Ui:
@@ -44,14 +45,6 @@ def desired_path(args: argparse.Namespace) -> Path:
     return Path(os.environ.get(DESIRED_ENV) or "desired_state.yaml")
 
 
-def default_state_dir(environ: dict[str, str] | None = None) -> Path:
-    """``$XDG_STATE_HOME/reconciler``, else ``~/.local/state/reconciler``."""
-    env = os.environ if environ is None else environ
-    xdg = env.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg else Path(env.get("HOME", "~")).expanduser() / ".local" / "state"
-    return base / "reconciler"
-
-
 def state_dir(args: argparse.Namespace) -> Path:
-    given = getattr(args, "state_dir", None) or os.environ.get(STATE_ENV)
-    return Path(given) if given else default_state_dir()
+    given = getattr(args, "state_dir", None)
+    return Path(state_root(str(given) if given else None))

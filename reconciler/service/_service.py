@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
+from reconciler import segment
 from reconciler.alerts import Alert, AlertBook, Deliveries, Dispatcher, build_sinks
 from reconciler.apply import Report, Result, Status, apply_plan, state_lock
 from reconciler.desired import (
@@ -229,11 +230,11 @@ class Service:
         room = verdict.rooms.get(desired.active_account)
         limit = verdict.limits.get(desired.active_account)
         try:
-            self.state.write_summary({
-                "active": desired.active_account,
-                "windows": {w.name: w.used for w in room.windows} if room else {},
-                "limited_until": limit.resets_at.isoformat()
-                if limit is not None and not limit.preempted else None})
+            self.state.write_segment(segment.leave(
+                desired.active_account,
+                {w.name: w.used for w in room.windows if w.used is not None} if room else {},
+                limit.resets_at.timestamp() if limit is not None and not limit.preempted
+                else None))
         except OSError as exc:  # advisory: never worth the loop
             self.say(f"summary not written: {exc}")
 

@@ -8,7 +8,7 @@ No other module names a file in here; each asks for the record it needs.
     converged.json  the last clean converge (drift is measured from it)
     limits.json     known usage limits;  preempt-off.json: limits the user cleared
     usage.json      each account's last usage reading (the usage endpoint, the status line)
-    summary.json    the active account, its use and limit: for `status --format tmux`
+    segment.txt     the active account, its use and limit: for `status --format tmux`
     desired.last-valid  the desired file as it last loaded (secrets redacted): status shows
                     it while an edit is broken
     launch/         launch.env for a launch line, 0600, removed as the line reads it
@@ -392,9 +392,9 @@ class StateDir:
         except OSError:
             return None
 
-    def write_summary(self, summary: Mapping[str, Any]) -> None:
-        """What ``status --format tmux`` shows (``summary.json``): advisory, unsynced."""
-        self._write("summary.json", dict(summary), sync=False)
+    def write_segment(self, text: str) -> None:
+        """What ``status --format tmux`` shows (``segment.txt``): advisory, unsynced."""
+        self._write_bytes("segment.txt", text.encode(), sync=False)
 
     def read_service(self) -> dict[str, Any] | None:
         raw = read_json(self._path("service.json"))
