@@ -8,14 +8,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.cli._status import AccountRow, ServiceRow, Status, Window
 from reconciler.cli._text import countdown, short, tilde
 from reconciler.desired import DesiredState
 from reconciler.observe import TmuxStatus
 from reconciler.plan import SYMBOLS, Action, Kind, LaunchClaude, Plan, Waiting
 
-if TYPE_CHECKING:  # the applier (tenacity, psutil) is not loaded for plan and status
+if TYPE_CHECKING:  # the applier is not loaded for plan and status, the status rows not for a plan
     from reconciler.apply import Report, Result
+    from reconciler.cli._status import AccountRow, ServiceRow, Status, Window
 
 
 def to_jsonable(value: Any) -> Any:
